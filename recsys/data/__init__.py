@@ -1,0 +1,1 @@
+"""Data contracts: schemas, loading with validation, holdings, interaction matrices."""
