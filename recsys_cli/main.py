@@ -10,7 +10,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import typer  # noqa: E402
 
-from recsys_cli import data  # noqa: E402
+from recsys_cli import data, models, train  # noqa: E402
 
 app = typer.Typer(
     name="recsys",
@@ -19,6 +19,8 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 app.add_typer(data.app, name="data", help="Import, generate, validate and describe datasets.")
+app.add_typer(models.app, name="models", help="Registered versions: list, promote, rollback.")
+train.register(app)
 
 
 @app.callback()

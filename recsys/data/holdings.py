@@ -1,0 +1,140 @@
+"""What each customer holds at a cutoff, replayed from purchase and close events.
+
+Rules (one (customer, product) pair at a time, in time order):
+
+- A purchase adds one unit, a close removes one. A close when nothing is held is ignored
+  (left-censored data closes products bought before the data starts), so holdings never go
+  below zero and a later purchase is held again.
+- Repeatable products may be held several times: with consistent data the quantity is
+  purchases minus closes.
+- Non-repeatable products are held at most once: a second purchase while held changes
+  nothing; the holding is 1 exactly when the last net move is a purchase.
+- Ties: purchases and closes with the SAME timestamp are netted into one move first
+  (n_purchases - n_closes). A purchase and a close at one instant therefore leave the state
+  as it was: a renewal of a held product stays held, a same-instant buy-and-cancel of a
+  product not held stays not held. The order of rows in the input never matters.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+import polars as pl
+
+from recsys.columns import Columns as C
+from recsys.columns import Events
+
+logger = logging.getLogger(__name__)
+
+_DELTA = "_delta"
+_KEYS = (C.customer_id, C.product_id)
+HOLDINGS_SCHEMA = {C.customer_id: pl.String, C.product_id: pl.String, C.quantity: pl.Int32}
+
+
+def holdings_at(
+    events: pl.DataFrame, products: pl.DataFrame, cutoff: datetime | None
+) -> pl.DataFrame:
+    """Holdings (customer_id, product_id, quantity >= 1) from events at or before `cutoff`."""
+    moves = net_moves(events, cutoff)
+    if moves.is_empty():
+        return pl.DataFrame(schema=HOLDINGS_SCHEMA)
+    moves = moves.join(repeatable_flags(products, moves), on=C.product_id, how="left")
+    repeatable = _replay_repeatable(moves.filter(pl.col(C.repeatable)))
+    single = _replay_single(moves.filter(~pl.col(C.repeatable)))
+    return (
+        pl.concat([repeatable, single])
+        .filter(pl.col(C.quantity) >= 1)
+        .sort(_KEYS)
+        .select(pl.col(C.customer_id), pl.col(C.product_id), pl.col(C.quantity).cast(pl.Int32))
+    )
+
+
+def net_moves(events: pl.DataFrame, cutoff: datetime | None) -> pl.DataFrame:
+    """Net units moved per (customer, product, timestamp): purchases minus closes, zeros dropped."""
+    _require(events, "events", (*_KEYS, C.event, C.timestamp))
+    ownership = pl.col(C.event).is_in([Events.purchase, Events.close])
+    if cutoff is not None:
+        ownership = ownership & (pl.col(C.timestamp) <= require_aware(cutoff, "cutoff"))
+    return (
+        events.lazy()
+        .filter(ownership)
+        .group_by(*_KEYS, C.timestamp)
+        .agg(
+            pl.when(pl.col(C.event) == Events.purchase)
+            .then(1)
+            .otherwise(-1)
+            .sum()
+            .cast(pl.Int64)
+            .alias(_DELTA)
+        )
+        .filter(pl.col(_DELTA) != 0)
+        .collect()
+    )
+
+
+def repeatable_flags(products: pl.DataFrame, moves: pl.DataFrame) -> pl.DataFrame:
+    """product_id -> repeatable for the products in `moves`; unknown products raise ValueError."""
+    _require(products, "products", (C.product_id,))
+    has_flag = C.repeatable in products.columns
+    flags = products.select(
+        pl.col(C.product_id),
+        pl.col(C.repeatable) if has_flag else pl.lit(False).alias(C.repeatable),
+    )
+    _check_flags(flags)
+    unknown = (
+        moves.select(C.product_id)
+        .unique()
+        .join(flags, on=C.product_id, how="anti")
+        .sort(C.product_id)
+    )
+    if unknown.height:
+        shown = unknown[C.product_id].head(5).to_list()
+        raise ValueError(
+            f"events, column {C.product_id}: {unknown.height} product(s) not in products: {shown}"
+        )
+    return flags.with_columns(pl.col(C.repeatable).cast(pl.Boolean))
+
+
+def require_aware(moment: datetime, name: str) -> datetime:
+    """`moment` in UTC; ValueError if it is naive (a naive time would be a guess at its zone)."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"{name} must be timezone-aware (events are UTC), got naive {moment}")
+    return moment.astimezone(UTC)
+
+
+def _replay_repeatable(moves: pl.DataFrame) -> pl.DataFrame:
+    # Running total floored at zero: q_end = S_end - min(0, min_t S_t) (a reflected walk);
+    # -min(0, min_t S_t) is exactly the number of closes that found nothing to close.
+    out = moves.group_by(_KEYS).agg(
+        pl.col(_DELTA).sum().alias("_total"),
+        pl.col(_DELTA).sort_by(C.timestamp).cum_sum().min().alias("_lowest"),
+    )
+    ignored = out.select((-pl.col("_lowest").clip(upper_bound=0)).sum()).item()
+    if ignored:
+        logger.info("%d close event(s) found no open holding and were ignored", ignored)
+    return out.select(
+        *_KEYS, (pl.col("_total") - pl.col("_lowest").clip(upper_bound=0)).alias(C.quantity)
+    )
+
+
+def _replay_single(moves: pl.DataFrame) -> pl.DataFrame:
+    last = pl.col(_DELTA).sort_by(C.timestamp).last()
+    return moves.group_by(_KEYS).agg((last > 0).cast(pl.Int64).alias(C.quantity))
+
+
+def _check_flags(flags: pl.DataFrame) -> None:
+    nulls = flags.filter(pl.col(C.repeatable).is_null())[C.product_id].head(5).to_list()
+    if nulls:
+        raise ValueError(f"products, column {C.repeatable}: null for products {nulls}")
+    # a duplicated product would double its events in the join with the moves
+    dups = flags.filter(pl.col(C.product_id).is_duplicated())[C.product_id]
+    if dups.len():
+        shown = dups.unique(maintain_order=True).head(5).to_list()
+        raise ValueError(f"products, column {C.product_id}: duplicated {shown}")
+
+
+def _require(frame: pl.DataFrame, name: str, columns: tuple[str, ...]) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{name}: missing column(s) {missing}")

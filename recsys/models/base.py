@@ -1,0 +1,176 @@
+"""The one model contract: fit on TrainData, score batches of customer states, top-k, explain."""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Any, ClassVar, Self
+
+import numpy as np
+import polars as pl
+import scipy.sparse as sp
+from pydantic import BaseModel
+
+from recsys.models._io import read_arrays, read_model_json, write_model_dir
+from recsys.models.reason import Reason
+from recsys.models.train_data import TrainData
+from recsys.rules.topk import masked_topk
+
+
+class Recommender(ABC):
+    """Abstract recommender over internal ids: CSR histories in, dense scores / (ids, scores) out.
+
+    Subclasses set `family` and `Config` and implement `_fit`, `_score`, `_explain`,
+    `_state` and `_restore`; validation, top-k, config and persistence live here.
+    """
+
+    family: ClassVar[str]
+    Config: ClassVar[type[BaseModel]]
+    # False for models that give useful scores to customers with an empty history.
+    needs_history: ClassVar[bool] = True
+
+    def __init__(self, config: BaseModel | None = None, **params: Any) -> None:
+        base = config.model_dump() if config is not None else {}
+        self.config = self.Config.model_validate({**base, **params})
+        self.n_products: int | None = None
+
+    # --- config -------------------------------------------------------------------------
+    @classmethod
+    def from_config(cls, config: BaseModel | dict[str, Any]) -> Self:
+        """A new, unfitted model from a config (or its dict form)."""
+        return cls(
+            cls.Config.model_validate(config if isinstance(config, dict) else config.model_dump())
+        )
+
+    def get_config(self) -> BaseModel:
+        """The model's pydantic config; `from_config(get_config())` rebuilds the same model."""
+        return self.config
+
+    def get_params(self) -> dict[str, str | int | float | bool | None]:
+        """Flat parameters for mlflow.log_params (nested values JSON-encoded)."""
+        flat: dict[str, str | int | float | bool | None] = {"family": self.family}
+        for key, value in self.config.model_dump(mode="json").items():
+            scalar = value is None or isinstance(value, str | int | float | bool)
+            flat[key] = value if scalar else json.dumps(value, sort_keys=True)
+        return flat
+
+    # --- fit / score --------------------------------------------------------------------
+    def fit(self, train: TrainData) -> Self:
+        """Fit on the interactions (and feature frames where the model uses them)."""
+        matrix = train.interactions.matrix
+        if not sp.issparse(matrix) or matrix.format != "csr":
+            raise TypeError(f"interactions.matrix must be a scipy CSR matrix, got {type(matrix)}")
+        if matrix.shape[1] == 0 or matrix.nnz == 0:
+            raise ValueError(f"cannot fit on an empty interaction matrix (shape {matrix.shape})")
+        if not np.isfinite(matrix.data).all():
+            raise ValueError("interactions.matrix has non-finite values")
+        self._fit(train)
+        self.n_products = matrix.shape[1]
+        return self
+
+    def score(
+        self,
+        history: sp.csr_matrix,
+        customer_rows: np.ndarray | None = None,
+        features: pl.DataFrame | None = None,
+    ) -> np.ndarray:
+        """Scores (b x n_products float32) for a batch of customer states (current histories)."""
+        history, rows = self._check_batch(history, customer_rows, features)
+        return np.ascontiguousarray(self._score(history, rows, features), dtype=np.float32)
+
+    def recommend(
+        self,
+        history: sp.csr_matrix,
+        k: int,
+        allowed: np.ndarray | None = None,
+        customer_rows: np.ndarray | None = None,
+        features: pl.DataFrame | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k (ids int32 -1 padded, scores float32 -inf padded) among allowed products."""
+        return masked_topk(self.score(history, customer_rows, features), allowed, k)
+
+    def explain(
+        self,
+        history_row: sp.csr_matrix,
+        product: int,
+        k_reasons: int = 3,
+        *,
+        features: pl.DataFrame | None = None,
+    ) -> list[Reason]:
+        """Up to k_reasons reasons, strongest first, why `product` suits this customer state."""
+        history, _ = self._check_batch(history_row, None, features)
+        if history.shape[0] != 1:
+            raise ValueError(f"explain takes one customer (1 x n), got {history.shape[0]} rows")
+        if not 0 <= product < history.shape[1]:
+            raise ValueError(f"product must be in 0..{history.shape[1] - 1}, got {product}")
+        if k_reasons < 1:
+            raise ValueError(f"k_reasons must be >= 1, got {k_reasons}")
+        return self._explain(history, int(product), k_reasons, features)[:k_reasons]
+
+    def _check_batch(
+        self,
+        history: sp.csr_matrix,
+        customer_rows: np.ndarray | None,
+        features: pl.DataFrame | None,
+    ) -> tuple[sp.csr_matrix, np.ndarray | None]:
+        if self.n_products is None:
+            raise RuntimeError(f"{type(self).__name__} is not fitted; call fit() or load()")
+        if not sp.issparse(history) or history.format != "csr":
+            raise TypeError(f"history must be a scipy CSR matrix, got {type(history)}")
+        if history.shape[1] != self.n_products:
+            raise ValueError(
+                f"history has {history.shape[1]} product columns, the model {self.n_products}"
+            )
+        b = history.shape[0]
+        if customer_rows is not None:
+            customer_rows = np.asarray(customer_rows, dtype=np.int64)
+            if customer_rows.shape != (b,):
+                raise ValueError(f"customer_rows must have shape ({b},), got {customer_rows.shape}")
+        if features is not None and features.height != b:
+            raise ValueError(f"features has {features.height} rows, history {b}")
+        return history.astype(np.float32, copy=False), customer_rows
+
+    # --- persistence --------------------------------------------------------------------
+    def save(self, path: Path) -> None:
+        """Write the fitted model to folder `path` (arrays.npz + model.json, no pickle)."""
+        if self.n_products is None:
+            raise RuntimeError(f"{type(self).__name__} is not fitted; nothing to save")
+        state, arrays = self._state()
+        state = {**state, "n_products": self.n_products}
+        write_model_dir(Path(path), self.family, self.config.model_dump(mode="json"), state, arrays)
+
+    @classmethod
+    def load(cls, path: Path) -> Self:
+        """A fitted model read back from a folder written by `save`."""
+        doc = read_model_json(Path(path))
+        if doc["family"] != cls.family:
+            raise ValueError(f"{path}: holds a {doc['family']!r} model, not {cls.family!r}")
+        model = cls.from_config(doc["config"])
+        model._restore(doc["state"], read_arrays(Path(path)))
+        model.n_products = int(doc["state"]["n_products"])
+        return model
+
+    # --- for subclasses -----------------------------------------------------------------
+    @abstractmethod
+    def _fit(self, train: TrainData) -> None: ...
+
+    @abstractmethod
+    def _score(
+        self,
+        history: sp.csr_matrix,
+        customer_rows: np.ndarray | None,
+        features: pl.DataFrame | None,
+    ) -> np.ndarray: ...
+
+    @abstractmethod
+    def _explain(
+        self, history: sp.csr_matrix, product: int, k: int, features: pl.DataFrame | None
+    ) -> list[Reason]: ...
+
+    @abstractmethod
+    def _state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """JSON-able state and named arrays that `_restore` turns back into a fitted model."""
+
+    @abstractmethod
+    def _restore(self, state: dict[str, Any], arrays: dict[str, np.ndarray]) -> None: ...

@@ -1,0 +1,203 @@
+"""LightFM hybrid: customer profile (+ current holdings) features x product features.
+
+lightfm is needed only to fit. The model keeps the customer-feature embeddings and biases
+and the products' representations (item features @ item embeddings), so scoring is numpy:
+    score(u, j) = (f_u @ E_user) . r_j + f_u @ b_user + b_j
+with f_u the customer's features, normalised to sum 1: one-hot profile values, plus (with
+`history_features`, the default) the customer's CURRENT interaction weights, one feature
+per product. A customer is thus their profile and holdings, not an id: a new customer
+with only a profile is scored like anyone else (cold start), and a purchase recorded now
+changes the next suggestion without retraining. Customer identity features are optional
+and off by default, because they soak up what the profile features should learn.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import numpy as np
+import polars as pl
+import scipy.sparse as sp
+from pydantic import BaseModel, ConfigDict, Field
+
+from recsys.columns import Columns as C
+from recsys.models.base import Recommender
+from recsys.models.features import FeatureEncoder, normalize_rows
+from recsys.models.reason import Reason, ReasonCode, escape_template
+from recsys.models.train_data import TrainData
+
+# Never features: the key, and dates (tenure would need a reference date).
+_SKIP_CUSTOMER = (C.customer_id, C.joined_at)
+
+
+class LightFMConfig(BaseModel):
+    """LightFM settings; defaults sized for catalogs of tens of products."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    no_components: int = Field(default=16, ge=1)
+    loss: Literal["warp", "bpr", "logistic"] = "warp"
+    learning_rate: float = Field(default=0.05, gt=0.0)
+    item_alpha: float = Field(default=1e-6, ge=0.0)
+    user_alpha: float = Field(default=1e-6, ge=0.0)
+    max_sampled: int = Field(default=10, ge=1)
+    epochs: int = Field(default=20, ge=1)
+    use_weights: bool = Field(default=True, description="interaction weights as sample weights")
+    customer_columns: list[str] | None = Field(
+        default=None, description="profile columns to use; None = every usable column"
+    )
+    product_columns: list[str] = Field(default_factory=lambda: [C.category, C.risk_rating])
+    birth_year_band: int = Field(default=10, ge=1, description="width of birth-cohort bands")
+    history_features: bool = Field(default=True, description="current holdings as features")
+    item_identity: bool = True
+    user_identity: bool = False
+    seed: int = 42
+    num_threads: int = Field(default=1, ge=1, description="> 1 is not deterministic")
+
+
+def fit_lightfm(
+    c: LightFMConfig, matrix: sp.csr_matrix, users: sp.csr_matrix, items: sp.csr_matrix
+) -> Any:
+    """A fitted lightfm.LightFM (positives = nonzero entries, weights as sample weights)."""
+    from lightfm import LightFM  # fit-time only; scoring needs numpy alone
+
+    m = matrix.tocoo()
+    positive = sp.coo_matrix((np.ones_like(m.data), (m.row, m.col)), shape=m.shape)
+    model = LightFM(
+        no_components=c.no_components,
+        loss=c.loss,
+        learning_rate=c.learning_rate,
+        item_alpha=c.item_alpha,
+        user_alpha=c.user_alpha,
+        max_sampled=c.max_sampled,
+        random_state=np.random.RandomState(c.seed),
+    )
+    weights = m.astype(np.float32) if c.use_weights else None
+    model.fit(
+        positive, users, items, sample_weight=weights, epochs=c.epochs, num_threads=c.num_threads
+    )
+    return model
+
+
+class LightFMRecommender(Recommender):
+    """Hybrid by features: works for customers with a profile and no history."""
+
+    family = "lightfm"
+    Config = LightFMConfig
+    needs_history = False
+    config: LightFMConfig
+
+    def _fit(self, train: TrainData) -> None:
+        c = self.config
+        customers = train.customers_aligned()
+        self.customer_encoder = FeatureEncoder.fit(
+            customers, c.customer_columns, skip=_SKIP_CUSTOMER, band_width=c.birth_year_band
+        )
+        self.n_customers = customers.height
+        matrix = train.interactions.matrix
+        users = self.user_features(customers, matrix, np.arange(customers.height))
+        items = self._item_matrix(train)
+        model = fit_lightfm(c, matrix, users, items)
+        self._set_arrays(
+            model.user_embeddings,
+            model.user_biases,
+            items @ model.item_embeddings,
+            items @ model.item_biases,
+        )
+
+    def _item_matrix(self, train: TrainData) -> sp.csr_matrix:
+        c = self.config
+        n = train.interactions.shape[1]
+        parts = [sp.identity(n, dtype=np.float32, format="csr")] if c.item_identity else []
+        if c.product_columns:
+            products = train.products_aligned()
+            enc = FeatureEncoder.fit(products, c.product_columns, skip=(), band_width=1)
+            parts.append(enc.transform(products))
+        if not parts:
+            raise ValueError("LightFM needs item_identity or product_columns")
+        return normalize_rows(sp.hstack(parts, format="csr"))
+
+    def user_features(
+        self, profiles: pl.DataFrame, history: sp.csr_matrix, rows: np.ndarray | None = None
+    ) -> sp.csr_matrix:
+        """Normalised customer features: [profile one-hots | history | identity] per config."""
+        parts = [self.customer_encoder.transform(profiles)]
+        if self.config.history_features:
+            parts.append(sp.csr_matrix(history, dtype=np.float32))
+        if self.config.user_identity:
+            parts.append(self._identity(profiles.height, rows))
+        return normalize_rows(sp.hstack(parts, format="csr"))
+
+    def _identity(self, b: int, rows: np.ndarray | None) -> sp.csr_matrix:
+        """One-hot of known customers' training rows (-1 = unknown: no identity feature)."""
+        rows = np.full(b, -1, np.int64) if rows is None else rows
+        if (rows >= self.n_customers).any():
+            bad = rows[rows >= self.n_customers][:5].tolist()
+            raise ValueError(f"customer_rows {bad} are beyond the {self.n_customers} fitted rows")
+        known = np.flatnonzero(rows >= 0)
+        ones = np.ones(len(known), np.float32)
+        return sp.csr_matrix((ones, (known, rows[known])), shape=(b, self.n_customers))
+
+    def _set_arrays(self, *arrays: np.ndarray) -> None:
+        """user_embeddings, user_biases, item_repr, item_bias (checked finite, float32)."""
+        arrays = tuple(np.asarray(a, dtype=np.float32) for a in arrays)
+        if not all(np.isfinite(a).all() for a in arrays):
+            raise ValueError("LightFM parameters are not finite; lower the learning rate")
+        self.user_embeddings, self.user_biases, self.item_repr, self.item_bias = arrays
+
+    def _score(
+        self,
+        history: sp.csr_matrix,
+        customer_rows: np.ndarray | None,
+        features: pl.DataFrame | None,
+    ) -> np.ndarray:
+        if features is None:
+            raise ValueError("LightFM scores by profile: pass features (one row per customer)")
+        f = self.user_features(features, history, customer_rows)
+        user = f @ self.user_embeddings
+        return user @ self.item_repr.T + self.item_bias + (f @ self.user_biases)[:, None]
+
+    def _explain(
+        self, history: sp.csr_matrix, product: int, k: int, features: pl.DataFrame | None
+    ) -> list[Reason]:
+        if features is None:
+            raise ValueError("LightFM explains by profile: pass features (one row)")
+        f = self.user_features(features, history)  # identity is no reason a customer can read
+        shares = f.data * (self.user_embeddings[f.indices] @ self.item_repr[product])
+        labels = self.customer_encoder.labels()
+        found = (
+            self._reason(int(i), float(s), product, labels)
+            for i, s in zip(f.indices, shares, strict=True)
+        )
+        reasons = sorted((r for r in found if r is not None), key=lambda r: -r.weight)[:k]
+        return reasons or [Reason(ReasonCode.popular, "popular with our customers")]
+
+    def _reason(self, feature: int, share: float, product: int, labels: list[str]) -> Reason | None:
+        """The reason one active customer feature gives, or None if it does not help."""
+        n_profile = len(labels)
+        if share <= 0 or feature == n_profile + product:
+            return None
+        if feature >= n_profile:  # a history feature: the customer holds that product
+            text = "customers who hold {0} often add this"
+            return Reason(ReasonCode.co_held, text, (feature - n_profile,), share)
+        text = f"popular with customers like you ({escape_template(labels[feature])})"
+        return Reason(ReasonCode.similar_profile, text, (), share)
+
+    def _state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        state = {
+            "customer_encoder": self.customer_encoder.to_json(),
+            "n_customers": self.n_customers,
+        }
+        arrays = {
+            "user_embeddings": self.user_embeddings,
+            "user_biases": self.user_biases,
+            "item_repr": self.item_repr,
+            "item_bias": self.item_bias,
+        }
+        return state, arrays
+
+    def _restore(self, state: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+        self.customer_encoder = FeatureEncoder.from_json(state["customer_encoder"])
+        self.n_customers = int(state["n_customers"])
+        names = ("user_embeddings", "user_biases", "item_repr", "item_bias")
+        self._set_arrays(*(arrays[n] for n in names))

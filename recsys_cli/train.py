@@ -1,0 +1,99 @@
+"""`recsys train`: one training run from a data folder, optionally registered and promoted."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from recsys.data.problems import DataValidationError
+from recsys.evaluation.report import Report
+from recsys.settings import Settings
+from recsys_cli.console import console, err_console, progress
+from training.config import FAMILIES, ConfigError, TrainConfig, load_train_config
+from training.pipeline import TrainOutcome, run_training
+
+DEFAULT_DATA = Path("var/demo-data")
+
+
+def register(app: typer.Typer) -> None:
+    """Add `train` to the root app."""
+    app.command("train")(train)
+
+
+def train(
+    data: Path = typer.Option(DEFAULT_DATA, "--data", help="canonical dataset folder"),
+    model: str = typer.Option(None, "--model", help=f"one of {', '.join(FAMILIES)}"),
+    config: Path = typer.Option(None, "--config", help="train.toml (model params, split, k)"),
+    register_: bool = typer.Option(False, "--register", help="register a model version"),
+    promote: bool = typer.Option(False, "--promote", help="move `champion` if it is better"),
+) -> None:
+    """Validate, split, fit, evaluate against popularity, log to MLflow; register/promote."""
+    cfg = _config(config, model)
+    settings = Settings()
+    if promote and not register_:
+        err_console.print("[red]error:[/] --promote needs --register")
+        raise typer.Exit(2)
+    try:
+        with progress() as bar:
+            outcome = run_training(
+                data, cfg, settings, register=register_, promote=promote, step=_stepper(bar)
+            )
+    except DataValidationError as exc:
+        err_console.print(f"[red]{data}: data failed validation; nothing trained or registered[/]")
+        err_console.print(str(exc))
+        raise typer.Exit(2) from exc
+    except (ValueError, FileNotFoundError) as exc:
+        err_console.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from exc
+    _report(outcome, cfg)
+    if outcome.decision is not None and not outcome.decision.promote:
+        err_console.print(f"[red]not promoted:[/] {outcome.decision.reason}")
+        raise typer.Exit(1)
+
+
+def _config(path: Path | None, model: str | None) -> TrainConfig:
+    try:
+        cfg = load_train_config(path)
+    except ConfigError as exc:
+        err_console.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from exc
+    if model is not None:
+        if model not in FAMILIES:
+            err_console.print(f"[red]error:[/] --model must be one of {', '.join(FAMILIES)}, got {model!r}")
+            raise typer.Exit(2)
+        if model != cfg.model.family:
+            # params in the file belong to the file's family; a different --model starts fresh
+            cfg = cfg.model_copy(update={"model": cfg.model.model_copy(update={"family": model, "params": {}})})
+    return cfg
+
+
+def _stepper(bar):  # noqa: ANN001, ANN202 - rich Progress
+    @contextmanager
+    def step(name: str) -> Iterator[None]:
+        task = bar.add_task(name, total=1)
+        yield
+        bar.update(task, completed=1)
+
+    return step
+
+
+def _report(outcome: TrainOutcome, cfg: TrainConfig) -> None:
+    table = Table(title=f"{cfg.model.family} vs popularity (holdout, k={cfg.evaluation.k})")
+    for col in ("metric", cfg.model.family, "popularity", "lift"):
+        table.add_column(col)
+    for key, value in outcome.metrics.items():
+        if key == Report.n_customers:
+            continue
+        base = outcome.baseline.get(key, float("nan"))
+        lift = f"{value / base - 1:+.1%}" if base else "-"
+        table.add_row(key, f"{value:.4f}", f"{base:.4f}", lift)
+    console.print(table)
+    console.print(f"evaluated on {int(outcome.metrics.get(Report.n_customers, 0))} customers; MLflow run {outcome.run_id}")
+    if outcome.version is not None:
+        console.print(f"registered bank-recsys version {outcome.version}")
+    if outcome.decision is not None and outcome.decision.promote:
+        console.print(f"[green]promoted to champion:[/] {outcome.decision.reason}")

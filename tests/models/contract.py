@@ -1,0 +1,187 @@
+"""The contract every Recommender meets; each model's test file subclasses it with its factory.
+
+Subclasses implement `make_model` (tiny, fast settings) and `test_known_answer`; the flags
+below say which generic checks apply.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from recsys.models import Recommender, load_model
+from recsys.models.reason import ReasonCode
+
+from .planted import (
+    CC,
+    N_PRODUCTS,
+    SENIOR,
+    YOUNG,
+    A,
+    B,
+    D,
+    E,
+    F,
+    Planted,
+    history,
+    planted,
+    profiles,
+)
+
+TOL = 1e-5
+
+
+def assert_same_ranking(ids1, s1, ids2, s2) -> None:
+    """Same top-k scores; ids may differ only between (numerically) tied scores."""
+    np.testing.assert_allclose(s1, s2, rtol=TOL, atol=TOL)
+    differ = ids1 != ids2
+    assert np.all(np.isclose(s1[differ], s2[differ], rtol=TOL, atol=TOL)), "ranking differs"
+
+
+class RecommenderContract:
+    """Generic checks; subclass and implement `make_model`."""
+
+    uses_history: bool = True  # scores react to the history (fold-in)
+    explains_co_held: bool = True  # explain() names held products
+
+    def make_model(self) -> Recommender:
+        raise NotImplementedError
+
+    # --- fixtures (fit once per test class) ------------------------------------------------
+    @pytest.fixture(scope="class")
+    def data(self) -> Planted:
+        return planted()
+
+    @pytest.fixture(scope="class")
+    def model(self, data: Planted) -> Recommender:
+        return self.make_model().fit(data.train)
+
+    @pytest.fixture(scope="class")
+    def batch(self, data: Planted):
+        """A mixed batch: training rows, the planted queries and an empty history."""
+        m = data.train.interactions.matrix
+        rows = [0, 30, 47, 50, 79]
+        hist = sp.vstack([m[rows], history((A, B), (D, E), ())], format="csr")
+        segs = [*data.segments[rows], YOUNG, SENIOR, SENIOR]
+        return hist, np.array([*rows, -1, -1, -1]), profiles(segs)
+
+    # --- shapes and masks ------------------------------------------------------------------
+    def test_score_shape_dtype_finite(self, model: Recommender, batch) -> None:
+        hist, rows, feats = batch
+        scores = model.score(hist, rows, feats)
+        assert scores.shape == (hist.shape[0], N_PRODUCTS)
+        assert scores.dtype == np.float32
+        assert np.isfinite(scores).all()
+
+    def test_recommend_shapes_and_padding(self, model: Recommender, batch) -> None:
+        hist, rows, feats = batch
+        ids, scores = model.recommend(hist, N_PRODUCTS + 3, None, rows, feats)
+        assert ids.shape == scores.shape == (hist.shape[0], N_PRODUCTS + 3)
+        assert ids.dtype == np.int32 and scores.dtype == np.float32
+        assert (np.sort(ids[:, :N_PRODUCTS], axis=1) == np.arange(N_PRODUCTS)).all()
+        assert (ids[:, N_PRODUCTS:] == -1).all() and np.isneginf(scores[:, N_PRODUCTS:]).all()
+        assert (np.diff(scores[:, :N_PRODUCTS], axis=1) <= 0).all()
+
+    def test_held_products_excluded_by_allowed_mask(self, model: Recommender, batch) -> None:
+        hist, rows, feats = batch
+        held = hist.toarray() > 0
+        ids, scores = model.recommend(hist, N_PRODUCTS, ~held, rows, feats)
+        for r in range(hist.shape[0]):
+            got = ids[r][ids[r] >= 0]
+            assert not held[r, got].any()
+            assert len(got) == N_PRODUCTS - held[r].sum()
+
+    # --- persistence, config, determinism --------------------------------------------------
+    def test_save_load_gives_identical_topk(
+        self, model: Recommender, batch, tmp_path: Path
+    ) -> None:
+        hist, rows, feats = batch
+        model.save(tmp_path / "m")
+        assert sorted(p.name for p in (tmp_path / "m").iterdir()) == ["arrays.npz", "model.json"]
+        loaded = load_model(tmp_path / "m")
+        assert type(loaded) is type(model) and loaded.get_config() == model.get_config()
+        np.testing.assert_array_equal(
+            loaded.score(hist, rows, feats), model.score(hist, rows, feats)
+        )
+        for a, b in zip(
+            loaded.recommend(hist, 5, None, rows, feats),
+            model.recommend(hist, 5, None, rows, feats),
+            strict=True,
+        ):
+            np.testing.assert_array_equal(a, b)
+
+    def test_batch_equals_single_rows(self, model: Recommender, batch) -> None:
+        hist, rows, feats = batch
+        ids, scores = model.recommend(hist, 5, None, rows, feats)
+        for r in range(hist.shape[0]):
+            one_ids, one_scores = model.recommend(
+                hist[r], 5, None, rows[r : r + 1], feats[r : r + 1]
+            )
+            assert_same_ranking(ids[r], scores[r], one_ids[0], one_scores[0])
+
+    def test_deterministic_fit(self, model: Recommender, data: Planted, batch) -> None:
+        hist, rows, feats = batch
+        again = type(model).from_config(model.get_config()).fit(data.train)
+        np.testing.assert_array_equal(
+            again.score(hist, rows, feats), model.score(hist, rows, feats)
+        )
+
+    def test_config_round_trip_and_flat_params(self, model: Recommender) -> None:
+        cfg = model.get_config()
+        assert type(model).from_config(cfg).get_config() == cfg
+        assert type(model).from_config(cfg.model_dump()).get_config() == cfg
+        params = model.get_params()
+        assert params["family"] == model.family
+        assert all(v is None or isinstance(v, str | int | float | bool) for v in params.values())
+
+    # --- known answers, fold-in, explanations ----------------------------------------------
+    def test_known_answer(self, model: Recommender) -> None:
+        raise NotImplementedError("each model states its planted answer")
+
+    def test_new_purchase_changes_scores_without_refit(self, model: Recommender) -> None:
+        if not self.uses_history:
+            pytest.skip("this model scores by profile/popularity, not history")
+        before = model.score(history((A,)), None, profiles([YOUNG]))
+        after = model.score(history((A, D)), None, profiles([YOUNG]))
+        assert not np.allclose(before, after)
+        # the new purchase pulls its own group up: E and F gain on B and C
+        assert (after[0, [E, F]] - before[0, [E, F]]).min() > (
+            after[0, [B, CC]] - before[0, [B, CC]]
+        ).max()
+
+    def test_explain(self, model: Recommender) -> None:
+        hist = history((A, B))
+        reasons = model.explain(hist, CC, k_reasons=2, features=profiles([YOUNG]))
+        assert 1 <= len(reasons) <= 2
+        assert all(r.text and r.code for r in reasons)
+        if self.explains_co_held:
+            assert reasons[0].code == ReasonCode.co_held
+            assert set(reasons[0].related_products) <= {A, B}
+            assert "often add" in reasons[0].render(lambda p: f"product {p}")
+
+    # --- bad input -------------------------------------------------------------------------
+    def test_unfitted_model_raises(self) -> None:
+        with pytest.raises(RuntimeError, match="not fitted"):
+            self.make_model().score(history((A,)))
+
+    def test_bad_inputs_raise(self, model: Recommender) -> None:
+        feats = profiles([YOUNG])
+        with pytest.raises(ValueError, match="product columns"):
+            model.score(sp.csr_matrix((1, N_PRODUCTS + 1), dtype=np.float32), None, feats)
+        with pytest.raises(TypeError, match="CSR"):
+            model.score(history((A,)).toarray(), None, feats)
+        with pytest.raises(ValueError, match="features has 2 rows"):
+            model.score(history((A,)), None, profiles([YOUNG, SENIOR]))
+        with pytest.raises(ValueError, match="allowed"):
+            model.recommend(history((A,)), 3, np.ones((1, 3), dtype=bool), None, feats)
+        with pytest.raises(ValueError, match="product must be"):
+            model.explain(history((A,)), N_PRODUCTS, features=feats)
+
+
+def first_allowed(model: Recommender, hist: sp.csr_matrix, feats=None) -> np.ndarray:
+    """Top-1 product per row among products not in the history."""
+    ids, _ = model.recommend(hist, 1, hist.toarray() == 0, None, feats)
+    return ids[:, 0]

@@ -1,0 +1,1 @@
+"""Offline pipelines and the MLflow side: tracking, registry, promotion, the pyfunc model."""
