@@ -45,7 +45,10 @@ class ChannelConfig(BaseModel):
 def _default_channels() -> dict[str, ChannelConfig]:
     ks = {"atm": 1, "mobile": 5, "web": 5, "branch": 5, "call_center": 10}
     excluded = {"atm": ["mortgage", "wealth_management", "mutual_fund", "fx", "precious_metals"]}
-    return {c: ChannelConfig(default_k=ks[c], excluded_categories=excluded.get(c, [])) for c in DEFAULT_CHANNELS}
+    return {
+        c: ChannelConfig(default_k=ks[c], excluded_categories=excluded.get(c, []))
+        for c in DEFAULT_CHANNELS
+    }
 
 
 class Settings(BaseSettings):

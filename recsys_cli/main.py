@@ -10,7 +10,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import typer  # noqa: E402
 
-from recsys_cli import data, models, train  # noqa: E402
+from recsys_cli import data, events, models, recommend, serve, train, tune  # noqa: E402
 
 app = typer.Typer(
     name="recsys",
@@ -20,7 +20,11 @@ app = typer.Typer(
 )
 app.add_typer(data.app, name="data", help="Import, generate, validate and describe datasets.")
 app.add_typer(models.app, name="models", help="Registered versions: list, promote, rollback.")
+app.add_typer(events.app, name="events", help="The feedback event log: export.")
 train.register(app)
+recommend.register(app)
+tune.register(app)
+serve.register(app)
 
 
 @app.callback()

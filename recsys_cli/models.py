@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 import typer
@@ -13,7 +14,8 @@ from training.registry import Registry, RegistryError
 from training.tracking import configure_mlflow
 
 app = typer.Typer(no_args_is_help=True)
-SHOWN_METRICS = ("ndcg_at_5", "map_at_5", "recall_at_5", "hit_rate_at_5", "mrr", "coverage")
+# Holdout metrics shown, by name before "_at_<k>" (k is whatever the run was evaluated at).
+SHOWN_METRICS = ("ndcg", "map", "recall", "coverage")
 
 
 def _registry() -> Registry:
@@ -31,14 +33,26 @@ def list_versions() -> None:
         console.print(f"no versions of {reg.name!r} registered yet")
         return
     table = Table(title=f"{reg.name} versions")
-    for col in ("version", "", "family", "created", *SHOWN_METRICS):
+    for col in ("version", "", "family", "created (UTC)", *SHOWN_METRICS):
         table.add_column(col)
     for v in versions:
         created = datetime.fromtimestamp(v.created_ms / 1000, UTC).strftime("%Y-%m-%d %H:%M")
-        metrics = [f"{v.metrics[m]:.4f}" if m in v.metrics else "-" for m in SHOWN_METRICS]
+        metrics = [_metric(v.metrics, name) for name in SHOWN_METRICS]
         mark = f"[bold green]{reg.alias}[/]" if v.is_champion else ""
         table.add_row(str(v.version), mark, v.family, created, *metrics)
     console.print(table)
+    champion = next((v for v in versions if v.is_champion), None)
+    if champion is None:
+        console.print(f"no {reg.alias} yet: `recsys models promote VERSION` sets one")
+    else:
+        console.print(f"{reg.alias}: version {champion.version} ({champion.family})")
+
+
+def _metric(metrics: dict[str, float], name: str) -> str:
+    """The run's `<name>_at_<k>` value, formatted; '-' when the run has none."""
+    pattern = re.compile(rf"{name}_at_\d+")
+    found = [v for key, v in metrics.items() if pattern.fullmatch(key)]
+    return f"{found[0]:.4f}" if len(found) == 1 else "-"
 
 
 @app.command("promote")

@@ -6,12 +6,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import polars as pl
 import typer
 from rich.table import Table
 
 from recsys.data.problems import DataValidationError
 from recsys.evaluation.report import Report
 from recsys.settings import Settings
+from recsys.stores.base import StoreUnavailable
+from recsys.stores.sql_events import open_event_store
 from recsys_cli.console import console, err_console, progress
 from training.config import FAMILIES, ConfigError, TrainConfig, load_train_config
 from training.pipeline import TrainOutcome, run_training
@@ -30,6 +33,9 @@ def train(
     config: Path = typer.Option(None, "--config", help="train.toml (model params, split, k)"),
     register_: bool = typer.Option(False, "--register", help="register a model version"),
     promote: bool = typer.Option(False, "--promote", help="move `champion` if it is better"),
+    events_from_store: bool = typer.Option(
+        False, "--events-from-store", help="add the feedback events of RECSYS_DATABASE_URL"
+    ),
 ) -> None:
     """Validate, split, fit, evaluate against popularity, log to MLflow; register/promote."""
     cfg = _config(config, model)
@@ -37,10 +43,12 @@ def train(
     if promote and not register_:
         err_console.print("[red]error:[/] --promote needs --register")
         raise typer.Exit(2)
+    extra = _store_events(settings) if events_from_store else None
     try:
         with progress() as bar:
             outcome = run_training(
-                data, cfg, settings, register=register_, promote=promote, step=_stepper(bar)
+                data, cfg, settings, register=register_, promote=promote, step=_stepper(bar),
+                extra_events=extra,
             )
     except DataValidationError as exc:
         err_console.print(f"[red]{data}: data failed validation; nothing trained or registered[/]")
@@ -55,6 +63,20 @@ def train(
         raise typer.Exit(1)
 
 
+def _store_events(settings: Settings) -> pl.DataFrame:
+    """Every event in the store (exit 1 when it cannot be read, 2 for an unusable URL)."""
+    try:
+        events = open_event_store(settings.resolved_database_url).export()
+    except StoreUnavailable as exc:
+        err_console.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(1) from exc
+    except ValueError as exc:
+        err_console.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from exc
+    console.print(f"read {events.height} events from the event store")
+    return events
+
+
 def _config(path: Path | None, model: str | None) -> TrainConfig:
     try:
         cfg = load_train_config(path)
@@ -63,11 +85,15 @@ def _config(path: Path | None, model: str | None) -> TrainConfig:
         raise typer.Exit(2) from exc
     if model is not None:
         if model not in FAMILIES:
-            err_console.print(f"[red]error:[/] --model must be one of {', '.join(FAMILIES)}, got {model!r}")
+            err_console.print(
+                f"[red]error:[/] --model must be one of {', '.join(FAMILIES)}, got {model!r}"
+            )
             raise typer.Exit(2)
         if model != cfg.model.family:
             # params in the file belong to the file's family; a different --model starts fresh
-            cfg = cfg.model_copy(update={"model": cfg.model.model_copy(update={"family": model, "params": {}})})
+            cfg = cfg.model_copy(
+                update={"model": cfg.model.model_copy(update={"family": model, "params": {}})}
+            )
     return cfg
 
 
@@ -92,7 +118,8 @@ def _report(outcome: TrainOutcome, cfg: TrainConfig) -> None:
         lift = f"{value / base - 1:+.1%}" if base else "-"
         table.add_row(key, f"{value:.4f}", f"{base:.4f}", lift)
     console.print(table)
-    console.print(f"evaluated on {int(outcome.metrics.get(Report.n_customers, 0))} customers; MLflow run {outcome.run_id}")
+    n = int(outcome.metrics.get(Report.n_customers, 0))
+    console.print(f"evaluated on {n} customers; MLflow run {outcome.run_id}")
     if outcome.version is not None:
         console.print(f"registered bank-recsys version {outcome.version}")
     if outcome.decision is not None and outcome.decision.promote:

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-FAMILIES = ("popular", "itemknn", "als", "bpr", "lightfm")
+FAMILIES = ("popular", "itemknn", "als", "bpr", "lightfm", "sequence")
 
 
 class SplitConfig(BaseModel):
@@ -36,7 +36,7 @@ class ModelSection(BaseModel):
     """The model family and its parameters (validated by the family's own config class)."""
 
     model_config = ConfigDict(extra="forbid")
-    family: Literal["popular", "itemknn", "als", "bpr", "lightfm"] = "als"
+    family: Literal["popular", "itemknn", "als", "bpr", "lightfm", "sequence"] = "als"
     params: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -66,9 +66,7 @@ def load_train_config(path: Path | None) -> TrainConfig:
     try:
         return TrainConfig.model_validate(raw)
     except ValidationError as exc:
-        where = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
-        )
+        where = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
         raise ConfigError(f"{path}: {where}") from exc
 
 

@@ -40,7 +40,12 @@ def log_run(
     mlflow.log_metrics({f"baseline_{k}": v for k, v in baseline.metrics.items()})
     mlflow.log_metrics(_lifts(result.metrics, baseline.metrics))
     mlflow.log_metrics({f"rows_{name}": float(n) for name, n in data.summary().items()})
-    mlflow.log_metrics({"rows_train_events": float(split.train.height), "rows_test_pairs": float(split.test.height)})
+    mlflow.log_metrics(
+        {
+            "rows_train_events": float(split.train.height),
+            "rows_test_pairs": float(split.test.height),
+        }
+    )
     mlflow.set_tags(
         {
             "family": config.model.family,
@@ -77,7 +82,9 @@ def _log_plots(config: TrainConfig, result: Evaluation, baseline: Evaluation) ->
         folder = Path(tmp)
         metrics = [m for m in compared[Report.metric].unique(maintain_order=True).to_list()]
         plot_metric_comparison(compared, folder / "metrics_vs_baseline.png", metrics)
-        plot_segments(seg, config.evaluation.metric, folder / f"segments_{config.evaluation.metric}.png")
+        plot_segments(
+            seg, config.evaluation.metric, folder / f"segments_{config.evaluation.metric}.png"
+        )
         compared.write_csv(folder / "metrics_vs_baseline.csv")
         seg.sort(C.segment, Report.model).write_csv(folder / "segments.csv")
         mlflow.log_artifacts(str(folder), artifact_path="evaluation")

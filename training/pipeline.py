@@ -1,21 +1,23 @@
-"""`recsys train`: validate -> split -> fit -> evaluate vs popularity -> log -> register -> promote."""
+"""`recsys train`: validate, split, fit, evaluate vs popularity, log, register, promote."""
 
 from __future__ import annotations
 
 import json
 import logging
 import tempfile
+import threading
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import mlflow
 import numpy as np
+import polars as pl
 
 from recsys.columns import Columns as C
 from recsys.data.dataset import BankData
-from recsys.data.load import load_dataset
 from recsys.engine.engine import Engine
 from recsys.engine.snapshot import Snapshot
 from recsys.evaluation.splits import Split
@@ -24,18 +26,27 @@ from recsys.models.registry import build_model
 from recsys.settings import Settings
 from training import logging_mlflow as mlog
 from training.config import TrainConfig
-from training.evaluate import Evaluation, engine_for, fit_and_evaluate, split_snapshot, train_data
+from training.evaluate import (
+    Evaluation,
+    engine_for,
+    evaluate_engine,
+    fit_and_evaluate,
+    split_snapshot,
+    train_data,
+)
 from training.lineage import data_fingerprint
 from training.promotion import Decision, promotion_decision
 from training.pyfunc import log_pyfunc
 from training.registry import Registry
 from training.splitting import make_split, split_fingerprint
+from training.store_events import load_training_data
 from training.tracking import configure_mlflow, experiment_id
 
 log = logging.getLogger(__name__)
 FAMILY_NAMES = {"popular": "popularity"}  # CLI name -> model family
 PROBE_CUSTOMERS = 1000
 Step = Callable[[str], AbstractContextManager[object]]
+T = TypeVar("T")
 
 
 class PromotionRefused(RuntimeError):
@@ -73,30 +84,43 @@ def run_training(
     register: bool = False,
     promote: bool = False,
     step: Step = lambda _name: nullcontext(),
+    extra_events: pl.DataFrame | None = None,
 ) -> TrainOutcome:
-    """The whole pipeline; bad data raises DataValidationError before anything is logged."""
+    """The whole pipeline; bad data raises DataValidationError before anything is logged.
+
+    The refit on all data (when registering) and MLflow's store set-up run in worker threads
+    beside the split, fit and evaluation; `step` may be entered from those threads too.
+    """
     make_model = model_factory(config.model.family, config.model.params)
     with step("load + validate"):
-        data = load_dataset(data_dir, event_types=settings.event_types, channels=list(settings.channels))
+        # extra_events (the event store's, for --events-from-store) are validated as well
+        data = load_training_data(
+            data_dir,
+            extra_events=extra_events,
+            event_types=settings.event_types,
+            channels=list(settings.channels),
+        )
     configure_mlflow(settings)
+    experiment = _Background(experiment_id, settings)
+    # The model fits release the GIL: with a spare core the refit costs no wall time.
+    refit = _Background(_refit, data, settings, make_model, step) if register else None
     fingerprint = data_fingerprint(data)
     split_fp = split_fingerprint(fingerprint, config)
     with step("split"):
         split = make_split(data, config)
         snap = split_snapshot(data, split, settings)
-    k, cap = config.evaluation.k, config.evaluation.max_eval_customers
-    with step(f"fit + evaluate {config.model.family}"):
-        engine, result = fit_and_evaluate(make_model, fallback_factory, snap, split, settings, k=k, max_customers=cap)
-    with step("fit + evaluate popularity baseline"):
-        _, baseline = fit_and_evaluate(fallback_factory, fallback_factory, snap, split, settings, k=k, max_customers=cap)
-    with mlflow.start_run(experiment_id=experiment_id(settings)) as run:
+    engine, result, baseline = _fit_and_evaluate(make_model, snap, split, config, settings, step)
+    with mlflow.start_run(experiment_id=experiment.result()) as run:
         with step("log to MLflow"):
-            mlog.log_run(config, data, split, engine.model, result, baseline, fingerprint, split_fp, data_dir)
+            mlog.log_run(
+                config, data, split, engine.model, result, baseline, fingerprint, split_fp, data_dir
+            )
         outcome = TrainOutcome(run.info.run_id, result.metrics, baseline.metrics)
-        if not register:
+        if refit is None:
             return outcome
-        with step("refit on all data + register"):
-            version = _register(data, config, settings, make_model, fingerprint, split_fp, run.info.run_id)
+        with step("register"):
+            engine_all, run_id = refit.result(), run.info.run_id
+            version = _register(engine_all, config, settings, fingerprint, split_fp, run_id)
         outcome = TrainOutcome(run.info.run_id, result.metrics, baseline.metrics, version)
         if not promote:
             return outcome
@@ -108,21 +132,78 @@ def run_training(
         return TrainOutcome(run.info.run_id, result.metrics, baseline.metrics, version, decision)
 
 
-def _register(
-    data: BankData,
+class _Background:
+    """fn(*args) running in a daemon thread; `result()` waits for it and re-raises its error.
+
+    Daemon, so a failure on the main path ends the process without waiting for a long fit.
+    """
+
+    def __init__(self, fn: Callable[..., T], *args: object) -> None:
+        self._outcome: tuple[bool, object] | None = None
+        self._thread = threading.Thread(target=self._run, args=(fn, args), daemon=True)
+        self._thread.start()
+
+    def _run(self, fn: Callable[..., T], args: tuple[object, ...]) -> None:
+        try:
+            self._outcome = (True, fn(*args))
+        except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread
+            self._outcome = (False, exc)
+
+    def result(self) -> T:
+        """fn's return value, once it has finished; its exception is raised here."""
+        self._thread.join()
+        assert self._outcome is not None
+        ok, value = self._outcome
+        if not ok:
+            raise value  # type: ignore[misc]
+        return value  # type: ignore[return-value]
+
+
+def _fit_and_evaluate(
+    make_model: Callable[[], Recommender],
+    snap: Snapshot,
+    split: Split,
     config: TrainConfig,
     settings: Settings,
-    make_model: Callable[[], Recommender],
+    step: Step,
+) -> tuple[Engine, Evaluation, Evaluation]:
+    """The model and the popularity baseline on the split; one popularity fit serves both."""
+    k, cap = config.evaluation.k, config.evaluation.max_eval_customers
+    fit_on = train_data(snap)
+    with step("fit popularity (fallback + baseline)"):
+        popular = fallback_factory().fit(fit_on)
+    with step(f"fit {config.model.family}"):
+        model = make_model().fit(fit_on)
+    with step(f"evaluate {config.model.family} + popularity"):
+        engine = engine_for(model, popular, snap, settings)
+        result = evaluate_engine(engine, split, k, cap)
+        baseline = evaluate_engine(engine_for(popular, popular, snap, settings), split, k, cap)
+    return engine, result, baseline
+
+
+def _refit(
+    data: BankData, settings: Settings, make_model: Callable[[], Recommender], step: Step
+) -> Engine:
+    """The engine to register: model and fallback refitted on all data, as of the last event."""
+    with step("refit on all data"):
+        w = settings.weights
+        as_of = data.events[C.timestamp].max()
+        snap = Snapshot.build(
+            data, weights=w.as_dict(), half_life_days=w.half_life_days, as_of=as_of
+        )
+        fit_on = train_data(snap)
+        return engine_for(make_model().fit(fit_on), fallback_factory().fit(fit_on), snap, settings)
+
+
+def _register(
+    engine: Engine,
+    config: TrainConfig,
+    settings: Settings,
     fingerprint: str,
     split_fp: str,
     run_id: str,
 ) -> int:
-    """Refit on all data, check it scores finitely, log the pyfunc, register a version."""
-    w = settings.weights
-    as_of = data.events[C.timestamp].max()
-    snap = Snapshot.build(data, weights=w.as_dict(), half_life_days=w.half_life_days, as_of=as_of)
-    fit_on = train_data(snap)
-    engine = engine_for(make_model().fit(fit_on), fallback_factory().fit(fit_on), snap, settings)
+    """Check the refitted engine scores finitely, log the pyfunc, register a version."""
     _probe(engine)
     engine.manifest.update(data_fingerprint=fingerprint, split_fingerprint=split_fp, run_id=run_id)
     with tempfile.TemporaryDirectory() as tmp:
@@ -133,7 +214,7 @@ def _register(
         "params_json": json.dumps(config.model.params, sort_keys=True),
         "data_fingerprint": fingerprint,
         "split_fingerprint": split_fp,
-        "trained_at": as_of.isoformat(),
+        "trained_at": engine.snapshot.as_of.isoformat(),
     }
     return Registry(settings.registered_model, settings.champion_alias).register(uri, run_id, tags)
 
@@ -162,6 +243,12 @@ def _gate(
     if champion is not None:
         if champion.tags.get("split_fingerprint") == split_fp:
             champ_metrics = mlflow.MlflowClient().get_run(champion.run_id).data.metrics
+        elif "family" not in champion.tags or "params_json" not in champion.tags:
+            return Decision(
+                False,
+                f"champion version {champion.version} has no family/params tags, so it cannot be "
+                "judged on this holdout; promote explicitly with `recsys models promote`",
+            )
         else:
             log.info("champion was judged on another holdout; re-evaluating its config on this one")
             family, params = champion.tags["family"], json.loads(champion.tags["params_json"])

@@ -33,7 +33,9 @@ def promotion_decision(
         return Decision(True, f"champion has no finite {metric!r}; candidate {metric}={cand:.4f}")
     needed = champ * (1.0 + margin) if champ > 0 else champ + margin
     if cand >= needed and cand > champ:
-        return Decision(True, f"{metric} {cand:.4f} beats champion {champ:.4f} (needed >= {needed:.4f})")
+        return Decision(
+            True, f"{metric} {cand:.4f} beats champion {champ:.4f} (needed >= {needed:.4f})"
+        )
     return Decision(
         False,
         f"{metric} {cand:.4f} does not beat champion {champ:.4f} by margin {margin:.1%} "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from importlib.metadata import version
 from pathlib import Path
 
 import mlflow
@@ -11,6 +12,7 @@ from mlflow.types import ColSpec, DataType, ParamSchema, ParamSpec, Schema
 from mlflow.types.schema import Array
 
 from training import pyfunc_model
+from training.lineage import library_versions
 
 SIGNATURE = ModelSignature(
     inputs=Schema(
@@ -41,9 +43,20 @@ def log_pyfunc(bundle_dir: Path) -> str:
     which costs a full model load per training run for nothing the signature doesn't say.
     """
     with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="An input example was not provided")
+        # MLflow colours the message, so it does not start with the words.
+        warnings.filterwarnings("ignore", message=".*An input example was not provided")
         info = _log(bundle_dir)
     return info.model_uri
+
+
+def pip_requirements() -> list[str]:
+    """The pinned libraries the pyfunc runs on.
+
+    Given explicitly: MLflow's inference loads the model in a subprocess (seconds per
+    registration) and still misses polars and implicit, which recsys imports.
+    """
+    versions = library_versions() | {"pandas": version("pandas")}
+    return sorted(f"{lib}=={v}" for lib, v in versions.items() if v != "absent")
 
 
 def _log(bundle_dir: Path) -> mlflow.models.model.ModelInfo:
@@ -52,4 +65,5 @@ def _log(bundle_dir: Path) -> mlflow.models.model.ModelInfo:
         python_model=Path(pyfunc_model.__file__),
         artifacts={pyfunc_model.BUNDLE_ARTIFACT: str(bundle_dir)},
         signature=SIGNATURE,
+        pip_requirements=pip_requirements(),
     )

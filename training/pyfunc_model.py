@@ -32,6 +32,10 @@ class BankRecsysModel(mlflow.pyfunc.PythonModel):
         frame = model_input if isinstance(model_input, pd.DataFrame) else pd.DataFrame(model_input)
         if "customer_id" not in frame.columns:
             raise ValueError(f"input needs a customer_id column; got {list(frame.columns)}")
+        missing = frame["customer_id"].isna().to_numpy().nonzero()[0]
+        if missing.size:
+            # astype(str) would turn a null into the customer "None" (or "nan")
+            raise ValueError(f"customer_id is null in input rows {missing[:5].tolist()}")
         ids = frame["customer_id"].astype(str).tolist()
         holdings = None
         if "holdings" in frame.columns:

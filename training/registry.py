@@ -76,7 +76,9 @@ class Registry:
         if current is not None and history and history[-1] != int(current.version):
             history.append(int(current.version))  # alias was moved outside this tool
         if len(history) < 2:
-            raise RegistryError(f"{self.name}@{self.alias} has no previous champion to roll back to")
+            raise RegistryError(
+                f"{self.name}@{self.alias} has no previous champion to roll back to"
+            )
         history.pop()
         previous = history[-1]
         self.client.set_registered_model_alias(self.name, self.alias, str(previous))

@@ -21,8 +21,12 @@ def make_split(data: BankData, config: TrainConfig) -> Split:
     if cfg.kind == "hide_one":
         purchases = data.events.filter(pl.col(C.event) == Events.purchase)
         eligible = (
-            purchases.select(C.customer_id, C.product_id).unique()
-            .group_by(C.customer_id).len().filter(pl.col("len") >= cfg.min_held).height
+            purchases.select(C.customer_id, C.product_id)
+            .unique()
+            .group_by(C.customer_id)
+            .len()
+            .filter(pl.col("len") >= cfg.min_held)
+            .height
         )
         n = None if cfg.hide_customers >= eligible else cfg.hide_customers
         return hide_one_split(data.events, n, min_held=cfg.min_held, seed=cfg.seed)

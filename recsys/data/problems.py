@@ -28,7 +28,11 @@ class Problem:
         if not self.rows:
             return f"{where}: {self.message}"
         shown = ", ".join(str(r) for r in self.rows[:MAX_EXAMPLES])
-        more = f" (+{self.count - len(self.rows[:MAX_EXAMPLES])} more)" if self.count > MAX_EXAMPLES else ""
+        more = (
+            f" (+{self.count - len(self.rows[:MAX_EXAMPLES])} more)"
+            if self.count > MAX_EXAMPLES
+            else ""
+        )
         vals = ""
         if self.values:
             vals = " [" + ", ".join(repr(v) for v in self.values[:MAX_EXAMPLES]) + "]"

@@ -11,7 +11,9 @@ from recsys.columns import Columns as C
 from recsys.data.dataset import BankData
 
 
-def write_dataset(data: BankData, out_dir: Path, fmt: Literal["parquet", "csv"] = "parquet") -> Path:
+def write_dataset(
+    data: BankData, out_dir: Path, fmt: Literal["parquet", "csv"] = "parquet"
+) -> Path:
     """Write customers/products/events into `out_dir`, replacing earlier files of either format."""
     out_dir.mkdir(parents=True, exist_ok=True)
     for name in ("customers", "products", "events"):

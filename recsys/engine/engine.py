@@ -18,9 +18,12 @@ from recsys.engine.state import BatchState, batch_state
 from recsys.models.base import Recommender
 from recsys.models.registry import load_model
 from recsys.rules import Catalog, combine, masked_topk, rule_masks
-from recsys.rules.catalog import NO_MAX_AGE, NO_MIN_AGE
+from recsys.rules.catalog import NO_MAX_AGE
 
 MANIFEST = "manifest.json"
+# A customer without a profile is still a KYC'd bank customer, hence an adult; with the exact
+# age unknown, only products open to every adult age are allowed (no junior/senior products).
+ADULT_AGE = 18
 
 
 @dataclass(frozen=True, eq=False)
@@ -56,8 +59,9 @@ class Engine:
             snapshot.products, snapshot.product_map, list(self.excluded_categories)
         )
         self._names = snapshot.products[C.name].to_numpy()
-        has_age_limit = (self.catalog.min_age > NO_MIN_AGE) | (self.catalog.max_age < NO_MAX_AGE)
-        self._no_age_limit = ~has_age_limit
+        self._any_adult_age = (self.catalog.min_age <= ADULT_AGE) & (
+            self.catalog.max_age == NO_MAX_AGE
+        )
 
     def state(
         self, customer_ids: Sequence[str], holdings: Sequence[Sequence[str] | None] | None = None
@@ -75,7 +79,7 @@ class Engine:
         channel: str | None = None,
         exclude_products: np.ndarray | None = None,
     ) -> dict[str, np.ndarray]:
-        """Per-rule allowed masks; a customer of unknown age gets no age-limited product."""
+        """Per-rule allowed masks; a customer of unknown age gets only products open to all adults."""
         excluded = self.excluded_categories.get(channel, ()) if channel else ()
         masks = rule_masks(
             self.catalog,
@@ -88,7 +92,7 @@ class Engine:
         )
         if not state.age_known.all():
             age = masks["age"].copy()
-            age[~state.age_known] = self._no_age_limit
+            age[~state.age_known] = self._any_adult_age
             masks["age"] = age
         return masks
 

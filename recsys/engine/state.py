@@ -44,7 +44,6 @@ def batch_state(
     if holdings is not None and len(holdings) != len(ids):
         raise ValueError(f"holdings has {len(holdings)} entries for {len(ids)} customers")
     rows = snapshot.customer_map.to_internal(ids, strict=False)
-    known = rows >= 0
     n = len(snapshot.product_map)
     history = _take_rows(snapshot.history, rows, n)
     held = _take_rows(snapshot.held, rows, n)
@@ -99,10 +98,12 @@ def _holdings_matrix(
 def _features(snapshot: Snapshot, ids: list[str], rows: np.ndarray) -> pl.DataFrame:
     """Snapshot profile rows; unknown customers get nulls and the 'unknown' segment."""
     frame = snapshot.customers
-    picked = frame[np.where(rows >= 0, rows, 0).tolist()]
-    known = pl.Series(rows >= 0)
-    nulls = {c: pl.when(known).then(pl.col(c)).otherwise(None) for c in frame.columns}
-    out = picked.with_columns(**nulls).with_columns(pl.Series(C.customer_id, ids, pl.String))
+    picked = frame[np.where(rows >= 0, rows, 0)]  # a numpy gather: no Python list of rows
+    if (rows < 0).any():
+        known = pl.Series(rows >= 0)
+        nulls = {c: pl.when(known).then(pl.col(c)).otherwise(None) for c in frame.columns}
+        picked = picked.with_columns(**nulls)
+    out = picked.with_columns(pl.Series(C.customer_id, ids, pl.String))
     return out.with_columns(pl.col(C.segment).fill_null(UNKNOWN_SEGMENT))
 
 

@@ -12,6 +12,7 @@ from recsys.models.bpr import BPRRecommender
 from recsys.models.itemknn import ItemKNNRecommender
 from recsys.models.lightfm_model import LightFMRecommender
 from recsys.models.popularity import PopularityRecommender
+from recsys.models.sequence import SequenceRecommender
 
 FAMILIES: Final[dict[str, type[Recommender]]] = {
     cls.family: cls
@@ -21,6 +22,7 @@ FAMILIES: Final[dict[str, type[Recommender]]] = {
         ALSRecommender,
         BPRRecommender,
         LightFMRecommender,
+        SequenceRecommender,
     )
 }
 

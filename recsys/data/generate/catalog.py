@@ -160,10 +160,6 @@ class Catalog:
         """Position of a product id in the catalog."""
         return int(np.flatnonzero(self.ids == product_id)[0])
 
-    def in_category(self, category: str) -> np.ndarray:
-        """Boolean mask of the products in one category."""
-        return np.array([s.category == category for s in self.specs])
-
 
 def build_catalog(specs: tuple[ProductSpec, ...] = SPECS) -> Catalog:
     """Arrays for the simulation from the product specs."""

@@ -150,7 +150,7 @@ def _joined(rng: np.random.Generator, birth_year: np.ndarray, onboarding: np.nda
     lo = np.maximum(earliest, _new_year_us(birth_year + catalog.min_age[onboarding]))
     hi = np.minimum(timeline.end_us, _new_year_us(birth_year + catalog.max_age[onboarding] + 1))
     if (hi <= lo).any():
-        raise AssertionError("a customer has no valid joining date; check ONBOARDING and ages")
+        raise RuntimeError("a customer has no valid joining date; check ONBOARDING and ages")
     return lo + (rng.random(len(lo)) * (hi - lo)).astype(np.int64)
 
 

@@ -56,7 +56,7 @@ def generate(n_customers: int, seed: int, *, start: date = DEFAULT_START,
     prop = build_propensity(catalog)
     cust = sample_customers(streams[0], n_customers, timeline, catalog)
     tick("customers")
-    intents = simulate(streams[1], cust, catalog, prop, timeline, tick=lambda: tick("journeys"))
+    intents = simulate(streams[1], cust, catalog, prop, timeline, tick=tick)
     parts = EventParts()
     add_intent_events(streams[2], parts, intents, cust, catalog, timeline)
     del intents

@@ -1,8 +1,10 @@
-"""Month-by-month simulation of every customer at once: intents, product choice, purchases.
+"""Step-by-step simulation of every customer at once: intents, product choice, purchases.
 
-Each month, every customer who has joined forms an intent with a probability that depends on
-their activity and on how recently they last bought (bursts after a purchase). The intent's
-product is drawn by inverse CDF over
+Steps are 6 months long in the 12 years before the window (at half the intent rate; only the
+purchases are kept, as a product ledger) and one month long inside it. In each step, every
+customer who has joined forms at most one intent, with probability 1 - exp(-rate * months),
+where the rate depends on their activity and on how recently they last bought (bursts after
+a purchase). The intent's product is drawn by inverse CDF over
 
     eligible(c, p, t) * profile(segment, age band, income)[p]
         * (a1 * T[last, p] + a2 * T[previous, p] + (1 - a1 - a2) * base[p])
@@ -62,8 +64,8 @@ class _State:
 
 
 def simulate(rng: np.random.Generator, cust: CustomerArrays, catalog: Catalog, prop: Propensity,
-             timeline: Timeline, tick: Callable[[], None] = lambda: None) -> Intents:
-    """Run the monthly simulation and return all intents (purchased or not)."""
+             timeline: Timeline, tick: Callable[[str], None] = lambda _: None) -> Intents:
+    """Run the simulation; return the intents on record (all in the window, purchases before)."""
     n = len(cust)
     state = _State(
         last=cust.onboarding.astype(np.int16), last_us=cust.joined_us.copy(),
@@ -89,7 +91,7 @@ def simulate(rng: np.random.Generator, cust: CustomerArrays, catalog: Catalog, p
         keep = np.ones(len(who), bool) if in_window else bought
         steps.append((who[keep].astype(np.int32), product[keep], ts[keep], bought[keep],
                       np.full(int(keep.sum()), in_window)))
-        tick()
+        tick("journeys: the window, month by month" if in_window else "journeys: earlier years")
     return Intents(*(np.concatenate(parts) for parts in zip(*steps, strict=True)))
 
 

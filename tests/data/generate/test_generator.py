@@ -95,4 +95,7 @@ def test_progress_reports_every_step_in_order() -> None:
     generate(50, 1, months=3, progress=lambda stage, done, total: seen.append((stage, done, total)))
     assert [done for _, done, _ in seen] == list(range(1, total_steps(3) + 1))
     assert {total for _, _, total in seen} == {total_steps(3)}
-    assert seen[1][0] == "journeys"
+    assert seen[0][0] == "customers" and seen[-1][0] == "tables"
+    stages = [stage for stage, _, _ in seen]
+    assert stages[1] == "journeys: earlier years"
+    assert stages.count("journeys: the window, month by month") == 3

@@ -1,0 +1,48 @@
+"""Ports of the operational stores: what the server and pipelines need, not how it is kept."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+import polars as pl
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    """One feedback event as channels report it (timestamps are timezone-aware UTC)."""
+
+    customer_id: str
+    product_id: str
+    event: str
+    timestamp: datetime
+    channel: str | None = None
+    amount: float | None = None
+    request_id: str | None = None
+    offer_id: str | None = None
+
+
+class StoreUnavailable(RuntimeError):
+    """The store cannot be reached or refused the write; nothing was acknowledged."""
+
+
+class EventStore(Protocol):
+    """Durable event log: the source of truth for customer state since the model's snapshot."""
+
+    def append(self, events: Sequence[StoredEvent]) -> int:
+        """Store all events atomically and durably (committed) before returning their count."""
+        ...
+
+    def for_customers(self, customer_ids: Sequence[str], since: datetime) -> pl.DataFrame:
+        """Events of these customers with timestamp > since, oldest first (canonical columns)."""
+        ...
+
+    def export(self, since: datetime | None = None) -> pl.DataFrame:
+        """Every stored event (optionally after `since`) as a canonical events frame."""
+        ...
+
+    def count(self) -> int:
+        """Number of stored events."""
+        ...

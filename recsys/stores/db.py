@@ -1,0 +1,78 @@
+"""SQLAlchemy engines for the operational stores: SQLite (embedded default) or PostgreSQL.
+
+SQLite is tuned for several server processes sharing one file: WAL lets readers run beside the
+one writer, `synchronous=FULL` fsyncs the WAL on every commit so an acknowledged write survives
+a crash or `kill -9`, and `busy_timeout` makes a writer wait for the lock instead of failing at
+once. PostgreSQL goes through psycopg2 with a connect timeout and a lock timeout, so a store
+that cannot be reached or stays locked fails within `timeout_s` rather than hanging a request.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+
+SQLITE = "sqlite"
+POSTGRESQL = "postgresql"
+DEFAULT_TIMEOUT_S = 5.0
+
+
+def make_engine(url: str, *, timeout_s: float = DEFAULT_TIMEOUT_S) -> sa.Engine:
+    """An engine for `url` (sqlite:///FILE or postgresql://...); ValueError for other schemes."""
+    if not (timeout_s > 0 and math.isfinite(timeout_s)):
+        raise ValueError(f"timeout_s must be a positive number of seconds, got {timeout_s}")
+    parsed = sa.make_url(url)
+    backend = parsed.get_backend_name()
+    if backend == SQLITE:
+        return _sqlite_engine(parsed, timeout_s)
+    if backend == POSTGRESQL:
+        return _postgresql_engine(parsed, timeout_s)
+    raise ValueError(
+        f"database URL {parsed.render_as_string(hide_password=True)!r}: unsupported backend "
+        f"{backend!r}; use sqlite:///PATH or postgresql://USER@HOST/DB"
+    )
+
+
+def _sqlite_engine(url: sa.URL, timeout_s: float) -> sa.Engine:
+    if url.database and url.database != ":memory:":
+        # a fresh checkout has no var/ yet; SQLite would fail with "unable to open database file"
+        Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    engine = sa.create_engine(url, connect_args={"timeout": timeout_s})
+    busy_ms = int(timeout_s * 1000)
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+        cursor = dbapi_conn.cursor()
+        # busy_timeout first: switching to WAL needs a lock another process may hold
+        cursor.execute(f"PRAGMA busy_timeout = {busy_ms}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = FULL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.close()
+
+    return engine
+
+
+def _postgresql_engine(url: sa.URL, timeout_s: float) -> sa.Engine:
+    if url.drivername == POSTGRESQL:
+        url = url.set(drivername=f"{POSTGRESQL}+psycopg2")
+    engine = sa.create_engine(
+        url,
+        pool_pre_ping=True,  # a restarted database leaves dead pooled connections behind
+        connect_args={"connect_timeout": max(1, math.ceil(timeout_s))},
+    )
+    lock_ms = int(timeout_s * 1000)
+
+    @event.listens_for(engine, "connect")
+    def _session(dbapi_conn: Any, _record: Any) -> None:
+        cursor = dbapi_conn.cursor()
+        cursor.execute("SET TIME ZONE 'UTC'")
+        cursor.execute(f"SET lock_timeout = {lock_ms}")
+        cursor.close()
+        dbapi_conn.commit()  # psycopg2 opened a transaction; keep the settings past reset
+
+    return engine

@@ -1,0 +1,107 @@
+"""`recsys recommend`: suggestions with reasons from the server, or (--local) from the registry."""
+
+from __future__ import annotations
+
+import mlflow
+import polars as pl
+import typer
+from mlflow.exceptions import MlflowException
+from rich.table import Table
+
+from recsys.columns import Columns as C
+from recsys.engine.engine import Engine
+from recsys.settings import Settings
+from recsys_cli.console import console, err_console
+from training.tracking import configure_mlflow
+
+DEFAULT_TARGET = "localhost:50051"
+TIMEOUT_S = 10.0
+
+
+def register(app: typer.Typer) -> None:
+    """Add `recommend` to the root app."""
+    app.command("recommend")(recommend)
+
+
+def recommend(
+    customers: list[str] = typer.Argument(..., help="customer ids"),
+    channel: str = typer.Option("mobile", "--channel", "-c", help="channel asking"),
+    k: int = typer.Option(0, "-k", help="suggestions per customer (0 = channel default)"),
+    target: str = typer.Option(DEFAULT_TARGET, "--target", "-t", help="server host:port"),
+    context: list[str] = typer.Option(
+        [], "--context", "-x", help="KEY=VALUE profile field for unknown customers (repeatable)"
+    ),
+    local: bool = typer.Option(
+        False, "--local", help="load the champion here instead of asking the server"
+    ),
+) -> None:
+    """Top-k next-best products with reasons: asks `recsys serve` at --target over gRPC."""
+    if local:
+        _local(customers, channel, k)
+        return
+    from recsys_cli.recommend_remote import recommend_remote  # gRPC only when used
+
+    recommend_remote(target, customers, channel, k, _context(context), TIMEOUT_S)
+
+
+def _context(pairs: list[str]) -> dict[str, str]:
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            err_console.print(f"[red]error:[/] --context expects KEY=VALUE, got {pair!r}")
+            raise typer.Exit(2)
+        out[key] = value
+    return out
+
+
+def _local(customers: list[str], channel: str, k: int) -> None:
+    """The champion loaded in this process from the registry (no server needed)."""
+    settings = Settings()
+    if channel not in settings.channels:
+        err_console.print(
+            f"[red]error:[/] unknown channel {channel!r}; known: {list(settings.channels)}"
+        )
+        raise typer.Exit(2)
+    k = k or settings.channels[channel].default_k
+    if not 1 <= k <= 50:
+        err_console.print(f"[red]error:[/] k must be 1..50, got {k}")
+        raise typer.Exit(2)
+    engine, version = _champion(settings)
+    frame = engine.recommend_frame(customers, k, channel=channel)
+    names = engine.snapshot.products.select(C.product_id, C.name, C.category)
+    shown = frame.join(names, on=C.product_id, how="left", maintain_order="left")
+    _print(shown, customers, engine, channel, version)
+
+
+def _champion(settings: Settings) -> tuple[Engine, str]:
+    configure_mlflow(settings)
+    uri = f"models:/{settings.registered_model}@{settings.champion_alias}"
+    try:
+        version = (
+            mlflow.MlflowClient()
+            .get_model_version_by_alias(settings.registered_model, settings.champion_alias)
+            .version
+        )
+        model = mlflow.pyfunc.load_model(uri)
+    except MlflowException as exc:
+        err_console.print(f"[red]error:[/] no champion model at {uri}: train one with --promote")
+        raise typer.Exit(2) from exc
+    return model.unwrap_python_model().engine, str(version)
+
+
+def _print(
+    frame: pl.DataFrame, customers: list[str], engine: Engine, channel: str, version: str
+) -> None:
+    known = set(engine.snapshot.customer_map.ids.tolist())
+    for customer in customers:
+        rows = frame.filter(pl.col(C.customer_id) == customer)
+        status = "" if customer in known else " [yellow](unknown customer: cold start)[/]"
+        table = Table(title=f"{customer} on {channel} (model v{version}){status}")
+        for col in ("#", "product", "category", "score", "reason"):
+            table.add_column(col)
+        for r in rows.iter_rows(named=True):
+            table.add_row(
+                str(r["rank"]), r[C.name], r[C.category], f"{r['score']:.3f}", r["reason"]
+            )
+        console.print(table)

@@ -1,0 +1,60 @@
+"""The gRPC side of `recsys recommend`: one Recommend call per customer, printed as tables."""
+
+from __future__ import annotations
+
+import grpc
+import typer
+from rich.table import Table
+
+from recsys_cli.console import console, err_console
+from serving._proto.recsys.v1 import recommendation_pb2 as pb
+from serving._proto.recsys.v1 import recommendation_pb2_grpc as pb_grpc
+
+# exit 2: the request was wrong (fix the command); exit 1: the server could not answer
+USAGE_CODES = {grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.NOT_FOUND}
+
+
+def recommend_remote(
+    target: str,
+    customers: list[str],
+    channel: str,
+    k: int,
+    context: dict[str, str],
+    timeout_s: float,
+) -> None:
+    """Ask the server at `target` for each customer's suggestions and print them."""
+    with grpc.insecure_channel(target) as ch:
+        stub = pb_grpc.RecommendationServiceStub(ch)
+        for customer in customers:
+            request = pb.RecommendRequest(
+                customer_id=customer, channel=channel, k=k, context=context
+            )
+            try:
+                response = stub.Recommend(request, timeout=timeout_s)
+            except grpc.RpcError as exc:
+                _fail(exc, target)
+            _print(response, channel)
+
+
+def _fail(exc: grpc.RpcError, target: str) -> None:
+    code = exc.code()
+    hint = ""
+    if code == grpc.StatusCode.UNAVAILABLE:
+        hint = f" (is `recsys serve` running at {target}? or use --local)"
+    err_console.print(f"[red]error:[/] {code.name}: {exc.details()}{hint}")
+    raise typer.Exit(2 if code in USAGE_CODES else 1)
+
+
+def _print(response: pb.RecommendResponse, channel: str) -> None:
+    table = Table(
+        title=f"{response.customer_id} on {channel} (model v{response.model_version})",
+        caption=f"request {response.request_id}",
+    )
+    for col in ("#", "product", "category", "score", "reasons"):
+        table.add_column(col)
+    for item in response.items:
+        reasons = "; ".join(r.text for r in item.reasons)
+        table.add_row(str(item.rank), item.name, item.category, f"{item.score:.3f}", reasons)
+    if not response.items:
+        table.add_row("-", "(no suitable product)", "", "", "")
+    console.print(table)

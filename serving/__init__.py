@@ -1,0 +1,1 @@
+"""The gRPC server: servicers, interceptors, model follower. Generated code in serving/_proto."""

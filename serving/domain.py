@@ -1,0 +1,100 @@
+"""Plain values the service takes and returns: no gRPC types, so it is testable on its own."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+class NoModelLoaded(RuntimeError):
+    """No model version has been loaded yet; the server cannot answer."""
+
+
+class UnknownProduct(LookupError):
+    """A product the serving model's catalog does not have (SimilarProducts)."""
+
+
+@dataclass(frozen=True)
+class ItemReason:
+    """Why an item is suggested: a stable code and a sentence for the channel to show."""
+
+    code: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Item:
+    """One suggested product, 1-based rank."""
+
+    product_id: str
+    name: str
+    category: str
+    score: float
+    rank: int
+    reasons: tuple[ItemReason, ...]
+    offer_id: str = ""
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    """Top-k for one customer."""
+
+    customer_id: str
+    items: tuple[Item, ...]
+    model_version: str
+    request_id: str
+
+
+@dataclass(frozen=True)
+class BatchRecommendation:
+    """Top-k for many customers, in request order."""
+
+    results: tuple[Recommendation, ...]
+    model_version: str
+    request_id: str
+
+
+@dataclass(frozen=True)
+class SimilarItem:
+    """A product similar to the asked one."""
+
+    product_id: str
+    name: str
+    category: str
+    score: float
+
+
+@dataclass(frozen=True)
+class Similar:
+    """Products most similar to one product."""
+
+    items: tuple[SimilarItem, ...]
+    model_version: str
+
+
+@dataclass(frozen=True)
+class EventIn:
+    """One feedback event as a channel sends it (empty strings = not given)."""
+
+    customer_id: str
+    product_id: str
+    type: str
+    channel: str = ""
+    timestamp: datetime | None = None  # now when None
+    request_id: str = ""
+    offer_id: str = ""
+    amount: float | None = None
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """The model version serving now, and how it was judged."""
+
+    model_name: str
+    version: str
+    alias: str
+    family: str
+    trained_at: datetime | None
+    loaded_at: datetime
+    data_fingerprint: str
+    metrics: dict[str, float] = field(default_factory=dict)

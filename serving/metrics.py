@@ -1,0 +1,172 @@
+"""Prometheus metrics of the server, and the gRPC interceptor that times every unary call."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import grpc
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import start_http_server as _start_http_server
+
+from recsys.columns import DEFAULT_CHANNELS, Events
+
+# Recommend answers in about a millisecond; the buckets resolve 0.5 ms .. 1 s.
+LATENCY_BUCKETS = (
+    0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
+)
+# Labels come from requests: anything outside the configured sets is counted under OTHER,
+# so a hostile client cannot create unbounded time series.
+OTHER = "other"
+
+
+class ServingMetrics:
+    """The server's metrics in their own CollectorRegistry (one per server, or per test)."""
+
+    def __init__(
+        self,
+        channels: Iterable[str] = DEFAULT_CHANNELS,
+        event_types: Iterable[str] = Events.all,
+    ) -> None:
+        self.registry = CollectorRegistry()
+        self._channels = frozenset(channels)
+        self._event_types = frozenset(event_types)
+        self._http: Any = None
+        r = self.registry
+        self.requests = Counter(
+            "recsys_requests", "gRPC calls by method, channel and status code",
+            ["method", "channel", "code"], registry=r,
+        )
+        self.latency = Histogram(
+            "recsys_request_latency_seconds", "gRPC call latency in the server",
+            ["method"], buckets=LATENCY_BUCKETS, registry=r,
+        )
+        self.model_info = Gauge(
+            "recsys_model_info", "The model serving now (value 1)", ["version", "family"],
+            registry=r,
+        )
+        self.model_loaded_at = Gauge(
+            "recsys_model_loaded_timestamp_seconds", "When the serving model was loaded",
+            registry=r,
+        )
+        self.swaps = Counter("recsys_model_swaps", "Models swapped in for another", registry=r)
+        self.refused = Counter(
+            "recsys_models_refused", "Model versions that failed the load check", registry=r
+        )
+        self.registry_errors = Counter(
+            "recsys_registry_errors", "Failed calls to the model registry", registry=r
+        )
+        self.events = Counter(
+            "recsys_events_recorded", "Feedback events stored, by type and channel",
+            ["type", "channel"], registry=r,
+        )
+
+    def channel_label(self, channel: object) -> str:
+        """The channel as a label value: "" when absent, OTHER when not configured."""
+        if not channel:
+            return ""
+        return channel if isinstance(channel, str) and channel in self._channels else OTHER
+
+    def observe(self, method: str, channel: object, code: str, seconds: float) -> None:
+        """Count one call and its latency."""
+        self.requests.labels(method, self.channel_label(channel), code).inc()
+        self.latency.labels(method).observe(seconds)
+
+    def model_loaded(self, version: str, family: str, *, replaced: bool) -> None:
+        """A model went into service; `replaced` when it took over from another one."""
+        self.model_info.clear()
+        self.model_info.labels(version, family).set(1)
+        self.model_loaded_at.set_to_current_time()
+        if replaced:
+            self.swaps.inc()
+
+    def model_refused(self) -> None:
+        """A model version failed its check and was not put into service."""
+        self.refused.inc()
+
+    def registry_error(self) -> None:
+        """The registry or its artifact store did not answer."""
+        self.registry_errors.inc()
+
+    def events_recorded(self, event_type: str, channel: object, n: int = 1) -> None:
+        """`n` feedback events of one type and channel were stored."""
+        kind = event_type if event_type in self._event_types else OTHER
+        self.events.labels(kind, self.channel_label(channel)).inc(n)
+
+    def value(self, name: str, labels: dict[str, str] | None = None) -> float:
+        """A sample's current value (0.0 when it has not been recorded yet)."""
+        found = self.registry.get_sample_value(name, labels or {})
+        return 0.0 if found is None else found
+
+    def exposition(self) -> bytes:
+        """The metrics in the Prometheus text format."""
+        return generate_latest(self.registry)
+
+    def start_http(self, port: int, addr: str = "0.0.0.0") -> int:
+        """Serve /metrics over HTTP on `port` (0 = any free port); returns the bound port."""
+        if self._http is not None:
+            raise RuntimeError(f"metrics HTTP server already running on {self._http.server_port}")
+        self._http, _thread = _start_http_server(port, addr=addr, registry=self.registry)
+        return int(self._http.server_port)
+
+    def stop_http(self) -> None:
+        """Stop the /metrics HTTP server if it runs."""
+        if self._http is not None:
+            self._http.shutdown()
+            self._http.server_close()
+            self._http = None
+
+
+class MetricsInterceptor(grpc.ServerInterceptor):
+    """Times every unary-unary call and counts it by method, channel and status code."""
+
+    def __init__(self, metrics: ServingMetrics) -> None:
+        self._metrics = metrics
+
+    def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler | None],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler | None:
+        """Wrap the unary-unary behaviour of the handler; other kinds pass through."""
+        handler = continuation(handler_call_details)
+        if handler is None or handler.unary_unary is None:
+            return handler
+        method = handler_call_details.method.rsplit("/", 1)[-1]
+        return grpc.unary_unary_rpc_method_handler(
+            self._timed(handler.unary_unary, method),
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
+
+    def _timed(self, behavior: Callable[[Any, Any], Any], method: str) -> Callable[[Any, Any], Any]:
+        metrics = self._metrics
+
+        def timed(request: Any, context: grpc.ServicerContext) -> Any:
+            start = time.perf_counter()
+            failed = False
+            try:
+                return behavior(request, context)
+            except BaseException:
+                failed = True
+                raise
+            finally:
+                metrics.observe(
+                    method,
+                    getattr(request, "channel", ""),
+                    status_name(context, failed),
+                    time.perf_counter() - start,
+                )
+
+        return timed
+
+
+def status_name(context: grpc.ServicerContext, failed: bool) -> str:
+    """The call's status code name: as set on the context (abort, set_code), else OK/UNKNOWN."""
+    code = getattr(context, "code", None)
+    value = code() if callable(code) else None
+    if isinstance(value, grpc.StatusCode):
+        return value.name
+    # grpc answers UNKNOWN for an exception raised without a code set on the context.
+    return "UNKNOWN" if failed else "OK"

@@ -1,0 +1,204 @@
+"""The gRPC server: service + health + reflection + metrics, wired once; `serve` runs it.
+
+`build_server` is what tests use (port 0, a holder they fill themselves); `serve` is the
+`recsys serve` entry: one process, or N processes sharing one port through SO_REUSEPORT,
+each with its own model follower (the event store is the shared source of truth).
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import signal
+import threading
+from concurrent import futures
+from dataclasses import dataclass
+from multiprocessing.connection import wait as wait_for_exit
+from typing import Any
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from recsys.settings import Settings
+from recsys.stores.base import EventStore
+from recsys.stores.sql_events import open_event_store
+from serving._proto.recsys.v1 import recommendation_pb2, recommendation_pb2_grpc
+from serving.follower import ModelFollower, ModelHolder
+from serving.logs import configure_json_logging
+from serving.metrics import MetricsInterceptor, ServingMetrics
+from serving.service import RecommendationService
+from serving.servicer import RecommendationServicer
+
+log = logging.getLogger(__name__)
+SERVICE_NAME = recommendation_pb2.DESCRIPTOR.services_by_name["RecommendationService"].full_name
+MAX_MESSAGE_BYTES = 1024 * 1024  # 1000 events or ids fit easily; anything bigger is refused
+DEFAULT_THREADS = 16
+GRACE_SECONDS = 5.0
+SERVING = health_pb2.HealthCheckResponse.SERVING
+NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
+
+
+@dataclass(frozen=True, eq=False)
+class Built:
+    """A wired, not yet started server and the parts `serve` needs to run and stop it."""
+
+    server: grpc.Server
+    port: int
+    health: health.HealthServicer
+    holder: ModelHolder
+    service: RecommendationService
+
+
+def build(
+    settings: Settings,
+    *,
+    port: int = 0,
+    host: str = "[::]",
+    holder: ModelHolder | None = None,
+    store: EventStore | None = None,
+    metrics: ServingMetrics | None = None,
+    threads: int = DEFAULT_THREADS,
+    reuse_port: bool = False,
+) -> Built:
+    """Wire service, health, reflection and metrics onto a grpc.Server bound to `port`."""
+    holder = holder if holder is not None else ModelHolder()
+    store = store if store is not None else open_event_store(settings.resolved_database_url)
+    if metrics is None:
+        metrics = ServingMetrics(settings.channels, settings.event_types)
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=threads, thread_name_prefix="grpc"),
+        interceptors=[MetricsInterceptor(metrics)],
+        options=[
+            ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+            # several processes may share a port only when asked to: a second server
+            # started by mistake on a busy port must fail, not silently take half the calls
+            ("grpc.so_reuseport", 1 if reuse_port else 0),
+        ],
+    )
+    service = RecommendationService(holder, store, settings)
+    recommendation_pb2_grpc.add_RecommendationServiceServicer_to_server(
+        RecommendationServicer(service, metrics), server
+    )
+    health_servicer = _health(holder)
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection(
+        (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server
+    )
+    bound = server.add_insecure_port(f"{host}:{port}")
+    if bound == 0:
+        raise OSError(f"cannot bind the gRPC server to {host}:{port}")
+    return Built(server, bound, health_servicer, holder, service)
+
+
+def build_server(
+    settings: Settings,
+    *,
+    port: int = 0,
+    holder: ModelHolder | None = None,
+    store: EventStore | None = None,
+    metrics: ServingMetrics | None = None,
+    threads: int = DEFAULT_THREADS,
+    reuse_port: bool = False,
+) -> tuple[grpc.Server, int]:
+    """A wired grpc.Server (not started) and the port it is bound to (port 0 = any free)."""
+    built = build(
+        settings, port=port, holder=holder, store=store, metrics=metrics, threads=threads,
+        reuse_port=reuse_port,
+    )
+    return built.server, built.port
+
+
+def _health(holder: ModelHolder) -> health.HealthServicer:
+    """NOT_SERVING until the holder has a model, SERVING from the first model on."""
+    servicer = health.HealthServicer(experimental_non_blocking=True)
+
+    def set_all(status: int) -> None:
+        for name in ("", SERVICE_NAME):
+            servicer.set(name, status)
+
+    set_all(SERVING if holder.current() is not None else NOT_SERVING)
+    holder.add_listener(lambda model, *_: set_all(SERVING if model is not None else NOT_SERVING))
+    return servicer
+
+
+def serve(settings: Settings, port: int, workers: int = 1, metrics_port: int = 0) -> None:
+    """Run until SIGTERM/SIGINT: one server process, or `workers` sharing `port`.
+
+    Worker i exposes its metrics on `metrics_port + i` (0 = no metrics endpoint). Workers are
+    spawned, so the entry script must guard its `app()` call with `if __name__ == "__main__"`
+    (console scripts and `python -m recsys_cli.main` do).
+    """
+    if workers < 1:
+        raise ValueError(f"workers must be >= 1, got {workers}")
+    if workers == 1:
+        run_process(settings, port, metrics_port, reuse_port=False)
+        return
+    if port == 0:
+        raise ValueError("several workers need a fixed port to share (got port 0)")
+    configure_json_logging()
+    _run_workers(settings, port, workers, metrics_port)
+
+
+def run_process(settings: Settings, port: int, metrics_port: int, *, reuse_port: bool) -> None:
+    """One server process: start serving (NOT_SERVING), load the model, follow the alias."""
+    configure_json_logging()
+    metrics = ServingMetrics(settings.channels, settings.event_types)
+    holder = ModelHolder()
+    built = build(settings, port=port, holder=holder, metrics=metrics, reuse_port=reuse_port)
+    follower = ModelFollower(settings, holder, metrics=metrics)
+    stop = _stop_on_signals()
+    built.server.start()
+    if metrics_port:
+        metrics.start_http(metrics_port)
+    log.info("listening", extra={"port": built.port, "metrics_port": metrics_port})
+    follower.load_initial()  # swaps into the holder, which turns health SERVING
+    follower.start()
+    while not stop.wait(1.0):
+        pass
+    log.info("stopping: health NOT_SERVING, draining calls", extra={"grace_s": GRACE_SECONDS})
+    built.health.enter_graceful_shutdown()
+    follower.stop()
+    built.server.stop(GRACE_SECONDS).wait()
+    metrics.stop_http()
+
+
+def _stop_on_signals() -> threading.Event:
+    """An event set by SIGTERM or SIGINT (handlers only set it: the main loop does the work)."""
+    stop = threading.Event()
+
+    def handler(_signum: int, _frame: Any) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+    return stop
+
+
+def _run_workers(settings: Settings, port: int, workers: int, metrics_port: int) -> None:
+    """Spawn the workers; forward SIGTERM/SIGINT; if one dies, stop the others."""
+    # spawn, not fork: a forked child would inherit gRPC's and BLAS's threads in a bad state
+    ctx = multiprocessing.get_context("spawn")
+    procs = [
+        ctx.Process(
+            target=run_process,
+            args=(settings, port, metrics_port + i if metrics_port else 0),
+            kwargs={"reuse_port": True},
+            name=f"recsys-serve-{i}",
+        )
+        for i in range(workers)
+    ]
+    stop = _stop_on_signals()
+    for p in procs:
+        p.start()
+    log.info("started %d workers on port %d", workers, port)
+    while not stop.is_set() and all(p.is_alive() for p in procs):
+        wait_for_exit([p.sentinel for p in procs], timeout=1.0)
+    for p in procs:
+        if p.is_alive():
+            p.terminate()  # SIGTERM: each worker drains its own calls
+    for p in procs:
+        p.join(GRACE_SECONDS + 5.0)
+    failed = [p.name for p in procs if p.exitcode not in (0, -signal.SIGTERM)]
+    if failed and not stop.is_set():
+        raise RuntimeError(f"worker(s) exited unexpectedly: {failed}")

@@ -1,0 +1,185 @@
+"""The recommendation service: request values -> suggestions, similar products, stored events.
+
+Domain only (no gRPC types): the servicer translates protos to these calls and errors to
+status codes. Each call grabs the current model once, so a request started before a model
+swap finishes on the model it started with.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from recsys.rules.eligibility import active_at
+from recsys.settings import Settings
+from recsys.stores.base import EventStore
+from serving import validation as v
+from serving.cache import PerVersion
+from serving.domain import (
+    BatchRecommendation,
+    EventIn,
+    ModelInfo,
+    NoModelLoaded,
+    Recommendation,
+    Similar,
+    SimilarItem,
+    UnknownProduct,
+)
+from serving.events_in import stored_events
+from serving.similarity import item_similarity, top_similar
+from serving.suggest import ProductText, customer_states, exclude_mask, row_items
+
+if TYPE_CHECKING:
+    from serving.follower import LoadedModel, ModelHolder
+
+log = logging.getLogger(__name__)
+DEFAULT_SIMILAR_K = 5
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class RecommendationService:
+    """Next-best-product suggestions and feedback for the bank's channels."""
+
+    def __init__(
+        self,
+        holder: ModelHolder,
+        store: EventStore,
+        settings: Settings,
+        *,
+        limits: v.RequestLimits | None = None,
+        clock: Callable[[], datetime] = _utc_now,
+    ) -> None:
+        self.holder = holder
+        self.store = store
+        self.settings = settings
+        self.limits = limits or v.RequestLimits()
+        self.clock = clock
+        self._text = PerVersion(ProductText.of)
+        self._similarity = PerVersion(item_similarity)
+
+    def recommend(
+        self,
+        customer_id: str,
+        channel: str,
+        k: int = 0,
+        context: Mapping[str, str] | None = None,
+        exclude_product_ids: Sequence[str] = (),
+        request_id: str = "",
+    ) -> Recommendation:
+        """Top-k for one customer; unknown customers get a profile from `context` or popularity."""
+        request_id = v.request_id_or_new(request_id, self.limits)
+        customer_id = v.check_id(customer_id, "customer_id", self.limits)
+        channel, k = self._channel_and_k(channel, k)
+        profile = v.check_context(context or {}, self.limits)
+        exclude = v.check_exclude(exclude_product_ids, self.limits)
+        loaded = self._loaded()
+        [items] = self._items(loaded, [customer_id], [profile], channel, k, exclude)
+        return Recommendation(customer_id, items, loaded.version, request_id)
+
+    def recommend_batch(
+        self,
+        customer_ids: Sequence[str],
+        channel: str,
+        k: int = 0,
+        exclude_product_ids: Sequence[str] = (),
+        request_id: str = "",
+    ) -> BatchRecommendation:
+        """Top-k for many customers of one channel, in request order (duplicates allowed)."""
+        request_id = v.request_id_or_new(request_id, self.limits)
+        ids = v.check_batch(customer_ids, self.limits)
+        channel, k = self._channel_and_k(channel, k)
+        exclude = v.check_exclude(exclude_product_ids, self.limits)
+        loaded = self._loaded()
+        rows = self._items(loaded, ids, [None] * len(ids), channel, k, exclude)
+        results = tuple(
+            Recommendation(c, items, loaded.version, request_id)
+            for c, items in zip(ids, rows, strict=True)
+        )
+        return BatchRecommendation(results, loaded.version, request_id)
+
+    def similar_products(self, product_id: str, k: int = 0) -> Similar:
+        """Products customers hold together with `product_id` (active ones), most similar first."""
+        product_id = v.check_id(product_id, "product_id", self.limits)
+        k = v.check_k(k, DEFAULT_SIMILAR_K, self.limits)
+        loaded = self._loaded()
+        engine = loaded.engine
+        if product_id not in engine.snapshot.product_map:
+            raise UnknownProduct(f"product_id: unknown product {product_id!r}")
+        [index] = engine.snapshot.product_map.to_internal([product_id])
+        matrix = self._similarity.get(loaded.version, engine)
+        allowed = active_at(engine.catalog, self.clock().date())
+        ids, scores = top_similar(matrix[index], allowed, k)
+        text = self._text.get(loaded.version, engine)
+        items = tuple(
+            SimilarItem(str(text.ids[p]), str(text.names[p]), str(text.categories[p]), float(s))
+            for p, s in zip(ids.tolist(), scores.tolist(), strict=True)
+        )
+        return Similar(items, loaded.version)
+
+    def record_events(self, events: Sequence[EventIn]) -> int:
+        """Validate every event, then store them all durably; the count stored."""
+        v.check_event_count(len(events), self.limits)
+        loaded = self._loaded()  # product ids are checked against the serving catalog
+        stored = stored_events(
+            events,
+            product_map=loaded.engine.snapshot.product_map,
+            settings=self.settings,
+            limits=self.limits,
+            now=self.clock(),
+        )
+        count = self.store.append(stored)
+        log.debug("stored %d events", count)
+        return count
+
+    def model_info(self) -> ModelInfo:
+        """The serving model: version, alias, family, when trained and loaded, how it scored."""
+        loaded = self._loaded()
+        return ModelInfo(
+            model_name=self.settings.registered_model,
+            version=loaded.version,
+            alias=self.settings.champion_alias,
+            family=loaded.family,
+            trained_at=loaded.trained_at,
+            loaded_at=loaded.loaded_at,
+            data_fingerprint=loaded.data_fingerprint,
+            metrics=dict(loaded.metrics),
+        )
+
+    # --- helpers -------------------------------------------------------------------------
+    def _loaded(self) -> LoadedModel:
+        loaded = self.holder.current()
+        if loaded is None:
+            raise NoModelLoaded("no model loaded yet (starting up, or no champion in the registry)")
+        return loaded
+
+    def _channel_and_k(self, channel: str, k: int) -> tuple[str, int]:
+        channel = v.check_channel(channel, self.settings.channels)
+        return channel, v.check_k(k, self.settings.channels[channel].default_k, self.limits)
+
+    def _items(
+        self,
+        loaded: LoadedModel,
+        customer_ids: list[str],
+        contexts: list[Mapping[str, str] | None],
+        channel: str,
+        k: int,
+        exclude: list[str],
+    ) -> list[tuple]:
+        engine, now = loaded.engine, self.clock()
+        state = customer_states(
+            engine, self.store, customer_ids, contexts, self.settings.weights, now
+        )
+        out = engine.recommend(
+            state,
+            k,
+            at=now.date(),
+            channel=channel,
+            exclude_products=exclude_mask(engine, exclude),
+        )
+        text = self._text.get(loaded.version, engine)
+        return [row_items(engine, text, state, out, row) for row in range(len(customer_ids))]

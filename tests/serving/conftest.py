@@ -1,0 +1,58 @@
+"""Serving fixtures: one trained champion per session, and a real gRPC server on port 0."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import grpc
+import pytest
+
+from recsys.stores.sql_events import SqlEventStore, open_event_store
+from serving._proto.recsys.v1 import recommendation_pb2_grpc as pb_grpc
+from serving.holder import ModelHolder
+from serving.metrics import ServingMetrics
+from serving.server import build_server
+from tests.serving.trained import Trained, trained
+
+
+@dataclass(frozen=True)
+class Running:
+    """A started server with a loaded model, and a stub talking to it over a real channel."""
+
+    port: int
+    stub: pb_grpc.RecommendationServiceStub
+    channel: grpc.Channel
+    holder: ModelHolder
+    store: SqlEventStore
+    metrics: ServingMetrics
+
+
+@pytest.fixture(scope="session")
+def model(tmp_path_factory: pytest.TempPathFactory) -> Trained:
+    """The registered champion (item-kNN on a generated bank) and its loaded engine."""
+    return trained(tmp_path_factory.getbasetemp() / "serving-model")
+
+
+@pytest.fixture(scope="session")
+def store(model: Trained) -> SqlEventStore:
+    """The event store the servers share (SQLite file)."""
+    return open_event_store(model.settings.resolved_database_url)
+
+
+@pytest.fixture(scope="session")
+def running(model: Trained, store: SqlEventStore) -> Iterator[Running]:
+    """A started server holding the champion."""
+    holder = ModelHolder()
+    holder.swap(model.loaded)
+    metrics = ServingMetrics(model.settings.channels, model.settings.event_types)
+    server, port = build_server(model.settings, holder=holder, store=store, metrics=metrics)
+    server.start()
+    channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+    try:
+        yield Running(
+            port, pb_grpc.RecommendationServiceStub(channel), channel, holder, store, metrics
+        )
+    finally:
+        channel.close()
+        server.stop(None)

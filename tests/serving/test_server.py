@@ -1,0 +1,160 @@
+"""The wired server: health follows the model, reflection, and two `recsys serve` processes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import grpc
+import pytest
+from google.protobuf.descriptor_pool import DescriptorPool
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
+    ProtoReflectionDescriptorDatabase,
+)
+
+from recsys.stores.sql_events import SqlEventStore
+from serving._proto.recsys.v1 import recommendation_pb2 as pb
+from serving._proto.recsys.v1 import recommendation_pb2_grpc as pb_grpc
+from serving.holder import ModelHolder
+from serving.server import SERVICE_NAME, build_server, serve
+from tests.serving.conftest import Running
+from tests.serving.free_port import free_port
+from tests.serving.trained import Trained
+
+ROOT = Path(__file__).resolve().parents[2]
+STARTUP_TIMEOUT_S = 120.0
+SERVING = health_pb2.HealthCheckResponse.SERVING
+NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
+
+
+def health_of(channel: grpc.Channel, service: str) -> int:
+    stub = health_pb2_grpc.HealthStub(channel)
+    return stub.Check(health_pb2.HealthCheckRequest(service=service), timeout=5).status
+
+
+def test_health_is_not_serving_until_a_model_is_loaded(
+    model: Trained, store: SqlEventStore
+) -> None:
+    holder = ModelHolder()
+    server, port = build_server(model.settings, holder=holder, store=store)
+    server.start()
+    try:
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            assert health_of(channel, "") == NOT_SERVING
+            assert health_of(channel, SERVICE_NAME) == NOT_SERVING
+            stub = pb_grpc.RecommendationServiceStub(channel)
+            with pytest.raises(grpc.RpcError) as info:
+                stub.Recommend(pb.RecommendRequest(customer_id="C1", channel="web"), timeout=5)
+            assert info.value.code() == grpc.StatusCode.UNAVAILABLE
+            holder.swap(model.loaded)
+            assert health_of(channel, "") == SERVING
+            assert health_of(channel, SERVICE_NAME) == SERVING
+            out = stub.Recommend(pb.RecommendRequest(customer_id="C1", channel="web"), timeout=5)
+            assert out.model_version == "1"
+    finally:
+        server.stop(None)
+
+
+def test_reflection_lists_the_service_health_and_reflection(running: Running) -> None:
+    database = ProtoReflectionDescriptorDatabase(running.channel)
+    services = set(database.get_services())
+    assert {SERVICE_NAME, "grpc.health.v1.Health"} <= services
+    described = DescriptorPool(database).FindServiceByName(SERVICE_NAME)
+    assert {m.name for m in described.methods} == {
+        "Recommend", "RecommendBatch", "SimilarProducts", "RecordEvents", "GetModelInfo",
+    }
+
+
+def test_two_servers_on_one_port_need_reuse_port(model: Trained, store: SqlEventStore) -> None:
+    first, port = build_server(model.settings, store=store)
+    try:
+        with pytest.raises(RuntimeError):  # grpc: "Failed to bind to address"
+            build_server(model.settings, port=port, store=store)
+    finally:
+        first.stop(None)
+
+
+def test_several_workers_need_a_fixed_port(model: Trained) -> None:
+    with pytest.raises(ValueError, match="fixed port"):
+        serve(model.settings, port=0, workers=2)
+
+
+# --- two server processes sharing the event store ----------------------------------------
+def start_server(model: Trained, base: Path, name: str) -> tuple[subprocess.Popen, int, Path]:
+    """`recsys serve` in a subprocess on a free port, with the shared registry and store."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "OPENBLAS_NUM_THREADS": "1",
+        "MLFLOW_TRACKING_URI": model.settings.resolved_tracking_uri,
+        "RECSYS_DATABASE_URL": model.settings.resolved_database_url,
+        "RECSYS_HOME": str(base / name),  # own model cache per process
+    }
+    log = base / f"{name}.log"
+    command = [sys.executable, "-m", "recsys_cli.main", "serve", "--port", str(port),
+               "--metrics-port", "0"]
+    with log.open("w") as out:
+        proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    return proc, port, log
+
+
+def wait_serving(proc: subprocess.Popen, port: int, log: Path) -> grpc.Channel:
+    channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"server exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            if health_of(channel, SERVICE_NAME) == SERVING:
+                return channel
+        except grpc.RpcError:
+            pass
+        time.sleep(0.3)
+    tail = log.read_text()[-3000:]
+    pytest.fail(f"server on {port} not SERVING within {STARTUP_TIMEOUT_S} s:\n{tail}")
+
+
+@pytest.fixture
+def two_servers(
+    model: Trained, tmp_path: Path
+) -> Iterator[list[pb_grpc.RecommendationServiceStub]]:
+    started = [start_server(model, tmp_path, name) for name in ("a", "b")]
+    channels: list[grpc.Channel] = []
+    try:
+        channels = [wait_serving(*s) for s in started]
+        yield [pb_grpc.RecommendationServiceStub(c) for c in channels]
+        for proc, _, log in started:  # SIGTERM: drain and exit cleanly
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(30) == 0, log.read_text()[-3000:]
+    finally:
+        for c in channels:
+            c.close()
+        for proc, _, _ in started:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+
+
+def test_an_event_recorded_through_one_process_shows_in_the_other(
+    two_servers: list[pb_grpc.RecommendationServiceStub], model: Trained
+) -> None:
+    first, second = two_servers
+    engine = model.loaded.engine
+    customer_id = str(engine.snapshot.customer_map.ids[50])
+    request = pb.RecommendRequest(customer_id=customer_id, channel="branch", k=10)
+    before = [i.product_id for i in second.Recommend(request, timeout=10).items]
+    repeatable = engine.catalog.repeatable
+    product = next(
+        p for p in before if not repeatable[engine.snapshot.product_map.to_internal([p])[0]]
+    )
+    purchase = pb.Event(customer_id=customer_id, product_id=product, type="purchase")
+    assert first.RecordEvents(pb.RecordEventsRequest(events=[purchase]), timeout=10).accepted == 1
+    after = [i.product_id for i in second.Recommend(request, timeout=10).items]
+    assert product not in after
+    assert [i.product_id for i in first.Recommend(request, timeout=10).items] == after
