@@ -7,7 +7,7 @@ export OPENBLAS_NUM_THREADS := 1
 export PYTHONHASHSEED := 0
 DEMO_DIR := var/demo-data
 DEMO_CUSTOMERS ?= 20000
-DEMO_MODEL_CONFIG ?= configs/demo.toml
+DEMO_MODEL_CONFIG ?= configs/synthetic.toml
 DEMO_SHOW ?= C00000001 C00000002 NEW-CUSTOMER
 
 .PHONY: run test install lint bench clean
@@ -26,6 +26,8 @@ install: $(BIN)/recsys
 # The popularity baseline is registered first; the better model must then beat it to become
 # champion. On a second `make run` the gate refuses the baseline (exit 1, ignored by the
 # leading '-') because the champion is already better: that refusal is the gate working.
+# It ends serving the champion on localhost:$PORT (default 50051) until Ctrl-C, after printing
+# a few suggestions through the gRPC client (scripts/demo_serve.sh).
 run: install
 	$(BIN)/recsys data generate --customers $(DEMO_CUSTOMERS) --seed 7 --out $(DEMO_DIR)
 	$(BIN)/recsys data validate $(DEMO_DIR)
@@ -33,8 +35,7 @@ run: install
 	-$(BIN)/recsys train --data $(DEMO_DIR) --model popular --register --promote
 	-$(BIN)/recsys train --data $(DEMO_DIR) --config $(DEMO_MODEL_CONFIG) --register --promote
 	$(BIN)/recsys models list
-	$(BIN)/recsys recommend $(DEMO_SHOW) --channel mobile
-	$(BIN)/recsys recommend $(firstword $(DEMO_SHOW)) --channel atm
+	BIN=$(BIN) DEMO_SHOW="$(DEMO_SHOW)" scripts/demo_serve.sh
 
 test: install
 	$(BIN)/python -m pytest -n 2 -q

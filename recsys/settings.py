@@ -30,6 +30,12 @@ class InteractionWeights(BaseModel):
         default=365.0, description="recency decay half-life; None disables decay"
     )
 
+    @field_validator("half_life_days", mode="before")
+    @classmethod
+    def _none_spelled_out(cls, v: object) -> object:
+        # TOML and environment variables cannot say null; "none" turns decay off.
+        return None if isinstance(v, str) and v.strip().lower() in ("none", "off", "") else v
+
     def as_dict(self) -> dict[str, float]:
         """Weights keyed by event type."""
         return {e: getattr(self, e) for e in Events.all}

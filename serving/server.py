@@ -85,7 +85,10 @@ def build(
     reflection.enable_server_reflection(
         (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server
     )
-    bound = server.add_insecure_port(f"{host}:{port}")
+    try:
+        bound = server.add_insecure_port(f"{host}:{port}")
+    except RuntimeError as exc:  # grpc raises (rather than returning 0) when the port is taken
+        raise OSError(f"cannot bind the gRPC server to {host}:{port}: {exc}") from exc
     if bound == 0:
         raise OSError(f"cannot bind the gRPC server to {host}:{port}")
     return Built(server, bound, health_servicer, holder, service)

@@ -7,15 +7,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
-import polars as pl
-import scipy.sparse as sp
 
 from recsys.columns import Columns as C
 from recsys.engine.engine import Engine, Suggestions
 from recsys.engine.overlay import apply_events
 from recsys.engine.profile import apply_context
 from recsys.engine.state import BatchState
-from recsys.models.reason import ReasonCode
+from recsys.models.reason import Reason, ReasonCode
 from recsys.settings import InteractionWeights
 from recsys.stores.base import EventStore
 from serving.domain import Item, ItemReason
@@ -96,9 +94,8 @@ def row_items(
     """The items of one state row, ranked, each with at least one reason."""
     products = out.ids[row]
     keep = products >= 0
-    fallback = bool(out.fallback[row])
-    history = state.history[row]
-    features = state.features[row : row + 1]
+    chosen = products[keep].tolist()
+    found = engine.explain_items(state, row, chosen, bool(out.fallback[row]), MAX_REASONS)
     return tuple(
         Item(
             product_id=str(text.ids[p]),
@@ -106,23 +103,16 @@ def row_items(
             category=str(text.categories[p]),
             score=float(s),
             rank=rank,
-            reasons=reasons(engine, text, history, features, int(p), fallback),
+            reasons=reasons(text, why),
         )
-        for rank, (p, s) in enumerate(zip(products[keep], out.scores[row][keep], strict=True), 1)
+        for rank, (p, s, why) in enumerate(
+            zip(chosen, out.scores[row][keep].tolist(), found, strict=True), 1
+        )
     )
 
 
-def reasons(
-    engine: Engine,
-    text: ProductText,
-    history: sp.csr_matrix,
-    features: pl.DataFrame,
-    product: int,
-    fallback: bool,
-) -> tuple[ItemReason, ...]:
-    """The model's strongest reasons with product names filled in; never empty."""
-    model = engine.fallback if fallback else engine.model
-    found = model.explain(history, product, MAX_REASONS, features=features)
+def reasons(text: ProductText, found: Sequence[Reason]) -> tuple[ItemReason, ...]:
+    """The model's reasons with product names filled in; never empty."""
     if not found:
         return (DEFAULT_REASON,)
     return tuple(ItemReason(r.code, r.render(lambda p: str(text.names[p]))) for r in found)

@@ -8,6 +8,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from recsys.settings import InteractionWeights, Settings
+
 FAMILIES = ("popular", "itemknn", "als", "bpr", "lightfm", "sequence")
 
 
@@ -47,6 +49,16 @@ class TrainConfig(BaseModel):
     model: ModelSection = Field(default_factory=ModelSection)
     split: SplitConfig = Field(default_factory=SplitConfig)
     evaluation: EvalConfig = Field(default_factory=EvalConfig)
+    # Event weights and recency half-life are part of what a model learns from, so a dataset's
+    # tuned config may carry its own; None keeps the process settings (RECSYS_WEIGHTS__...).
+    weights: InteractionWeights | None = None
+
+
+def effective_settings(settings: Settings, config: TrainConfig) -> Settings:
+    """`settings` with the config's interaction weights, when the config has them."""
+    if config.weights is None:
+        return settings
+    return settings.model_copy(update={"weights": config.weights})
 
 
 class ConfigError(ValueError):
@@ -79,6 +91,11 @@ def dump_train_config(config: TrainConfig) -> str:
         "split": config.split.model_dump(),
         "evaluation": config.evaluation.model_dump(),
     }
+    if config.weights is not None:
+        # TOML has no null: "none" is how InteractionWeights spells "no recency decay"
+        sections["weights"] = {
+            k: "none" if v is None else v for k, v in config.weights.model_dump().items()
+        }
     for name, values in sections.items():
         lines.append(f"[{name}]")
         lines += [f"{key} = {_toml_value(val)}" for key, val in values.items() if val is not None]

@@ -45,7 +45,9 @@ def train_data(snapshot: Snapshot) -> TrainData:
     return TrainData(inter, snapshot.customers, snapshot.products)
 
 
-def engine_for(model: Recommender, fallback: Recommender, snap: Snapshot, settings: Settings) -> Engine:
+def engine_for(
+    model: Recommender, fallback: Recommender, snap: Snapshot, settings: Settings
+) -> Engine:
     """An engine over fitted models with the configured channels."""
     return Engine(
         model,
@@ -56,7 +58,9 @@ def engine_for(model: Recommender, fallback: Recommender, snap: Snapshot, settin
     )
 
 
-def evaluate_engine(engine: Engine, split: Split, k: int, max_customers: int, seed: int = 0) -> Evaluation:
+def evaluate_engine(
+    engine: Engine, split: Split, k: int, max_customers: int, seed: int = 0
+) -> Evaluation:
     """Top-k for the split's test customers (sampled to max_customers), against the truth."""
     customers = split.test_customers
     if customers.len() > max_customers:
@@ -96,12 +100,10 @@ def fit_and_evaluate(
 def _truth_sets(customers: pl.Series, truth: pl.DataFrame, engine: Engine) -> list[set[int]]:
     """Per test customer (in order), the set of internal product ids to find."""
     cols = engine.snapshot.product_map.to_internal_series(truth[C.product_id])
-    grouped = (
-        truth.with_columns(cols.alias("_p"))
-        .group_by(C.customer_id)
-        .agg(pl.col("_p"))
+    grouped = truth.with_columns(cols.alias("_p")).group_by(C.customer_id).agg(pl.col("_p"))
+    ordered = customers.to_frame().join(
+        grouped, on=C.customer_id, how="left", maintain_order="left"
     )
-    ordered = customers.to_frame().join(grouped, on=C.customer_id, how="left", maintain_order="left")
     return [set(p or ()) for p in ordered["_p"].to_list()]
 
 

@@ -25,7 +25,7 @@ from recsys.models.base import Recommender
 from recsys.models.registry import build_model
 from recsys.settings import Settings
 from training import logging_mlflow as mlog
-from training.config import TrainConfig
+from training.config import TrainConfig, effective_settings
 from training.evaluate import (
     Evaluation,
     engine_for,
@@ -92,6 +92,7 @@ def run_training(
     beside the split, fit and evaluation; `step` may be entered from those threads too.
     """
     make_model = model_factory(config.model.family, config.model.params)
+    settings = effective_settings(settings, config)
     with step("load + validate"):
         # extra_events (the event store's, for --events-from-store) are validated as well
         data = load_training_data(
@@ -108,6 +109,7 @@ def run_training(
     split_fp = split_fingerprint(fingerprint, config)
     with step("split"):
         split = make_split(data, config)
+    with step("snapshot at the cutoff"):
         snap = split_snapshot(data, split, settings)
     engine, result, baseline = _fit_and_evaluate(make_model, snap, split, config, settings, step)
     with mlflow.start_run(experiment_id=experiment.result()) as run:
@@ -185,14 +187,16 @@ def _refit(
     data: BankData, settings: Settings, make_model: Callable[[], Recommender], step: Step
 ) -> Engine:
     """The engine to register: model and fallback refitted on all data, as of the last event."""
-    with step("refit on all data"):
+    with step("snapshot of all data"):
         w = settings.weights
         as_of = data.events[C.timestamp].max()
         snap = Snapshot.build(
             data, weights=w.as_dict(), half_life_days=w.half_life_days, as_of=as_of
         )
         fit_on = train_data(snap)
-        return engine_for(make_model().fit(fit_on), fallback_factory().fit(fit_on), snap, settings)
+    model = make_model()
+    with step(f"refit {model.family} + popularity on all data"):
+        return engine_for(model.fit(fit_on), fallback_factory().fit(fit_on), snap, settings)
 
 
 def _register(
@@ -253,12 +257,16 @@ def _gate(
             log.info("champion was judged on another holdout; re-evaluating its config on this one")
             family, params = champion.tags["family"], json.loads(champion.tags["params_json"])
             _, champ_eval = fit_and_evaluate(
-                model_factory(family, params), fallback_factory, snap, split, settings,
-                k=config.evaluation.k, max_customers=config.evaluation.max_eval_customers,
+                model_factory(family, params),
+                fallback_factory,
+                snap,
+                split,
+                settings,
+                k=config.evaluation.k,
+                max_customers=config.evaluation.max_eval_customers,
             )
             champ_metrics = champ_eval.metrics
         mlflow.log_metric(f"champion_{metric}", champ_metrics.get(metric, float("nan")))
     return promotion_decision(
         result.metrics, champ_metrics, metric=metric, margin=config.evaluation.promote_margin
     )
-

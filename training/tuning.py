@@ -17,7 +17,7 @@ from recsys.evaluation.report import metric_key
 from recsys.evaluation.splits import Split
 from recsys.models.base import Recommender
 from recsys.settings import Settings
-from training.config import TrainConfig, dump_train_config
+from training.config import TrainConfig, dump_train_config, effective_settings
 from training.evaluate import Evaluation, fit_and_evaluate, split_snapshot
 from training.lineage import data_fingerprint, git_commit
 from training.pipeline import Step, fallback_factory, model_factory
@@ -86,6 +86,7 @@ def run_tuning(
     """
     metric = metric or config.evaluation.metric
     _check_request(config, metric, trials)
+    settings = effective_settings(settings, config)
     with step("load + validate"):
         data = load_dataset(
             data_dir, event_types=settings.event_types, channels=list(settings.channels)

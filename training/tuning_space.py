@@ -113,6 +113,12 @@ SPACES: dict[str, tuple[Param, ...]] = {
         Choice("history_features", (True, False)),
         FloatRange("item_alpha", 1e-8, 1e-3, log=True),
     ),
+    "sequence": (
+        FloatRange("l2", 0.1, 100.0, log=True),
+        FloatRange("fill_weight", 0.01, 1.0, log=True),
+        FloatRange("interest_weight", 0.0, 300.0),
+        FloatRange("recent_ratio", 0.5, 1.0),
+    ),
 }
 
 

@@ -33,20 +33,28 @@ HOLDINGS_SCHEMA = {C.customer_id: pl.String, C.product_id: pl.String, C.quantity
 
 
 def holdings_at(
-    events: pl.DataFrame, products: pl.DataFrame, cutoff: datetime | None
+    events: pl.DataFrame,
+    products: pl.DataFrame,
+    cutoff: datetime | None,
+    *,
+    sort: bool = True,
 ) -> pl.DataFrame:
-    """Holdings (customer_id, product_id, quantity >= 1) from events at or before `cutoff`."""
+    """Holdings (customer_id, product_id, quantity >= 1) from events at or before `cutoff`.
+
+    Rows are sorted by customer and product unless `sort=False`: callers that only build a
+    matrix or join skip the string sort, seconds on millions of holdings.
+    """
     moves = net_moves(events, cutoff)
     if moves.is_empty():
         return pl.DataFrame(schema=HOLDINGS_SCHEMA)
     moves = moves.join(repeatable_flags(products, moves), on=C.product_id, how="left")
     repeatable = _replay_repeatable(moves.filter(pl.col(C.repeatable)))
     single = _replay_single(moves.filter(~pl.col(C.repeatable)))
-    return (
-        pl.concat([repeatable, single])
-        .filter(pl.col(C.quantity) >= 1)
-        .sort(_KEYS)
-        .select(pl.col(C.customer_id), pl.col(C.product_id), pl.col(C.quantity).cast(pl.Int32))
+    held = pl.concat([repeatable, single]).filter(pl.col(C.quantity) >= 1)
+    if sort:
+        held = held.sort(_KEYS)
+    return held.select(
+        pl.col(C.customer_id), pl.col(C.product_id), pl.col(C.quantity).cast(pl.Int32)
     )
 
 

@@ -13,17 +13,20 @@ import numpy as np
 import polars as pl
 
 from recsys.columns import Columns as C
+from recsys.engine.explain import Explainer
 from recsys.engine.snapshot import Snapshot
-from recsys.engine.state import BatchState, batch_state
+from recsys.engine.state import BatchState, ProfileArrays, batch_state
 from recsys.models.base import Recommender
+from recsys.models.reason import Reason
 from recsys.models.registry import load_model
-from recsys.rules import Catalog, combine, masked_topk, rule_masks
+from recsys.rules import PAD_ID, Catalog, combine, masked_topk, rule_masks
 from recsys.rules.catalog import NO_MAX_AGE
 
 MANIFEST = "manifest.json"
 # A customer without a profile is still a KYC'd bank customer, hence an adult; with the exact
 # age unknown, only products open to every adult age are allowed (no junior/senior products).
 ADULT_AGE = 18
+DENSE_HELD_ROWS = 64  # batches up to this size hand the rules dense holdings
 
 
 @dataclass(frozen=True, eq=False)
@@ -62,13 +65,19 @@ class Engine:
         self._any_adult_age = (self.catalog.min_age <= ADULT_AGE) & (
             self.catalog.max_age == NO_MAX_AGE
         )
+        self.profiles = ProfileArrays.of(snapshot.customers)
+        self._explainers = (Explainer(model), Explainer(fallback))  # [fallback?]
 
     def state(
         self, customer_ids: Sequence[str], holdings: Sequence[Sequence[str] | None] | None = None
     ) -> BatchState:
         """Customer states from the snapshot, with optional holdings overrides."""
         return batch_state(
-            self.snapshot, customer_ids, holdings, purchase_weight=self.purchase_weight
+            self.snapshot,
+            customer_ids,
+            holdings,
+            purchase_weight=self.purchase_weight,
+            profiles=self.profiles,
         )
 
     def allowed_masks(
@@ -79,12 +88,15 @@ class Engine:
         channel: str | None = None,
         exclude_products: np.ndarray | None = None,
     ) -> dict[str, np.ndarray]:
-        """Per-rule allowed masks; a customer of unknown age gets only products open to all adults."""
+        """Per-rule allowed masks; a customer of unknown age gets only products open to adults."""
         excluded = self.excluded_categories.get(channel, ()) if channel else ()
+        # a request's few rows go dense (the rule reads quantities > 0 either way): cheaper
+        # than the CSR bookkeeping of the sparse path
+        held = state.held.toarray() if len(state.rows) <= DENSE_HELD_ROWS else state.held
         masks = rule_masks(
             self.catalog,
             state.customers,
-            state.held,
+            held,
             at=at,
             channel=channel,
             excluded_categories=excluded,
@@ -100,6 +112,10 @@ class Engine:
         """(b, n) scores, and which rows fell back (model needs history, the row has none)."""
         empty = np.diff(state.history.indptr) == 0
         use_fallback = empty if self.model.needs_history else np.zeros_like(empty)
+        # one model for the whole batch (always so for one customer): no row selection
+        whole = (self.fallback if use_fallback[0] else self.model) if len(empty) else None
+        if whole is not None and (use_fallback == use_fallback[0]).all():
+            return whole.score(state.history, state.rows, state.features), use_fallback
         scores = np.empty((len(state.rows), len(self.catalog)), dtype=np.float32)
         main = ~use_fallback
         if main.any():
@@ -126,7 +142,7 @@ class Engine:
         """Top-k allowed products per customer state."""
         masks = self.allowed_masks(state, at=at, channel=channel, exclude_products=exclude_products)
         scores, fallback = self.scores(state)
-        ids, top = masked_topk(scores, combine(masks), k)
+        ids, top = _topk(scores, combine(masks), k)
         return Suggestions(ids=ids, scores=top, fallback=fallback, masks=masks)
 
     def reason(self, state: BatchState, row: int, product: int, fallback: bool) -> str:
@@ -138,6 +154,15 @@ class Engine:
         if not reasons:
             return "recommended for you"
         return reasons[0].render(lambda p: str(self._names[p]))
+
+    def explain_items(
+        self, state: BatchState, row: int, products: Sequence[int], fallback: bool, k: int
+    ) -> list[list[Reason]]:
+        """Up to k reasons (strongest first) for each of `products` suggested to state row `row`."""
+        history = state.history if state.history.shape[0] == 1 else state.history[row]
+        explainer = self._explainers[bool(fallback)]
+        features = state.features[row : row + 1] if explainer.uses_features else None
+        return explainer.explain(history, products, k, features)
 
     def recommend_frame(
         self,
@@ -152,7 +177,8 @@ class Engine:
         if k < 1:
             raise ValueError(f"k must be >= 1, got {k}")
         if channel is not None and channel not in self.excluded_categories:
-            raise ValueError(f"unknown channel {channel!r}; known: {sorted(self.excluded_categories)}")
+            known = sorted(self.excluded_categories)
+            raise ValueError(f"unknown channel {channel!r}; known: {known}")
         state = self.state(customer_ids, holdings)
         day = at or datetime.now(UTC).date()
         out = self.recommend(state, k, at=day, channel=channel)
@@ -170,8 +196,13 @@ class Engine:
                 "score": out.scores[rows, ranks].astype(np.float64),
                 "reason": reasons,
             },
-            schema={C.customer_id: pl.String, "rank": pl.Int64, C.product_id: pl.String,
-                    "score": pl.Float64, "reason": pl.String},
+            schema={
+                C.customer_id: pl.String,
+                "rank": pl.Int64,
+                C.product_id: pl.String,
+                "score": pl.Float64,
+                "reason": pl.String,
+            },
         )
 
     def save(self, folder: Path) -> Path:
@@ -203,3 +234,23 @@ class Engine:
             purchase_weight=float(manifest["purchase_weight"]),
             manifest=manifest,
         )
+
+
+def _topk(scores: np.ndarray, allowed: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """masked_topk; one row (a request) by a stable sort of a few hundred values at most.
+
+    Same result as masked_topk: best score first, ties to the lower id, disallowed products
+    never, padded with PAD_ID / -inf. Anything unusual (NaN, bad k) goes to masked_topk.
+    """
+    if scores.shape[0] != 1 or scores.dtype != np.float32 or type(k) is not int or k < 1:
+        return masked_topk(scores, allowed, k)
+    masked = np.where(allowed[0], scores[0], np.float32(-np.inf))
+    if np.isnan(masked).any():
+        return masked_topk(scores, allowed, k)  # raises, naming the row
+    order = np.argsort(-masked, kind="stable")[:k]  # stable: equal scores keep the lower id
+    ids = np.full((1, k), PAD_ID, dtype=np.int32)
+    out = np.full((1, k), -np.inf, dtype=np.float32)
+    values = masked[order]
+    out[0, : len(order)] = values
+    ids[0, : len(order)] = np.where(values > -np.inf, order, PAD_ID)
+    return ids, out

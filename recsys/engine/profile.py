@@ -23,7 +23,7 @@ import numpy as np
 import polars as pl
 
 from recsys.columns import Columns as C
-from recsys.engine.state import BatchState, _rule_inputs
+from recsys.engine.state import BatchState, rule_inputs
 
 RISK_TOLERANCE_RANGE: Final = (1, 5)
 FIRST_BIRTH_YEAR: Final = 1900
@@ -71,7 +71,7 @@ def apply_context(
     return replace(
         state,
         features=features,
-        customers=_rule_inputs(features),
+        customers=rule_inputs(features),
         age_known=features[C.birth_year].is_not_null().to_numpy(),
     )
 

@@ -50,7 +50,7 @@ class Snapshot:
             half_life_days=half_life_days,
             as_of=as_of,
         )
-        holdings = holdings_at(events, data.products, as_of)
+        holdings = holdings_at(events, data.products, as_of, sort=False)
         held = interactions_from_holdings(holdings, customer_map, product_map)
         return cls(
             customers=_in_order(data.customers, C.customer_id, customer_map),

@@ -102,7 +102,7 @@ def split_between(
     window = events.filter(
         (ts >= start) & (ts < end) & pl.col(C.event).is_in(list(target_events))
     ).select(PAIR)
-    held = holdings_at(train, products, None).select(PAIR)
+    held = holdings_at(train, products, None, sort=False).select(PAIR)
     flags = repeatable_flags(products, held)
     held_once = held.join(flags.filter(~pl.col(C.repeatable)), on=C.product_id, how="semi")
     test = window.unique().join(held_once, on=PAIR, how="anti").sort(PAIR)

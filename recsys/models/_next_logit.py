@@ -1,7 +1,9 @@
-"""The sequence model's machinery: contexts from histories, leave-one-out examples, softmax fit.
+"""The sequence model's machinery: contexts from histories, training examples, softmax fit.
 
-Everything is vectorised over CSR arrays; a "context" is what one example or one scored
-customer knows: the products with positive history weight and which of them are the latest.
+Everything is vectorised over CSR arrays. A "context" is what one training example or one
+scored customer knows: the products with a positive history weight, and which of them are
+the newest (weight >= recent_ratio x the largest). History weights stand in for time: with
+recency decay, of two events of one type the newer has the larger weight.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ class Contexts:
 
     @classmethod
     def of_rows(cls, history: sp.csr_matrix, recent_ratio: float | None) -> Contexts:
-        """One context per history row: its positive cells, the largest ones marked last."""
+        """One context per history row: its positive cells, the largest ones marked newest."""
         h = positive_cells(history)
         rows = np.repeat(np.arange(h.shape[0]), np.diff(h.indptr))
         last = _is_last(h.data, row_max(h)[rows], recent_ratio)
@@ -33,7 +35,7 @@ class Contexts:
 
 @dataclass(frozen=True)
 class Examples:
-    """Leave-one-out examples: customer row, target product, weight, context, excluded products."""
+    """Training examples: customer row, target product, weight, context, excluded products."""
 
     rows: np.ndarray  # int64 (S,) training row of each example
     targets: np.ndarray  # int64 (S,)
@@ -99,7 +101,7 @@ def _expand(
     weight: float,
     recent_ratio: float | None,
 ) -> tuple[np.ndarray, ...] | None:
-    """(rows, targets, entry example ids, entry cells) of one kind of example, or None."""
+    """(rows, targets, weights, context entries' example ids, their cells) of one kind."""
     if weight <= 0 or not len(cells):
         return None
     lengths = np.diff(h.indptr)[rows]
@@ -140,12 +142,12 @@ def _concat(
     return Examples(rows, targets, weights, contexts, excluded)
 
 
-def design_matrix(contexts: Contexts, n: int, use_last: bool, profiles: sp.csr_matrix) -> sp.csr_matrix:
-    """[held (n) | last (n) | profile (f)] indicator features per context, float32 CSR."""
+def design_matrix(contexts: Contexts, n: int, profiles: sp.csr_matrix) -> sp.csr_matrix:
+    """[held (n) | newest (n) | profile (f)] indicator features per context, float32 CSR."""
     b = contexts.n_rows
     ones = np.ones(len(contexts.item), dtype=np.float32)
     held = sp.csr_matrix((ones, (contexts.row, contexts.item)), shape=(b, n))
-    keep = contexts.last if use_last else np.zeros(len(contexts.item), dtype=bool)
+    keep = contexts.last
     last = sp.csr_matrix((ones[keep], (contexts.row[keep], contexts.item[keep])), shape=(b, n))
     out = sp.hstack([held, last, sp.csr_matrix(profiles, dtype=np.float32)], format="csr")
     out.sort_indices()
@@ -157,7 +159,6 @@ def fit_softmax(
     targets: np.ndarray,
     excluded: np.ndarray,
     weights: np.ndarray,
-    n: int,
     l2: float,
     max_iter: int,
 ) -> tuple[np.ndarray, np.ndarray, str]:
@@ -168,7 +169,7 @@ def fit_softmax(
     # Weights say how examples compare, not how much data there is: scaled to mean 1, so
     # that l2 means the same whatever the weights of the example kinds are.
     weights = weights / weights.mean()
-    d, total = x.shape[1], float(len(targets))
+    d, n, total = x.shape[1], excluded.shape[1], float(len(targets))
     picked = (np.arange(len(targets)), targets)
     w32 = weights.astype(np.float32)[:, None]
 

@@ -1,21 +1,25 @@
 """Next-product model: a conditional logit over what a customer holds, did last, and is.
 
     score(u, j) = b_j + held_u . W_held[:, j] + last_u . W_last[:, j] + profile_u . W_prof[:, j]
+                  + interest_weight * history[u, j]
 
 - held_u: 1 for each product with a positive history weight (order-agnostic co-occurrence);
-- last_u: 1 for the customer's most recent products, those whose weight is at least
+- last_u: 1 for the customer's newest products, those whose weight is at least
   `recent_ratio` times the row's largest. With recency decay in the history (half_life_days)
-  the largest weights are the newest events, so W_last learns item-to-next-item transitions
-  ("customers who just took X next take Y"); without decay it marks the strongest signals;
-- profile_u: one-hot profile columns (see features.py; date columns enter as their year).
+  weights order a customer's events in time, so W_last learns item-to-next-item transitions
+  ("customers who just took X next take Y");
+- profile_u: one-hot profile columns (see features.py; date columns enter as their year);
+- the last term rewards interest shown in a product not held (views, clicks, applications
+  summed into its own cell). No training example can show it (an example's own cell is its
+  target), so it is a blend weight to tune per data set, not a fitted one.
 
-Scores are softmax logits: per customer they rank products like the fitted probabilities.
-Fitting treats every positive cell (u, t) of the training history as one example "t, given
-the rest of u's history": the softmax runs over the products not in the rest, and W minimises
-the weighted cross-entropy plus an L2 penalty (L-BFGS). Targets among the customer's latest
-products weigh 1 and older ones `earlier_weight`: 1 learns to fill in any missing product
-(hide-one), less leans towards what comes next. A customer with no history is scored by
-profile alone, so this model also serves cold starts.
+The first four terms are softmax logits, fitted on examples made from the training history
+(see _next_logit.py): "what came next" (target = a product, context = the products older
+than it; weight next_weight) and "fill in" (context = all the other products; weight
+fill_weight, what a hide-one test asks and the only kind when a data set has no order).
+The softmax runs over the products not in the context; W minimises the weighted
+cross-entropy plus an L2 penalty (L-BFGS). A customer with no history is scored by profile
+alone, so the model also serves cold starts.
 """
 
 from __future__ import annotations
@@ -38,28 +42,29 @@ from recsys.models.train_data import TrainData
 logger = logging.getLogger(__name__)
 
 _SKIP_CUSTOMER = (C.customer_id,)  # an id is no profile
+MAX_PROFILE_VALUES = 1000  # text columns with more distinct values are not profile features
 
 
 class SequenceConfig(BaseModel):
-    """Next-product logit settings."""
+    """Next-product logit settings (defaults chosen on zimnat, santander and synthetic data)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    l2: float = Field(default=1.0, ge=0.0, description="L2 penalty on the weights (not biases)")
+    l2: float = Field(default=3.0, ge=0.0, description="L2 penalty on the weights (not biases)")
     recent_ratio: float | None = Field(
-        default=0.99, gt=0.0, le=1.0, description="'last' = weight >= ratio x row max; None: off"
+        default=0.99, gt=0.0, le=1.0, description="newer = weight >= ratio x other; None: no order"
     )
-    fill_weight: float = Field(default=1.0, ge=0.0, description="weight of fill-in examples")
     next_weight: float = Field(default=1.0, ge=0.0, description="weight of what-came-next examples")
+    fill_weight: float = Field(default=0.05, ge=0.0, description="weight of fill-in examples")
     interest_weight: float = Field(
-        default=0.0, ge=0.0, description="logit bonus per unit of a product's own history weight"
+        default=50.0, ge=0.0, description="logit bonus per unit of a product's own history weight"
     )
     profile_columns: list[str] | None = Field(
         default=None, description="profile columns to use; None = every usable column, [] = none"
     )
     birth_year_band: int = Field(default=10, ge=1, description="width of birth-cohort bands")
     max_iter: int = Field(default=100, ge=1, description="L-BFGS iterations")
-    max_examples: int = Field(default=100_000, ge=1, description="history cells sampled as targets")
+    max_examples: int = Field(default=100_000, ge=1, description="history cells used as targets")
     seed: int = 42
 
 
@@ -69,8 +74,25 @@ def profile_frame(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns(pl.col(c).dt.year().cast(pl.Int32) for c in temporal)
 
 
+def _skipped_columns(frame: pl.DataFrame, c: SequenceConfig) -> tuple[str, ...]:
+    """The id, and (when the columns are not chosen) text columns of near-unique values."""
+    if c.profile_columns is not None:
+        return _SKIP_CUSTOMER
+    # A free-text or id-like column would add one weight row per value and learn nothing.
+    wide = [
+        col
+        for col, dtype in frame.schema.items()
+        if dtype == pl.String
+        and col not in _SKIP_CUSTOMER
+        and frame[col].n_unique() > MAX_PROFILE_VALUES
+    ]
+    if wide:
+        logger.info("sequence: profile columns %s skipped (> %d values)", wide, MAX_PROFILE_VALUES)
+    return (*_SKIP_CUSTOMER, *wide)
+
+
 class SequenceRecommender(Recommender):
-    """Conditional logit of the next product given holdings, latest products and profile."""
+    """Conditional logit of the next product given holdings, newest products and profile."""
 
     family = "sequence"
     Config = SequenceConfig
@@ -80,46 +102,40 @@ class SequenceRecommender(Recommender):
     def _fit(self, train: TrainData) -> None:
         c = self.config
         matrix = train.interactions.matrix
-        n = matrix.shape[1]
         profiles = self._fit_encoder(train)
         examples = training_examples(
             matrix, c.recent_ratio, c.fill_weight, c.next_weight, c.max_examples, c.seed
         )
-        x = design_matrix(examples.contexts, n, self._uses_last, profiles[examples.rows])
+        x = design_matrix(examples.contexts, matrix.shape[1], profiles[examples.rows])
         weights, bias, info = fit_softmax(
-            x, examples.targets, examples.excluded, examples.weights, n, c.l2, c.max_iter
+            x, examples.targets, examples.excluded, examples.weights, c.l2, c.max_iter
         )
-        logger.info("sequence: %d examples, %d features; %s", len(examples.targets), x.shape[1], info)
+        logger.info("sequence: %d examples x %d features; %s", *x.shape, info)
         self.weights, self.bias = weights.astype(np.float32), bias.astype(np.float32)
-
-    @property
-    def _uses_last(self) -> bool:
-        return self.config.recent_ratio is not None
 
     def _fit_encoder(self, train: TrainData) -> sp.csr_matrix:
         """Fit the profile encoder; the training customers' profile rows (customers x f)."""
         c = self.config
-        n_rows = train.interactions.shape[0]
         if c.profile_columns == []:
             self.encoder = FeatureEncoder(())
-            return sp.csr_matrix((n_rows, 0), dtype=np.float32)
+            return sp.csr_matrix((train.interactions.shape[0], 0), dtype=np.float32)
         frame = profile_frame(train.customers_aligned())
         self.encoder = FeatureEncoder.fit(
-            frame, c.profile_columns, skip=_SKIP_CUSTOMER, band_width=c.birth_year_band
+            frame, c.profile_columns, skip=_skipped_columns(frame, c), band_width=c.birth_year_band
         )
         return self.encoder.transform(frame)
 
-    def _profiles(self, features: pl.DataFrame | None, b: int) -> sp.csr_matrix:
-        if self.encoder.size == 0:
-            return sp.csr_matrix((b, 0), dtype=np.float32)
-        if features is None:
-            raise ValueError("the sequence model scores by profile too: pass features")
-        return self.encoder.transform(profile_frame(features))
-
     def _design(self, history: sp.csr_matrix, features: pl.DataFrame | None) -> sp.csr_matrix:
-        n = history.shape[1]
+        """The scored customers' features: [held | newest | profile]."""
+        b = history.shape[0]
+        if self.encoder.size == 0:
+            profiles = sp.csr_matrix((b, 0), dtype=np.float32)
+        elif features is None:
+            raise ValueError("the sequence model scores by profile too: pass features")
+        else:
+            profiles = self.encoder.transform(profile_frame(features))
         contexts = Contexts.of_rows(history, self.config.recent_ratio)
-        return design_matrix(contexts, n, self._uses_last, self._profiles(features, history.shape[0]))
+        return design_matrix(contexts, history.shape[1], profiles)
 
     def _score(
         self,
@@ -129,8 +145,6 @@ class SequenceRecommender(Recommender):
     ) -> np.ndarray:
         scores = np.asarray(self._design(history, features) @ self.weights) + self.bias
         if self.config.interest_weight > 0:
-            # Interest in a product not held (views, clicks, applications) is not in any
-            # training example, whose own cell is the target; the bonus is a tuned blend.
             scores += self.config.interest_weight * history.toarray()
         return scores
 
@@ -139,33 +153,49 @@ class SequenceRecommender(Recommender):
     ) -> list[Reason]:
         x = self._design(history, features)
         shares = x.data * self.weights[x.indices, product]
-        n = history.shape[1]
-        held: dict[int, tuple[float, bool]] = {}
-        reasons = []
-        labels = self.encoder.labels()
-        for feature, share in zip(x.indices.tolist(), shares.tolist(), strict=True):
-            if feature < 2 * n:  # a held or a last product: one reason per product
-                item, last = feature % n, feature >= n
-                total, was_last = held.get(item, (0.0, False))
-                held[item] = (total + share, was_last or last)
-            elif share > 0:
-                text = f"popular with customers like you ({escape_template(labels[feature - 2 * n])})"
-                reasons.append(Reason(ReasonCode.similar_profile, text, (), share))
-        for item, (share, last) in held.items():
-            if share > 0 and item != product:
-                text = (
-                    "customers who just took {0} often take this next"
-                    if last
-                    else "customers who hold {0} often add this"
-                )
-                reasons.append(Reason(ReasonCode.co_held, text, (item,), share))
+        reasons = self._product_reasons(x.indices, shares, history.shape[1], product)
+        reasons += self._profile_reasons(x.indices, shares, history.shape[1])
         reasons.sort(key=lambda r: -r.weight)
         return reasons[:k] or [Reason(ReasonCode.popular, "popular with our customers")]
+
+    def _product_reasons(
+        self, features: np.ndarray, shares: np.ndarray, n: int, product: int
+    ) -> list[Reason]:
+        """One reason per held product that raises the score (held and newest shares summed)."""
+        in_history = features < 2 * n
+        items, newest = features[in_history] % n, features[in_history] >= n
+        total = np.bincount(items, weights=shares[in_history], minlength=n)
+        is_newest = np.bincount(items, weights=newest, minlength=n) > 0
+        # "just took" only says something when some other product is older
+        is_newest &= is_newest.sum() < np.unique(items).size
+        reasons = []
+        for item in np.flatnonzero((total > 0) & (np.arange(n) != product)).tolist():
+            text = (
+                "customers who just took {0} often take this next"
+                if is_newest[item]
+                else "customers who hold {0} often add this"
+            )
+            reasons.append(Reason(ReasonCode.co_held, text, (item,), float(total[item])))
+        return reasons
+
+    def _profile_reasons(self, features: np.ndarray, shares: np.ndarray, n: int) -> list[Reason]:
+        """A reason per profile feature that raises the score."""
+        labels = self.encoder.labels()
+        keep = (features >= 2 * n) & (shares > 0)
+        return [
+            Reason(
+                ReasonCode.similar_profile,
+                f"popular with customers like you ({escape_template(labels[f - 2 * n])})",
+                (),
+                float(s),
+            )
+            for f, s in zip(features[keep].tolist(), shares[keep].tolist(), strict=True)
+        ]
 
     def _state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         return {"encoder": self.encoder.to_json()}, {"weights": self.weights, "bias": self.bias}
 
     def _restore(self, state: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
         self.encoder = FeatureEncoder.from_json(state["encoder"])
-        self.weights = arrays["weights"].astype(np.float32)
-        self.bias = arrays["bias"].astype(np.float32)
+        self.weights = np.asarray(arrays["weights"], dtype=np.float32)
+        self.bias = np.asarray(arrays["bias"], dtype=np.float32)

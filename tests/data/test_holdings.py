@@ -188,3 +188,10 @@ def test_missing_event_column_raises() -> None:
     ev = events(("C1", "CC", "purchase", day(1))).drop(C.event)
     with pytest.raises(ValueError, match=r"events: missing column\(s\) \['event'\]"):
         holdings_at(ev, PRODUCTS, None)
+
+
+def test_unsorted_holdings_hold_the_same_rows(tiny_bank_data):
+    sorted_ = holdings_at(tiny_bank_data.events, tiny_bank_data.products, None)
+    unsorted = holdings_at(tiny_bank_data.events, tiny_bank_data.products, None, sort=False)
+    assert unsorted.sort(unsorted.columns).equals(sorted_)
+    assert sorted_.height > 0

@@ -13,8 +13,8 @@ from recsys.models.popularity import PopularityRecommender
 from .planted import planted
 
 
-def test_families_are_the_five_models() -> None:
-    assert sorted(FAMILIES) == ["als", "bpr", "itemknn", "lightfm", "popularity"]
+def test_families_are_the_six_models() -> None:
+    assert sorted(FAMILIES) == ["als", "bpr", "itemknn", "lightfm", "popularity", "sequence"]
     assert all(cls.family == name for name, cls in FAMILIES.items())
 
 

@@ -41,3 +41,17 @@ def test_bad_family_and_missing_file(tmp_path: Path):
         load_train_config(path)
     with pytest.raises(ConfigError, match="file not found"):
         load_train_config(tmp_path / "missing.toml")
+
+
+def test_weights_section_round_trips_including_no_decay(tmp_path: Path):
+    from recsys.settings import InteractionWeights, Settings
+    from training.config import effective_settings
+
+    for half_life in (30.0, None):
+        cfg = TrainConfig(weights=InteractionWeights(view=0.2, half_life_days=half_life))
+        path = tmp_path / "w.toml"
+        path.write_text(dump_train_config(cfg))
+        loaded = load_train_config(path)
+        assert loaded == cfg
+        assert effective_settings(Settings(), loaded).weights.half_life_days == half_life
+    assert effective_settings(Settings(), TrainConfig()).weights == Settings().weights

@@ -19,7 +19,9 @@ def test_champion_without_family_tags_refuses_promotion_with_a_reason(
     tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
 ):
     base = tmp_path_factory.getbasetemp()
-    settings = Settings(home=tmp_path, mlflow_tracking_uri=fresh_sqlite_store(base, tmp_path / "m.db"))
+    settings = Settings(
+        home=tmp_path, mlflow_tracking_uri=fresh_sqlite_store(base, tmp_path / "m.db")
+    )
     configure_mlflow(settings)
     folder = tmp_path / "handmade"
     folder.mkdir()

@@ -1,0 +1,174 @@
+"""Server processes for the serving benchmark: start, wait until ready, measure memory, stop.
+
+Each server runs in its own session (process group) so that stopping it reaches its worker
+processes too, and only them.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+BIN = Path(PYTHON).parent
+READY_TIMEOUT_S = 300.0
+STOP_GRACE_S = 10.0
+
+
+@dataclass
+class Server:
+    """A started server: its process, address, and when it became ready."""
+
+    name: str
+    process: subprocess.Popen
+    address: str  # host:port (gRPC) or URL of /invocations (HTTP)
+    log: Path
+    ready_s: float = float("nan")  # seconds from start to ready
+
+    def rss_bytes(self) -> tuple[int, list[int]]:
+        """Resident memory of the whole process tree: (total, per process)."""
+        per = [_rss(pid) for pid in _tree(self.process.pid)]
+        return sum(per), per
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def recsys_serve(env: dict[str, str], workers: int, log_dir: Path) -> Iterator[Server]:
+    """`recsys serve --workers N` on a free port, ready when health says SERVING."""
+    port = free_port()
+    cmd = [str(BIN / "recsys"), "serve", "--port", str(port), "--workers", str(workers),
+           "--metrics-port", "0"]
+    with _started("recsys", cmd, env, f"127.0.0.1:{port}", log_dir) as server:
+        server.ready_s = _wait(server, lambda: _grpc_serving(server.address))
+        yield server
+
+
+@contextmanager
+def empty_serve(env: dict[str, str], workers: int, log_dir: Path) -> Iterator[Server]:
+    """The empty-handler grpcio server (bench/serve_empty.py) with `workers` processes."""
+    port = free_port()
+    cmd = [PYTHON, str(ROOT / "bench" / "serve_empty.py"), "--port", str(port),
+           "--workers", str(workers)]
+    with _started("empty", cmd, env, f"127.0.0.1:{port}", log_dir) as server:
+        server.ready_s = _wait(server, lambda: _grpc_serving(server.address))
+        yield server
+
+
+@contextmanager
+def mlflow_serve(env: dict[str, str], model_uri: str, workers: int, log_dir: Path) -> Iterator[Server]:
+    """`mlflow models serve -m URI --env-manager local --workers N`, ready when /ping is 200."""
+    port = free_port()
+    cmd = [str(BIN / "mlflow"), "models", "serve", "-m", model_uri, "--env-manager", "local",
+           "--port", str(port), "--host", "127.0.0.1", "--workers", str(workers)]
+    url = f"http://127.0.0.1:{port}"
+    env = {**env, "PATH": f"{BIN}{os.pathsep}{env.get('PATH', '')}"}  # it execs `uvicorn`
+    with _started("mlflow", cmd, env, f"{url}/invocations", log_dir) as server:
+        server.ready_s = _wait(server, lambda: _http_ok(f"{url}/ping"))
+        yield server
+
+
+@contextmanager
+def _started(
+    name: str, cmd: list[str], env: dict[str, str], address: str, log_dir: Path
+) -> Iterator[Server]:
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log = log_dir / f"{name}.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        server = Server(name, process, address, log)
+        try:
+            yield server
+        finally:
+            _stop(process)
+
+
+def _stop(process: subprocess.Popen) -> None:
+    """SIGTERM to the server's own process group, SIGKILL if it does not go in time."""
+    if process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(STOP_GRACE_S)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def _wait(server: Server, ready: object) -> float:
+    """Seconds until `ready()` is true; RuntimeError with the log's tail if the server dies."""
+    started = time.perf_counter()
+    while time.perf_counter() - started < READY_TIMEOUT_S:
+        if server.process.poll() is not None:
+            tail = server.log.read_text(errors="replace")[-3000:]
+            raise RuntimeError(f"{server.name} server exited ({server.process.returncode}):\n{tail}")
+        if ready():  # type: ignore[operator]
+            return time.perf_counter() - started
+        time.sleep(0.05)
+    raise RuntimeError(f"{server.name} server not ready after {READY_TIMEOUT_S:.0f} s")
+
+
+def _grpc_serving(address: str) -> bool:
+    import grpc
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+    try:
+        with grpc.insecure_channel(address) as channel:
+            stub = health_pb2_grpc.HealthStub(channel)
+            answer = stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=1)
+            return answer.status == health_pb2.HealthCheckResponse.SERVING
+    except grpc.RpcError:
+        return False
+
+
+def _http_ok(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1) as response:  # noqa: S310 - loopback
+            return response.status == 200
+    except OSError:
+        return False
+
+
+def _tree(root: int) -> list[int]:
+    """`root` and every descendant process (from /proc)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    out, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        out.append(pid)
+        todo.extend(children.get(pid, []))
+    return out
+
+
+def _rss(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
