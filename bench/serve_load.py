@@ -92,7 +92,7 @@ def _run(
 ) -> Result:
     n = max(1, min(processes, concurrency)) if mode == "closed" else max(1, processes)
     shares = [concurrency // n + (i < concurrency % n) for i in range(n)]
-    start_at = time.time() + 3.0  # every process started and connected by then
+    start_at = time.time() + 2.0  # every process started and connected by then
     plans = [
         _Plan(mode, shares[i], rate / n, i / rate if rate else 0.0, start_at, warmup, seconds, i)
         for i in range(n)

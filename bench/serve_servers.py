@@ -13,10 +13,10 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -40,6 +40,10 @@ class Server:
         per = [_rss(pid) for pid in _tree(self.process.pid)]
         return sum(per), per
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU time used so far by the whole process tree."""
+        return sum(_cpu(pid) for pid in _tree(self.process.pid))
+
 
 def free_port() -> int:
     """A TCP port nobody listens on now."""
@@ -60,18 +64,23 @@ def recsys_serve(env: dict[str, str], workers: int, log_dir: Path) -> Iterator[S
 
 
 @contextmanager
-def empty_serve(env: dict[str, str], workers: int, log_dir: Path) -> Iterator[Server]:
+def empty_serve(
+    env: dict[str, str], workers: int, log_dir: Path, *, use_aio: bool = False
+) -> Iterator[Server]:
     """The empty-handler grpcio server (bench/serve_empty.py) with `workers` processes."""
     port = free_port()
     cmd = [PYTHON, str(ROOT / "bench" / "serve_empty.py"), "--port", str(port),
-           "--workers", str(workers)]
-    with _started("empty", cmd, env, f"127.0.0.1:{port}", log_dir) as server:
+           "--workers", str(workers)] + (["--aio"] if use_aio else [])
+    name = "empty-aio" if use_aio else "empty"
+    with _started(name, cmd, env, f"127.0.0.1:{port}", log_dir) as server:
         server.ready_s = _wait(server, lambda: _grpc_serving(server.address))
         yield server
 
 
 @contextmanager
-def mlflow_serve(env: dict[str, str], model_uri: str, workers: int, log_dir: Path) -> Iterator[Server]:
+def mlflow_serve(
+    env: dict[str, str], model_uri: str, workers: int, log_dir: Path
+) -> Iterator[Server]:
     """`mlflow models serve -m URI --env-manager local --workers N`, ready when /ping is 200."""
     port = free_port()
     cmd = [str(BIN / "mlflow"), "models", "serve", "-m", model_uri, "--env-manager", "local",
@@ -118,7 +127,8 @@ def _wait(server: Server, ready: object) -> float:
     while time.perf_counter() - started < READY_TIMEOUT_S:
         if server.process.poll() is not None:
             tail = server.log.read_text(errors="replace")[-3000:]
-            raise RuntimeError(f"{server.name} server exited ({server.process.returncode}):\n{tail}")
+            code = server.process.returncode
+            raise RuntimeError(f"{server.name} server exited ({code}):\n{tail}")
         if ready():  # type: ignore[operator]
             return time.perf_counter() - started
         time.sleep(0.05)
@@ -162,6 +172,14 @@ def _tree(root: int) -> list[int]:
         out.append(pid)
         todo.extend(children.get(pid, []))
     return out
+
+
+def _cpu(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _rss(pid: int) -> int:

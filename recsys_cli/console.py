@@ -6,7 +6,8 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 console = Console()
-err_console = Console(stderr=True)
+# Errors are never hard-wrapped: a path or value split over two lines cannot be copied.
+err_console = Console(stderr=True, soft_wrap=True)
 
 
 def progress() -> Progress:

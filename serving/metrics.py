@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 import grpc
@@ -148,6 +149,64 @@ class MetricsInterceptor(grpc.ServerInterceptor):
             failed = False
             try:
                 return behavior(request, context)
+            except BaseException:
+                failed = True
+                raise
+            finally:
+                metrics.observe(
+                    method,
+                    getattr(request, "channel", ""),
+                    status_name(context, failed),
+                    time.perf_counter() - start,
+                )
+
+        return timed
+
+
+class AioMetricsInterceptor(grpc.aio.ServerInterceptor):
+    """MetricsInterceptor for grpc.aio servers: async and sync handlers alike."""
+
+    def __init__(self, metrics: ServingMetrics) -> None:
+        self._metrics = metrics
+        self._sync = MetricsInterceptor(metrics)
+        self._wrapped: dict[str, grpc.RpcMethodHandler] = {}  # per method, built once
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler | None]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler | None:
+        """Wrap the unary-unary behaviour of the handler; other kinds pass through."""
+        name = handler_call_details.method
+        wrapped = self._wrapped.get(name)
+        if wrapped is not None:
+            return wrapped
+        handler = await continuation(handler_call_details)
+        if handler is None or handler.unary_unary is None:
+            return handler
+        behavior, method = handler.unary_unary, name.rsplit("/", 1)[-1]
+        if inspect.iscoroutinefunction(behavior):
+            timed = self._timed(behavior, method)
+        else:  # sync handlers (health) run in the server's thread pool, timed the sync way
+            timed = self._sync._timed(behavior, method)
+        wrapped = grpc.unary_unary_rpc_method_handler(
+            timed,
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
+        self._wrapped[name] = wrapped
+        return wrapped
+
+    def _timed(
+        self, behavior: Callable[[Any, Any], Awaitable[Any]], method: str
+    ) -> Callable[[Any, Any], Awaitable[Any]]:
+        metrics = self._metrics
+
+        async def timed(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            start = time.perf_counter()
+            failed = False
+            try:
+                return await behavior(request, context)
             except BaseException:
                 failed = True
                 raise

@@ -2,11 +2,13 @@
 
 `build_server` is what tests use (port 0, a holder they fill themselves); `serve` is the
 `recsys serve` entry: one process, or N processes sharing one port through SO_REUSEPORT,
-each with its own model follower (the event store is the shared source of truth).
+each with its own model follower (the event store is the shared source of truth). Each
+process serves from a grpc.aio loop thread (serving.loop_server says why).
 """
 
 from __future__ import annotations
 
+import gc
 import logging
 import multiprocessing
 import signal
@@ -26,14 +28,15 @@ from recsys.stores.sql_events import open_event_store
 from serving._proto.recsys.v1 import recommendation_pb2, recommendation_pb2_grpc
 from serving.follower import ModelFollower, ModelHolder
 from serving.logs import configure_json_logging
-from serving.metrics import MetricsInterceptor, ServingMetrics
+from serving.loop_server import LoopServer
+from serving.metrics import AioMetricsInterceptor, ServingMetrics
 from serving.service import RecommendationService
 from serving.servicer import RecommendationServicer
 
 log = logging.getLogger(__name__)
 SERVICE_NAME = recommendation_pb2.DESCRIPTOR.services_by_name["RecommendationService"].full_name
 MAX_MESSAGE_BYTES = 1024 * 1024  # 1000 events or ids fit easily; anything bigger is refused
-DEFAULT_THREADS = 16
+DEFAULT_THREADS = 8  # for calls that wait (and health); the calls run on one loop thread
 GRACE_SECONDS = 5.0
 SERVING = health_pb2.HealthCheckResponse.SERVING
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
@@ -43,7 +46,7 @@ NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
 class Built:
     """A wired, not yet started server and the parts `serve` needs to run and stop it."""
 
-    server: grpc.Server
+    server: LoopServer
     port: int
     health: health.HealthServicer
     holder: ModelHolder
@@ -61,37 +64,48 @@ def build(
     threads: int = DEFAULT_THREADS,
     reuse_port: bool = False,
 ) -> Built:
-    """Wire service, health, reflection and metrics onto a grpc.Server bound to `port`."""
+    """Wire service, health, reflection and metrics onto a server bound to `port`.
+
+    The server is a grpc.aio server on its own loop thread (see serving.loop_server);
+    `threads` is the pool for what waits (store writes, large batches, health).
+    """
     holder = holder if holder is not None else ModelHolder()
     store = store if store is not None else open_event_store(settings.resolved_database_url)
     if metrics is None:
         metrics = ServingMetrics(settings.channels, settings.event_types)
-    server = grpc.server(
-        futures.ThreadPoolExecutor(max_workers=threads, thread_name_prefix="grpc"),
-        interceptors=[MetricsInterceptor(metrics)],
+    pool = futures.ThreadPoolExecutor(max_workers=threads, thread_name_prefix="grpc")
+    service = RecommendationService(holder, store, settings)
+    health_servicer = _health(holder)
+    address = f"{host}:{port}"
+
+    def setup(server: grpc.aio.Server) -> int:
+        recommendation_pb2_grpc.add_RecommendationServiceServicer_to_server(
+            RecommendationServicer(service, metrics, blocking=pool), server
+        )
+        health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+        reflection.enable_server_reflection(
+            (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server
+        )
+        try:
+            bound = server.add_insecure_port(address)
+        except RuntimeError as exc:  # grpc raises (rather than returning 0) when it is taken
+            raise OSError(f"cannot bind the gRPC server to {address}: {exc}") from exc
+        if bound == 0:
+            raise OSError(f"cannot bind the gRPC server to {address}")
+        return bound
+
+    server = LoopServer(
+        setup,
+        interceptors=[AioMetricsInterceptor(metrics)],
         options=[
             ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
             # several processes may share a port only when asked to: a second server
             # started by mistake on a busy port must fail, not silently take half the calls
             ("grpc.so_reuseport", 1 if reuse_port else 0),
         ],
+        executor=pool,
     )
-    service = RecommendationService(holder, store, settings)
-    recommendation_pb2_grpc.add_RecommendationServiceServicer_to_server(
-        RecommendationServicer(service, metrics), server
-    )
-    health_servicer = _health(holder)
-    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    reflection.enable_server_reflection(
-        (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server
-    )
-    try:
-        bound = server.add_insecure_port(f"{host}:{port}")
-    except RuntimeError as exc:  # grpc raises (rather than returning 0) when the port is taken
-        raise OSError(f"cannot bind the gRPC server to {host}:{port}: {exc}") from exc
-    if bound == 0:
-        raise OSError(f"cannot bind the gRPC server to {host}:{port}")
-    return Built(server, bound, health_servicer, holder, service)
+    return Built(server, server.port, health_servicer, holder, service)
 
 
 def build_server(
@@ -103,8 +117,8 @@ def build_server(
     metrics: ServingMetrics | None = None,
     threads: int = DEFAULT_THREADS,
     reuse_port: bool = False,
-) -> tuple[grpc.Server, int]:
-    """A wired grpc.Server (not started) and the port it is bound to (port 0 = any free)."""
+) -> tuple[LoopServer, int]:
+    """A wired server (not started) and the port it is bound to (port 0 = any free)."""
     built = build(
         settings, port=port, holder=holder, store=store, metrics=metrics, threads=threads,
         reuse_port=reuse_port,
@@ -156,6 +170,7 @@ def run_process(settings: Settings, port: int, metrics_port: int, *, reuse_port:
         metrics.start_http(metrics_port)
     log.info("listening", extra={"port": built.port, "metrics_port": metrics_port})
     follower.load_initial()  # swaps into the holder, which turns health SERVING
+    _freeze_heap()
     follower.start()
     while not stop.wait(1.0):
         pass
@@ -164,6 +179,18 @@ def run_process(settings: Settings, port: int, metrics_port: int, *, reuse_port:
     follower.stop()
     built.server.stop(GRACE_SECONDS).wait()
     metrics.stop_http()
+
+
+def _freeze_heap() -> None:
+    """Keep what start-up loaded (libraries, the model) out of the cyclic collector's walks.
+
+    Those millions of objects live as long as the process; left in the oldest generation,
+    every full collection walked them all: ~200 ms with every call in flight stalled (the
+    p99.9 of a loaded server). Later model versions are not frozen, so a swapped-out model
+    can still be collected.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def _stop_on_signals() -> threading.Event:

@@ -14,19 +14,20 @@ import polars as pl
 
 from recsys.columns import Columns as C
 from recsys.engine.explain import Explainer
+from recsys.engine.small_batch import RequestRules, dense_rows, topk
 from recsys.engine.snapshot import Snapshot
 from recsys.engine.state import BatchState, ProfileArrays, batch_state
 from recsys.models.base import Recommender
 from recsys.models.reason import Reason
 from recsys.models.registry import load_model
-from recsys.rules import PAD_ID, Catalog, combine, masked_topk, rule_masks
+from recsys.rules import Catalog, combine, rule_masks
 from recsys.rules.catalog import NO_MAX_AGE
 
 MANIFEST = "manifest.json"
 # A customer without a profile is still a KYC'd bank customer, hence an adult; with the exact
 # age unknown, only products open to every adult age are allowed (no junior/senior products).
 ADULT_AGE = 18
-DENSE_HELD_ROWS = 64  # batches up to this size hand the rules dense holdings
+SMALL_BATCH = 64  # batches up to this size take the small_batch rules path
 
 
 @dataclass(frozen=True, eq=False)
@@ -67,6 +68,7 @@ class Engine:
         )
         self.profiles = ProfileArrays.of(snapshot.customers)
         self._explainers = (Explainer(model), Explainer(fallback))  # [fallback?]
+        self._request_rules = RequestRules(self.catalog, self.excluded_categories)
 
     def state(
         self, customer_ids: Sequence[str], holdings: Sequence[Sequence[str] | None] | None = None
@@ -89,19 +91,20 @@ class Engine:
         exclude_products: np.ndarray | None = None,
     ) -> dict[str, np.ndarray]:
         """Per-rule allowed masks; a customer of unknown age gets only products open to adults."""
-        excluded = self.excluded_categories.get(channel, ()) if channel else ()
-        # a request's few rows go dense (the rule reads quantities > 0 either way): cheaper
-        # than the CSR bookkeeping of the sparse path
-        held = state.held.toarray() if len(state.rows) <= DENSE_HELD_ROWS else state.held
-        masks = rule_masks(
-            self.catalog,
-            state.customers,
-            held,
-            at=at,
-            channel=channel,
-            excluded_categories=excluded,
-            exclude_products=exclude_products,
-        )
+        if len(state.rows) <= SMALL_BATCH and exclude_products is None:
+            # a request: the same masks with product-only rules cached (see small_batch)
+            held = dense_rows(state.held)
+            masks = self._request_rules.masks(state.customers, held, at=at, channel=channel)
+        else:
+            masks = rule_masks(
+                self.catalog,
+                state.customers,
+                state.held,
+                at=at,
+                channel=channel,
+                excluded_categories=self.excluded_categories.get(channel, ()) if channel else (),
+                exclude_products=exclude_products,
+            )
         if not state.age_known.all():
             age = masks["age"].copy()
             age[~state.age_known] = self._any_adult_age
@@ -142,7 +145,7 @@ class Engine:
         """Top-k allowed products per customer state."""
         masks = self.allowed_masks(state, at=at, channel=channel, exclude_products=exclude_products)
         scores, fallback = self.scores(state)
-        ids, top = _topk(scores, combine(masks), k)
+        ids, top = topk(scores, combine(masks), k)
         return Suggestions(ids=ids, scores=top, fallback=fallback, masks=masks)
 
     def reason(self, state: BatchState, row: int, product: int, fallback: bool) -> str:
@@ -234,23 +237,3 @@ class Engine:
             purchase_weight=float(manifest["purchase_weight"]),
             manifest=manifest,
         )
-
-
-def _topk(scores: np.ndarray, allowed: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """masked_topk; one row (a request) by a stable sort of a few hundred values at most.
-
-    Same result as masked_topk: best score first, ties to the lower id, disallowed products
-    never, padded with PAD_ID / -inf. Anything unusual (NaN, bad k) goes to masked_topk.
-    """
-    if scores.shape[0] != 1 or scores.dtype != np.float32 or type(k) is not int or k < 1:
-        return masked_topk(scores, allowed, k)
-    masked = np.where(allowed[0], scores[0], np.float32(-np.inf))
-    if np.isnan(masked).any():
-        return masked_topk(scores, allowed, k)  # raises, naming the row
-    order = np.argsort(-masked, kind="stable")[:k]  # stable: equal scores keep the lower id
-    ids = np.full((1, k), PAD_ID, dtype=np.int32)
-    out = np.full((1, k), -np.inf, dtype=np.float32)
-    values = masked[order]
-    out[0, : len(order)] = values
-    ids[0, : len(order)] = np.where(values > -np.inf, order, PAD_ID)
-    return ids, out

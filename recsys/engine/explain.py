@@ -43,6 +43,8 @@ class Explainer:
         if type(model) is ItemKNNRecommender and n <= MAX_DENSE_PRODUCTS:
             self._dense = model.similarity.toarray()  # its dtype kept: shares round alike
         self._by_segment = type(model) is PopularityRecommender
+        # co_held_reasons' code and text, taken from it once (each reason fills in the rest)
+        self._co_held = co_held_reasons(np.zeros(1, np.int64), np.ones(1), 1, 1)[0]
         self.uses_features = self._dense is None  # item-kNN's reasons read history only
         self._cached = functools.lru_cache(maxsize=SEGMENT_CACHE_SIZE)(self._segment_reasons)
 
@@ -55,7 +57,7 @@ class Explainer:
     ) -> list[list[Reason]]:
         """Up to k reasons per product (strongest first) for one customer state (1 x n)."""
         if self._dense is not None:
-            return self._co_held(history_row, products, k)
+            return self._co_held_many(history_row, products, k)
         if self._by_segment and features is not None and C.segment in features.columns:
             segment = features[C.segment][0]
             return [list(self._cached(segment, int(p), k)) for p in products]
@@ -63,13 +65,29 @@ class Explainer:
             self.model.explain(history_row, int(p), k, features=features) for p in products
         ]
 
-    def _co_held(self, history_row: sp.csr_matrix, products: Sequence[int], k: int) -> list:
-        """Item-kNN's reasons: shares = history weight x similarity(held item, product)."""
+    def _co_held_many(self, history_row: sp.csr_matrix, products: Sequence[int], k: int) -> list:
+        """co_held_reasons of every product at once: one sort for all of them.
+
+        share(item, product) = history weight x similarity(item, product); per product the
+        k largest positive shares of items other than the product, ties in item order. One
+        sort matters under load: every numpy sort lets go of the GIL, and each time it does,
+        the server's other threads take it (a context switch each way).
+        """
         items = history_row.indices
         data = history_row.data.astype(np.float32, copy=False)  # as explain() casts it
         cols = np.asarray(products, dtype=np.int64)
         shares = data[:, None] * self._dense[np.ix_(items, cols)]  # (held items, products)
-        return [co_held_reasons(items, shares[:, j], int(p), k) for j, p in enumerate(cols)]
+        keep = (items[:, None] != cols[None, :]) & (shares > 0)
+        # left-out entries sort last; a stable sort keeps item order among equal shares
+        order = np.argsort(np.where(keep, -shares, np.inf), axis=0, kind="stable")[:k]
+        chosen = np.take_along_axis(keep, order, axis=0).T.tolist()
+        held = items[order].T.tolist()
+        weight = np.take_along_axis(shares, order, axis=0).T.tolist()
+        code, text = self._co_held.code, self._co_held.text
+        return [
+            [Reason(code, text, (i,), w) for i, w, c in zip(*row, strict=True) if c]
+            for row in zip(held, weight, chosen, strict=True)
+        ]
 
     def _segment_reasons(self, segment: str | None, product: int, k: int) -> list[Reason]:
         """Popularity's reasons for a customer of `segment` (None = no segment)."""

@@ -126,6 +126,9 @@ def _santander_events() -> pl.DataFrame:
     )
 
 
+@pytest.mark.skipif(
+    not (DATASETS / "santander").is_dir(), reason=f"{DATASETS}/santander is not there"
+)
 def test_santander_protocol_on_the_real_sample():
     events = _santander_events()
     products = pl.DataFrame({C.product_id: events[C.product_id].unique(), C.repeatable: False})

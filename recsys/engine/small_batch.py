@@ -1,0 +1,125 @@
+"""Hard rules and top-k for the few rows of a request: recsys.rules' results, less work per call.
+
+A request scores one customer against a catalog of tens to hundreds of products, so the cost
+is per numpy call, not per element. Three things are done once instead of per call:
+
+- the product-only rules (on sale at a date, sold in a channel, category allowed there) are
+  computed by `rule_masks` itself for a probe customer and kept per (day, channel); only the
+  customer rules (suitability, age, held) are computed per request;
+- holdings are handed to the rules dense (a row of quantities), skipping the CSR bookkeeping;
+- top-k of one row is one stable sort.
+
+`RequestRules` checks, when built, that the rules it treats as product-only do not change
+with the customer (two very different probe customers give the same masks), so a customer
+rule added to `rule_masks` later cannot be frozen into the cache unnoticed: the engine then
+refuses to start until CUSTOMER_RULES names it.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Final
+
+import numpy as np
+import scipy.sparse as sp
+
+from recsys.rules import PAD_ID, RULES, Catalog, CustomerBatch, masked_topk, rule_masks
+from recsys.rules.eligibility import age_eligible
+from recsys.rules.held import not_held
+from recsys.rules.suitability import suitable
+
+CUSTOMER_RULES: Final = ("suitability", "age", "held")  # what rule_masks reads the customer for
+MAX_CACHED: Final = 256  # (day, channel) pairs kept; a day has a handful of channels
+_PROBES: Final = (  # two customers as different as the rule inputs allow
+    CustomerBatch.from_arrays(
+        birth_year=[1900], risk_tolerance=[1], marketing_consent=[False], segment=["a"]
+    ),
+    CustomerBatch.from_arrays(
+        birth_year=[2020], risk_tolerance=[5], marketing_consent=[True], segment=["b"]
+    ),
+)
+
+
+class RequestRules:
+    """`rule_masks` for small batches, product-only rules cached per (day, channel)."""
+
+    def __init__(self, catalog: Catalog, excluded_categories: dict[str, tuple[str, ...]]) -> None:
+        self.catalog = catalog
+        self.excluded_categories = excluded_categories
+        self._fixed: dict[tuple[date, str | None], dict[str, np.ndarray]] = {}
+        self._check_product_only()
+
+    def masks(
+        self, customers: CustomerBatch, held: np.ndarray, *, at: date, channel: str | None
+    ) -> dict[str, np.ndarray]:
+        """Exactly rule_masks(catalog, customers, held, at=at, channel=channel, excluded...)."""
+        shape = (len(customers), len(self.catalog))
+        found = {
+            "suitability": suitable(self.catalog, customers),
+            "age": age_eligible(self.catalog, customers, at),
+            "held": not_held(self.catalog, held, shape[0]),
+        }
+        for name, row in self._product_only(at, channel).items():
+            found[name] = row if shape[0] == 1 else np.broadcast_to(row, shape)
+        return {name: found[name] for name in RULES if name in found}
+
+    def _product_only(self, at: date, channel: str | None) -> dict[str, np.ndarray]:
+        key = (at, channel)
+        fixed = self._fixed.get(key)
+        if fixed is None:
+            probe = self._probe(_PROBES[0], at, channel)
+            fixed = {n: m for n, m in probe.items() if n not in CUSTOMER_RULES}
+            if len(self._fixed) >= MAX_CACHED:
+                self._fixed.clear()
+            self._fixed[key] = fixed  # a race only computes the same masks twice
+        return fixed
+
+    def _probe(self, customers: CustomerBatch, at: date, channel: str | None) -> dict:
+        excluded = self.excluded_categories.get(channel, ()) if channel else ()
+        held = np.ones((1, len(self.catalog)))  # holds everything: the held rule says most
+        masks = rule_masks(
+            self.catalog, customers, held, at=at, channel=channel, excluded_categories=excluded
+        )
+        out = {name: np.array(m, copy=True) for name, m in masks.items()}  # own (1, n) rows
+        for mask in out.values():
+            mask.setflags(write=False)  # shared by requests, like rule_masks' broadcast views
+        return out
+
+    def _check_product_only(self) -> None:
+        """ValueError if a rule outside CUSTOMER_RULES answers two probe customers differently."""
+        day = date(2000, 1, 1)
+        channel = next(iter(self.excluded_categories), None)
+        first, second = (self._probe(p, day, channel) for p in _PROBES)
+        moved = [n for n in first if n not in CUSTOMER_RULES and not np.array_equal(
+            first[n], second[n]
+        )]
+        if moved:
+            raise ValueError(f"rules {moved} depend on the customer; add them to CUSTOMER_RULES")
+
+
+def dense_rows(m: sp.csr_matrix) -> np.ndarray:
+    """m.toarray() (duplicates summed) by bincount, which keeps the GIL where scipy lets go."""
+    b, n = m.shape
+    rows = np.repeat(np.arange(b), np.diff(m.indptr))
+    flat = np.bincount(rows * n + m.indices, weights=m.data, minlength=b * n)
+    return flat.reshape(b, n)
+
+
+def topk(scores: np.ndarray, allowed: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """masked_topk; one row (a request) by one stable sort of a few hundred values at most.
+
+    Same result as masked_topk: best score first, ties to the lower id, disallowed products
+    never, padded with PAD_ID / -inf. Anything unusual (NaN, bad k) goes to masked_topk.
+    """
+    if scores.shape[0] != 1 or scores.dtype != np.float32 or type(k) is not int or k < 1:
+        return masked_topk(scores, allowed, k)
+    masked = np.where(allowed[0], scores[0], np.float32(-np.inf))
+    if np.isnan(masked).any():
+        return masked_topk(scores, allowed, k)  # raises, naming the row
+    order = np.argsort(-masked, kind="stable")[:k]  # stable: equal scores keep the lower id
+    ids = np.full((1, k), PAD_ID, dtype=np.int32)
+    out = np.full((1, k), -np.inf, dtype=np.float32)
+    values = masked[order]
+    out[0, : len(order)] = values
+    ids[0, : len(order)] = np.where(values > -np.inf, order, PAD_ID)
+    return ids, out
