@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import polars as pl
@@ -16,7 +14,8 @@ from recsys.settings import Settings
 from recsys.stores.base import StoreUnavailable
 from recsys.stores.sql_events import open_event_store
 from recsys_cli.console import console, err_console, progress
-from training.config import FAMILIES, ConfigError, TrainConfig, load_train_config
+from recsys_cli.train_options import base_config, stepper
+from training.config import FAMILIES, TrainConfig
 from training.pipeline import TrainOutcome, run_training
 
 DEFAULT_DATA = Path("var/demo-data")
@@ -38,7 +37,7 @@ def train(
     ),
 ) -> None:
     """Validate, split, fit, evaluate against popularity, log to MLflow; register/promote."""
-    cfg = _config(config, model)
+    cfg = base_config(config, model)
     settings = Settings()
     if promote and not register_:
         err_console.print("[red]error:[/] --promote needs --register")
@@ -47,7 +46,12 @@ def train(
     try:
         with progress() as bar:
             outcome = run_training(
-                data, cfg, settings, register=register_, promote=promote, step=_stepper(bar),
+                data,
+                cfg,
+                settings,
+                register=register_,
+                promote=promote,
+                step=stepper(bar),
                 extra_events=extra,
             )
     except DataValidationError as exc:
@@ -75,36 +79,6 @@ def _store_events(settings: Settings) -> pl.DataFrame:
         raise typer.Exit(2) from exc
     console.print(f"read {events.height} events from the event store")
     return events
-
-
-def _config(path: Path | None, model: str | None) -> TrainConfig:
-    try:
-        cfg = load_train_config(path)
-    except ConfigError as exc:
-        err_console.print(f"[red]error:[/] {exc}")
-        raise typer.Exit(2) from exc
-    if model is not None:
-        if model not in FAMILIES:
-            err_console.print(
-                f"[red]error:[/] --model must be one of {', '.join(FAMILIES)}, got {model!r}"
-            )
-            raise typer.Exit(2)
-        if model != cfg.model.family:
-            # params in the file belong to the file's family; a different --model starts fresh
-            cfg = cfg.model_copy(
-                update={"model": cfg.model.model_copy(update={"family": model, "params": {}})}
-            )
-    return cfg
-
-
-def _stepper(bar):  # noqa: ANN001, ANN202 - rich Progress
-    @contextmanager
-    def step(name: str) -> Iterator[None]:
-        task = bar.add_task(name, total=1)
-        yield
-        bar.update(task, completed=1)
-
-    return step
 
 
 def _report(outcome: TrainOutcome, cfg: TrainConfig) -> None:

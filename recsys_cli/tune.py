@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import optuna
@@ -14,8 +12,8 @@ from rich.table import Table
 from recsys.data.problems import DataValidationError
 from recsys.settings import Settings
 from recsys_cli.console import console, err_console, progress
-from training.config import FAMILIES, ConfigError, TrainConfig, dump_train_config, load_train_config
-from training.pipeline import Step
+from recsys_cli.train_options import base_config, stepper
+from training.config import FAMILIES, dump_train_config
 from training.tuning import run_tuning
 from training.tuning_results import TrialResult, TuneOutcome, TuningFailed
 
@@ -40,7 +38,7 @@ def tune(
     seed: int = typer.Option(None, "--seed", help="sampler seed (default: RECSYS_SEED)"),
 ) -> None:
     """Search one family's hyper-parameters on the training holdout; log trials to MLflow."""
-    cfg = _config(config, model)
+    cfg = base_config(config, model)
     settings = Settings()
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # the progress bar reports trials
     try:
@@ -54,7 +52,7 @@ def tune(
                 metric=metric,
                 timeout=timeout,
                 seed=settings.seed if seed is None else seed,
-                step=_stepper(bar),
+                step=stepper(bar),
                 on_start=trials_bar.start,
                 on_trial=trials_bar.trial,
             )
@@ -75,34 +73,6 @@ def tune(
     console.print(
         f"wrote {out}; train it with: recsys train --data {data} --config {out}", soft_wrap=True
     )
-
-
-def _config(path: Path | None, model: str | None) -> TrainConfig:
-    """The base config; a --model other than the file's family starts from its defaults."""
-    try:
-        cfg = load_train_config(path)
-    except ConfigError as exc:
-        err_console.print(f"[red]error:[/] {exc}")
-        raise typer.Exit(2) from exc
-    if model is None or model == cfg.model.family:
-        return cfg
-    if model not in FAMILIES:
-        known = ", ".join(FAMILIES)
-        err_console.print(f"[red]error:[/] --model must be one of {known}, got {model!r}")
-        raise typer.Exit(2)
-    # fixed params in the file belong to the file's family
-    fresh = cfg.model.model_copy(update={"family": model, "params": {}})
-    return cfg.model_copy(update={"model": fresh})
-
-
-def _stepper(bar: Progress) -> Step:
-    @contextmanager
-    def step(name: str) -> Iterator[None]:
-        task = bar.add_task(name, total=1)
-        yield
-        bar.update(task, completed=1)
-
-    return step
 
 
 class _TrialBar:
