@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+
+import numpy as np
 
 
 class NoModelLoaded(RuntimeError):
@@ -35,14 +38,34 @@ class Item:
     offer_id: str = ""
 
 
+@dataclass(frozen=True, eq=False)
+class Removed:
+    """Which products each hard rule removed for one customer, kept as mask rows (no copies).
+
+    Rendered to ids only when asked (the decision log does it off the request path).
+    """
+
+    product_ids: np.ndarray  # external ids in internal order
+    allowed: Mapping[str, np.ndarray]  # rule -> (n,) bool, False = the rule removed it
+
+    def as_dict(self) -> dict[str, list[str]]:
+        """Rule -> product ids it removed (a product may be under several rules)."""
+        return {
+            rule: [str(p) for p in self.product_ids[~row]]
+            for rule, row in self.allowed.items()
+            if not row.all()
+        }
+
+
 @dataclass(frozen=True)
 class Recommendation:
-    """Top-k for one customer."""
+    """Top-k for one customer; `removed` says what the hard rules took out (decision log)."""
 
     customer_id: str
     items: tuple[Item, ...]
     model_version: str
     request_id: str
+    removed: Removed | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)

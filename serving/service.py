@@ -20,9 +20,11 @@ from serving.cache import PerVersion
 from serving.domain import (
     BatchRecommendation,
     EventIn,
+    Item,
     ModelInfo,
     NoModelLoaded,
     Recommendation,
+    Removed,
     Similar,
     SimilarItem,
     UnknownProduct,
@@ -78,8 +80,8 @@ class RecommendationService:
         profile = v.check_context(context or {}, self.limits)
         exclude = v.check_exclude(exclude_product_ids, self.limits)
         loaded = self._loaded()
-        [items] = self._items(loaded, [customer_id], [profile], channel, k, exclude)
-        return Recommendation(customer_id, items, loaded.version, request_id)
+        [(items, removed)] = self._items(loaded, [customer_id], [profile], channel, k, exclude)
+        return Recommendation(customer_id, items, loaded.version, request_id, removed)
 
     def recommend_batch(
         self,
@@ -97,8 +99,8 @@ class RecommendationService:
         loaded = self._loaded()
         rows = self._items(loaded, ids, [None] * len(ids), channel, k, exclude)
         results = tuple(
-            Recommendation(c, items, loaded.version, request_id)
-            for c, items in zip(ids, rows, strict=True)
+            Recommendation(c, items, loaded.version, request_id, removed)
+            for c, (items, removed) in zip(ids, rows, strict=True)
         )
         return BatchRecommendation(results, loaded.version, request_id)
 
@@ -169,7 +171,8 @@ class RecommendationService:
         channel: str,
         k: int,
         exclude: list[str],
-    ) -> list[tuple]:
+    ) -> list[tuple[tuple[Item, ...], Removed]]:
+        """Per customer: the ranked items, and what each hard rule removed."""
         engine, now = loaded.engine, self.clock()
         state = customer_states(
             engine, self.store, customer_ids, contexts, self.settings.weights, now
@@ -182,4 +185,10 @@ class RecommendationService:
             exclude_products=exclude_mask(engine, exclude),
         )
         text = self._text.get(loaded.version, engine)
-        return [row_items(engine, text, state, out, row) for row in range(len(customer_ids))]
+        return [
+            (
+                row_items(engine, text, state, out, row),
+                Removed(text.ids, {rule: mask[row] for rule, mask in out.masks.items()}),
+            )
+            for row in range(len(customer_ids))
+        ]

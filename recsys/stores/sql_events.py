@@ -17,6 +17,7 @@ from recsys.columns import Columns as C
 from recsys.data.schema import UTC_DATETIME
 from recsys.stores.base import StoredEvent, StoreUnavailable
 from recsys.stores.db import SQLITE, make_engine
+from recsys.stores.migrate import upgrade
 from recsys.stores.tables import (
     EVENT_ID,
     ID_LENGTH,
@@ -24,7 +25,6 @@ from recsys.stores.tables import (
     OFFER_ID,
     RECORDED_AT,
     REQUEST_ID,
-    metadata,
 )
 from recsys.stores.tables import events as events_table
 
@@ -94,9 +94,9 @@ class SqlEventStore:
         self.engine.dispose()
 
     def create_tables(self) -> None:
-        """Create the events table and its index if they are missing (no-op otherwise)."""
-        with _unavailable("create tables"):
-            metadata.create_all(self.engine, tables=[events_table])
+        """Migrate the store to the newest schema (a no-op when it is there already)."""
+        with _unavailable("migrate the store"):
+            upgrade(self.engine)
 
     def append(self, events: Sequence[StoredEvent]) -> int:
         """Store all events in one transaction, committed (durable) before returning their count."""

@@ -41,3 +41,116 @@ events = sa.Table(
     # every Recommend reads "this customer's events since the snapshot"
     sa.Index("ix_events_customer_timestamp", C.customer_id, C.timestamp),
 )
+
+# --- offers (marketing campaigns) -----------------------------------------------------------
+# List-valued targeting fields are JSON arrays in text columns: they are read whole by the
+# offer book, never filtered on in SQL, and JSON text works the same on SQLite and PostgreSQL.
+offers = sa.Table(
+    "offers",
+    metadata,
+    sa.Column("id", sa.String(ID_LENGTH), primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column(C.product_id, sa.String(ID_LENGTH), nullable=False),
+    sa.Column("segments", sa.Text(), nullable=False, server_default="[]"),
+    sa.Column("age_min", sa.Integer(), nullable=True),
+    sa.Column("age_max", sa.Integer(), nullable=True),
+    sa.Column("income_bands", sa.Text(), nullable=False, server_default="[]"),
+    sa.Column("regions", sa.Text(), nullable=False, server_default="[]"),
+    sa.Column("min_risk_tolerance", sa.Integer(), nullable=True),
+    sa.Column("has_customer_list", sa.Boolean(), nullable=False, server_default=sa.false()),
+    sa.Column("channels", sa.Text(), nullable=False, server_default="[]"),
+    sa.Column("start_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("end_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("action", sa.String(16), nullable=False),  # boost | pin
+    sa.Column("boost", sa.Double(), nullable=True),
+    sa.Column("pin", sa.Integer(), nullable=True),
+    sa.Column("max_share", sa.Double(), nullable=False, server_default="1.0"),
+    sa.Column("cap_impressions", sa.Integer(), nullable=True),
+    sa.Column("cap_days", sa.Integer(), nullable=True),
+    sa.Column("volume_cap", sa.Integer(), nullable=True),
+    sa.Column("volume_event", sa.String(NAME_LENGTH), nullable=False, server_default="impression"),
+    sa.Column("priority", sa.Integer(), nullable=False, server_default="0"),
+    sa.Column("status", sa.String(16), nullable=False),  # draft | active | paused | ended
+    sa.Column("created_by", sa.String(ID_LENGTH), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_by", sa.String(ID_LENGTH), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("revision", sa.Integer(), nullable=False, server_default="1"),
+    sa.UniqueConstraint("name", name="uq_offers_name"),
+)
+
+# The explicit customer list of an offer (from a file), one row per customer.
+offer_customers = sa.Table(
+    "offer_customers",
+    metadata,
+    sa.Column(
+        "offer_id",
+        sa.String(ID_LENGTH),
+        sa.ForeignKey("offers.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column(C.customer_id, sa.String(ID_LENGTH), primary_key=True),
+)
+
+# Every change to an offer: who, what, the row before and after (JSON), when.
+offer_audit = sa.Table(
+    "offer_audit",
+    metadata,
+    sa.Column("id", _EVENT_ID, primary_key=True, autoincrement=True),
+    sa.Column("offer_id", sa.String(ID_LENGTH), nullable=False),
+    sa.Column("action", sa.String(32), nullable=False),
+    sa.Column("actor", sa.String(ID_LENGTH), nullable=False),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("before", sa.Text(), nullable=True),
+    sa.Column("after", sa.Text(), nullable=True),
+    sa.Index("ix_offer_audit_offer", "offer_id", "at"),
+)
+
+# Slots an offer took in a Recommend answer, reserved before the answer leaves the server, so
+# that caps hold across server processes before the channel reports the impression.
+offer_deliveries = sa.Table(
+    "offer_deliveries",
+    metadata,
+    sa.Column("id", _EVENT_ID, primary_key=True, autoincrement=True),
+    sa.Column("offer_id", sa.String(ID_LENGTH), nullable=False),
+    sa.Column(C.customer_id, sa.String(ID_LENGTH), nullable=False),
+    sa.Column(REQUEST_ID, sa.String(ID_LENGTH), nullable=False),
+    sa.Column(C.channel, sa.String(NAME_LENGTH), nullable=False),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("ix_offer_deliveries_offer_customer", "offer_id", C.customer_id, "at"),
+    sa.Index("ix_offer_deliveries_request", REQUEST_ID),
+)
+
+# --- security and audit -----------------------------------------------------------------------
+api_keys = sa.Table(
+    "api_keys",
+    metadata,
+    sa.Column("id", sa.String(ID_LENGTH), primary_key=True),  # public key id (prefix of the key)
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("role", sa.String(32), nullable=False),
+    sa.Column("salt", sa.String(64), nullable=False),
+    sa.Column("hash", sa.String(128), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
+    sa.UniqueConstraint("name", name="uq_api_keys_name"),
+)
+
+# One row per Recommend answer (the decision log): what was shown, and why.
+decisions = sa.Table(
+    "decisions",
+    metadata,
+    sa.Column("id", _EVENT_ID, primary_key=True, autoincrement=True),
+    sa.Column(REQUEST_ID, sa.String(ID_LENGTH), nullable=False),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column(C.customer_id, sa.String(ID_LENGTH), nullable=False),
+    sa.Column(C.channel, sa.String(NAME_LENGTH), nullable=False),
+    sa.Column("model_version", sa.String(ID_LENGTH), nullable=False),
+    sa.Column("items", sa.Text(), nullable=False),  # JSON: product, rank, score, reasons, offer
+    sa.Column("removed", sa.Text(), nullable=False),  # JSON: rule -> products it removed
+    sa.Index("ix_decisions_customer_at", C.customer_id, "at"),
+    sa.Index("ix_decisions_at", "at"),
+)
+
+# An event that has been matched to an impression is no longer a pending delivery; this index
+# serves that lookup (events by request id).
+sa.Index("ix_events_request_id", events.c[REQUEST_ID])
