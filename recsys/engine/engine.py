@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import polars as pl
@@ -38,6 +38,17 @@ class Suggestions:
     scores: np.ndarray  # float32 (b, k)
     fallback: np.ndarray  # bool (b,)
     masks: dict[str, np.ndarray]  # rule -> (b, n) allowed mask, for decision logs
+    offers: np.ndarray | None = None  # int (b, k): which offer placed a slot, -1 none
+
+
+class Arbiter(Protocol):
+    """Places offers into the top-k after the hard rules (see recsys.offers.arbitrate)."""
+
+    def __call__(
+        self, state: BatchState, scores: np.ndarray, allowed: np.ndarray, k: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(ids, scores, offer slots), each (b, k); `allowed` already holds every hard rule."""
+        ...
 
 
 class Engine:
@@ -141,12 +152,17 @@ class Engine:
         at: date,
         channel: str | None = None,
         exclude_products: np.ndarray | None = None,
+        arbiter: Arbiter | None = None,
     ) -> Suggestions:
-        """Top-k allowed products per customer state."""
+        """Top-k allowed products per customer state; offers placed by `arbiter` if given."""
         masks = self.allowed_masks(state, at=at, channel=channel, exclude_products=exclude_products)
         scores, fallback = self.scores(state)
-        ids, top = topk(scores, combine(masks), k)
-        return Suggestions(ids=ids, scores=top, fallback=fallback, masks=masks)
+        allowed = combine(masks)
+        if arbiter is None:
+            ids, top = topk(scores, allowed, k)
+            return Suggestions(ids=ids, scores=top, fallback=fallback, masks=masks)
+        ids, top, offers = arbiter(state, scores, allowed, k)
+        return Suggestions(ids=ids, scores=top, fallback=fallback, masks=masks, offers=offers)
 
     def reason(self, state: BatchState, row: int, product: int, fallback: bool) -> str:
         """The strongest reason, as text with product names filled in."""

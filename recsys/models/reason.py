@@ -16,6 +16,7 @@ class ReasonCode:
     popular_segment: Final = "popular_segment"
     similar_profile: Final = "similar_profile"
     popular: Final = "popular"
+    offer: Final = "offer"  # placed or raised by a marketing offer
 
 
 @dataclass(frozen=True)
