@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from recsys.columns import DEFAULT_CHANNELS, Events
@@ -48,6 +48,22 @@ class ChannelConfig(BaseModel):
     excluded_categories: list[str] = Field(default_factory=list)
 
 
+class RequestLimits(BaseModel):
+    """Upper bounds on what one request may carry (protects latency and memory)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # the event store's id columns hold 128 characters (recsys.stores.tables.ID_LENGTH)
+    max_id_length: int = Field(default=128, ge=1, le=128)
+    max_k: int = Field(default=50, ge=1)
+    max_batch: int = Field(default=1000, ge=1)
+    max_events: int = Field(default=1000, ge=1)
+    max_exclude: int = Field(default=100, ge=0)
+    max_context_entries: int = Field(default=32, ge=0)
+    max_context_key_length: int = Field(default=64, ge=1)
+    max_context_value_length: int = Field(default=256, ge=1)
+
+
 def _default_channels() -> dict[str, ChannelConfig]:
     ks = {"atm": 1, "mobile": 5, "web": 5, "branch": 5, "call_center": 10}
     excluded = {"atm": ["mortgage", "wealth_management", "mutual_fund", "fx", "precious_metals"]}
@@ -72,10 +88,36 @@ class Settings(BaseSettings):
     registered_model: str = "bank-recsys"
     champion_alias: str = "champion"
     auth_required: bool = False
+    auth_cache_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        allow_inf_nan=False,
+        description="how long a verified API key is trusted before the store is asked again",
+    )
+    tls_cert_file: Path | None = Field(default=None, description="server certificate (PEM)")
+    tls_key_file: Path | None = Field(default=None, description="server private key (PEM)")
+    tls_client_ca_file: Path | None = Field(
+        default=None, description="CA of client certificates; set = mutual TLS required"
+    )
     event_types: list[str] = Field(default_factory=lambda: list(Events.all))
     channels: dict[str, ChannelConfig] = Field(default_factory=_default_channels)
     weights: InteractionWeights = Field(default_factory=InteractionWeights)
+    limits: RequestLimits = Field(default_factory=RequestLimits)
+    offer_refresh_seconds: float = Field(
+        default=5.0, gt=0, le=10, description="how often each server re-reads the offers"
+    )
+    offer_hold_minutes: float = Field(
+        default=30.0,
+        gt=0,
+        description="a delivered offer counts against its caps this long, or until the "
+        "channel reports its impression",
+    )
     seed: int = 42
+    decision_log: bool = Field(default=True, description="log every Recommend answer")
+    decision_queue_size: int = Field(default=10_000, ge=1, description="answers queued at most")
+    decision_retention_days: int = Field(
+        default=365, ge=0, description="days decisions are kept (0 = forever)"
+    )
 
     @field_validator("event_types")
     @classmethod

@@ -73,8 +73,9 @@ def _format(fmt: str | None, out: Path) -> str:
     if fmt is None:
         return "csv" if out.suffix.lower() == ".csv" else "parquet"
     if fmt not in FORMATS:
-        raise typer.BadParameter(f"must be one of {', '.join(FORMATS)}, got {fmt!r}",
-                                 param_hint="--format")
+        raise typer.BadParameter(
+            f"must be one of {', '.join(FORMATS)}, got {fmt!r}", param_hint="--format"
+        )
     return fmt
 
 

@@ -10,7 +10,19 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import typer  # noqa: E402
 
-from recsys_cli import data, events, models, recommend, serve, train, tune  # noqa: E402
+from recsys_cli import (  # noqa: E402
+    audit,
+    data,
+    db,
+    events,
+    keys,
+    models,
+    offers,
+    recommend,
+    serve,
+    train,
+    tune,
+)
 
 app = typer.Typer(
     name="recsys",
@@ -20,7 +32,13 @@ app = typer.Typer(
 )
 app.add_typer(data.app, name="data", help="Import, generate, validate and describe datasets.")
 app.add_typer(models.app, name="models", help="Registered versions: list, promote, rollback.")
+app.add_typer(
+    db.app, name="db", help="Schema migrations of the store: current, upgrade, downgrade."
+)
 app.add_typer(events.app, name="events", help="The feedback event log: export.")
+app.add_typer(keys.app, name="keys", help="API keys of client applications.")
+app.add_typer(offers.app, name="offers", help="Marketing offers: create, change, list, measure.")
+app.add_typer(audit.app, name="audit", help="Decision log: audit CUSTOMER (what was shown, why).")
 train.register(app)
 recommend.register(app)
 tune.register(app)

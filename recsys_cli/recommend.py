@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import mlflow
 import polars as pl
 import typer
@@ -12,7 +14,11 @@ from recsys.columns import Columns as C
 from recsys.engine.engine import Engine
 from recsys.settings import Settings
 from recsys_cli.console import console, err_console
+from recsys_cli.grpc_client import TlsCaOpt, TlsCertOpt, TlsKeyOpt, tls_credentials
 from training.tracking import configure_mlflow
+
+if TYPE_CHECKING:
+    pass
 
 DEFAULT_TARGET = "localhost:50051"
 TIMEOUT_S = 10.0
@@ -34,6 +40,16 @@ def recommend(
     local: bool = typer.Option(
         False, "--local", help="load the champion here instead of asking the server"
     ),
+    api_key: str | None = typer.Option(
+        None,
+        "--api-key",
+        envvar="RECSYS_API_KEY",
+        show_default=False,
+        help="API key sent as 'authorization: Bearer KEY' (servers with auth required)",
+    ),
+    tls_ca: TlsCaOpt = None,
+    tls_cert: TlsCertOpt = None,
+    tls_key: TlsKeyOpt = None,
 ) -> None:
     """Top-k next-best products with reasons: asks `recsys serve` at --target over gRPC."""
     if local:
@@ -41,7 +57,17 @@ def recommend(
         return
     from recsys_cli.recommend_remote import recommend_remote  # gRPC only when used
 
-    recommend_remote(target, customers, channel, k, _context(context), TIMEOUT_S)
+    credentials = tls_credentials(tls_ca, tls_cert, tls_key)
+    recommend_remote(
+        target,
+        customers,
+        channel,
+        k,
+        _context(context),
+        TIMEOUT_S,
+        credentials=credentials,
+        api_key=api_key,
+    )
 
 
 def _context(pairs: list[str]) -> dict[str, str]:

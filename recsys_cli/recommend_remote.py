@@ -11,7 +11,12 @@ from serving._proto.recsys.v1 import recommendation_pb2 as pb
 from serving._proto.recsys.v1 import recommendation_pb2_grpc as pb_grpc
 
 # exit 2: the request was wrong (fix the command); exit 1: the server could not answer
-USAGE_CODES = {grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.NOT_FOUND}
+USAGE_CODES = {
+    grpc.StatusCode.INVALID_ARGUMENT,
+    grpc.StatusCode.NOT_FOUND,
+    grpc.StatusCode.UNAUTHENTICATED,
+    grpc.StatusCode.PERMISSION_DENIED,
+}
 
 
 def recommend_remote(
@@ -21,16 +26,27 @@ def recommend_remote(
     k: int,
     context: dict[str, str],
     timeout_s: float,
+    *,
+    credentials: grpc.ChannelCredentials | None = None,
+    api_key: str | None = None,
 ) -> None:
-    """Ask the server at `target` for each customer's suggestions and print them."""
-    with grpc.insecure_channel(target) as ch:
+    """Ask the server at `target` for each customer's suggestions and print them.
+
+    `credentials` turn TLS on; `api_key` goes out as `authorization: Bearer` metadata.
+    """
+    metadata = (("authorization", f"Bearer {api_key}"),) if api_key else None
+    if credentials is None:
+        opened = grpc.insecure_channel(target)
+    else:
+        opened = grpc.secure_channel(target, credentials)
+    with opened as ch:
         stub = pb_grpc.RecommendationServiceStub(ch)
         for customer in customers:
             request = pb.RecommendRequest(
                 customer_id=customer, channel=channel, k=k, context=context
             )
             try:
-                response = stub.Recommend(request, timeout=timeout_s)
+                response = stub.Recommend(request, timeout=timeout_s, metadata=metadata)
             except grpc.RpcError as exc:
                 _fail(exc, target)
             _print(response, channel)
@@ -41,6 +57,8 @@ def _fail(exc: grpc.RpcError, target: str) -> None:
     hint = ""
     if code == grpc.StatusCode.UNAVAILABLE:
         hint = f" (is `recsys serve` running at {target}? or use --local)"
+    elif code == grpc.StatusCode.UNAUTHENTICATED:
+        hint = " (pass --api-key or set RECSYS_API_KEY)"
     err_console.print(f"[red]error:[/] {code.name}: {exc.details()}{hint}")
     raise typer.Exit(2 if code in USAGE_CODES else 1)
 

@@ -62,6 +62,23 @@ class ServingMetrics:
             "recsys_events_recorded", "Feedback events stored, by type and channel",
             ["type", "channel"], registry=r,
         )
+        self.store_read_failures = Counter(
+            "recsys_store_read_failures",
+            "Recommend calls served from the model snapshot: the event store could not be read",
+            registry=r,
+        )
+        self.decision_writes = Counter(
+            "recsys_decisions_logged", "Recommend answers written to the decision log", registry=r
+        )
+        self.decision_drops = Counter(
+            "recsys_decisions_dropped",
+            "Recommend answers the decision log lost (queue full, store down at shutdown)",
+            registry=r,
+        )
+        self.decision_queue = Gauge(
+            "recsys_decision_queue_depth", "Answers waiting for the decision log writer",
+            registry=r,
+        )
 
     def channel_label(self, channel: object) -> str:
         """The channel as a label value: "" when absent, OTHER when not configured."""
@@ -94,6 +111,22 @@ class ServingMetrics:
         """`n` feedback events of one type and channel were stored."""
         kind = event_type if event_type in self._event_types else OTHER
         self.events.labels(kind, self.channel_label(channel)).inc(n)
+
+    def decisions_logged(self, n: int) -> None:
+        """`n` answers were written to the decision log."""
+        self.decision_writes.inc(n)
+
+    def decisions_dropped(self, n: int) -> None:
+        """`n` answers were lost by the decision log."""
+        self.decision_drops.inc(n)
+
+    def watch_decision_queue(self, depth: Callable[[], int]) -> None:
+        """Report the decision log's queue depth, read at scrape time."""
+        self.decision_queue.set_function(depth)
+
+    def store_read_failed(self) -> None:
+        """A Recommend call could not read the event store and was served without it."""
+        self.store_read_failures.inc()
 
     def value(self, name: str, labels: dict[str, str] | None = None) -> float:
         """A sample's current value (0.0 when it has not been recorded yet)."""

@@ -15,6 +15,7 @@ import signal
 import threading
 from concurrent import futures
 from dataclasses import dataclass
+from datetime import timedelta
 from multiprocessing.connection import wait as wait_for_exit
 from typing import Any
 
@@ -24,17 +25,33 @@ from grpc_reflection.v1alpha import reflection
 
 from recsys.settings import Settings
 from recsys.stores.base import EventStore
+from recsys.stores.sql_decisions import open_decision_store
 from recsys.stores.sql_events import open_event_store
-from serving._proto.recsys.v1 import recommendation_pb2, recommendation_pb2_grpc
+from recsys.stores.sql_offers import open_offer_store
+from serving._proto.recsys.v1 import (
+    offers_pb2,
+    offers_pb2_grpc,
+    recommendation_pb2,
+    recommendation_pb2_grpc,
+)
+from serving.auth import auth_interceptors
+from serving.decision_log import DecisionLog
 from serving.follower import ModelFollower, ModelHolder
 from serving.logs import configure_json_logging
 from serving.loop_server import LoopServer
 from serving.metrics import AioMetricsInterceptor, ServingMetrics
+from serving.offer_book import OfferBook
+from serving.offer_placer import OfferPlacer
+from serving.offer_service import OfferService
+from serving.offer_servicer import OfferServicer
 from serving.service import RecommendationService
 from serving.servicer import RecommendationServicer
+from serving.tls import server_credentials
+from serving.undecodable import UndecodableInterceptor
 
 log = logging.getLogger(__name__)
 SERVICE_NAME = recommendation_pb2.DESCRIPTOR.services_by_name["RecommendationService"].full_name
+OFFER_SERVICE_NAME = offers_pb2.DESCRIPTOR.services_by_name["OfferService"].full_name
 MAX_MESSAGE_BYTES = 1024 * 1024  # 1000 events or ids fit easily; anything bigger is refused
 DEFAULT_THREADS = 8  # for calls that wait (and health); the calls run on one loop thread
 GRACE_SECONDS = 5.0
@@ -51,6 +68,8 @@ class Built:
     health: health.HealthServicer
     holder: ModelHolder
     service: RecommendationService
+    decision_log: DecisionLog | None = None  # close it after the server has drained
+    offer_book: OfferBook | None = None  # polls the offer store; stop it at shutdown
 
 
 def build(
@@ -73,21 +92,39 @@ def build(
     store = store if store is not None else open_event_store(settings.resolved_database_url)
     if metrics is None:
         metrics = ServingMetrics(settings.channels, settings.event_types)
+    credentials = server_credentials(settings)  # bad TLS files fail here, naming the file
     pool = futures.ThreadPoolExecutor(max_workers=threads, thread_name_prefix="grpc")
-    service = RecommendationService(holder, store, settings)
+    offer_store = open_offer_store(settings.resolved_database_url)
+    offer_book = OfferBook(offer_store, refresh_seconds=settings.offer_refresh_seconds)
+    placer = OfferPlacer(
+        offer_book, offer_store, hold=timedelta(minutes=settings.offer_hold_minutes)
+    )
+    service = RecommendationService(
+        holder, store, settings, on_store_down=metrics.store_read_failed, offers=placer
+    )
+    offer_admin = OfferService(offer_store, holder, settings)
+    decisions = _decision_log(settings, metrics)
     health_servicer = _health(holder)
     address = f"{host}:{port}"
 
     def setup(server: grpc.aio.Server) -> int:
         recommendation_pb2_grpc.add_RecommendationServiceServicer_to_server(
-            RecommendationServicer(service, metrics, blocking=pool), server
+            RecommendationServicer(service, metrics, blocking=pool, decision_log=decisions),
+            server,
+        )
+        offers_pb2_grpc.add_OfferServiceServicer_to_server(
+            OfferServicer(offer_admin, blocking=pool), server
         )
         health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
         reflection.enable_server_reflection(
-            (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server
+            (SERVICE_NAME, OFFER_SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME),
+            server,
         )
         try:
-            bound = server.add_insecure_port(address)
+            if credentials is None:
+                bound = server.add_insecure_port(address)
+            else:
+                bound = server.add_secure_port(address, credentials)
         except RuntimeError as exc:  # grpc raises (rather than returning 0) when it is taken
             raise OSError(f"cannot bind the gRPC server to {address}: {exc}") from exc
         if bound == 0:
@@ -96,7 +133,12 @@ def build(
 
     server = LoopServer(
         setup,
-        interceptors=[AioMetricsInterceptor(metrics)],
+        # metrics outside auth: refused calls are counted too, by their status code
+        # innermost: a request that does not parse is INVALID_ARGUMENT, not UNKNOWN
+        interceptors=[
+            AioMetricsInterceptor(metrics), *auth_interceptors(settings, pool),
+            UndecodableInterceptor(),
+        ],
         options=[
             ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
             # several processes may share a port only when asked to: a second server
@@ -105,7 +147,10 @@ def build(
         ],
         executor=pool,
     )
-    return Built(server, server.port, health_servicer, holder, service)
+    if decisions is not None:
+        decisions.start()
+    offer_book.start()
+    return Built(server, server.port, health_servicer, holder, service, decisions, offer_book)
 
 
 def build_server(
@@ -124,6 +169,18 @@ def build_server(
         reuse_port=reuse_port,
     )
     return built.server, built.port
+
+
+def _decision_log(settings: Settings, metrics: ServingMetrics) -> DecisionLog | None:
+    """The decision log on the store's database (None when settings turn it off); not started."""
+    if not settings.decision_log:
+        return None
+    return DecisionLog(
+        open_decision_store(settings.resolved_database_url),
+        queue_size=settings.decision_queue_size,
+        retention_days=settings.decision_retention_days,
+        metrics=metrics,
+    )
 
 
 def _health(holder: ModelHolder) -> health.HealthServicer:
@@ -148,6 +205,7 @@ def serve(settings: Settings, port: int, workers: int = 1, metrics_port: int = 0
     """
     if workers < 1:
         raise ValueError(f"workers must be >= 1, got {workers}")
+    server_credentials(settings)  # bad TLS files: one clear error here, not one per worker
     if workers == 1:
         run_process(settings, port, metrics_port, reuse_port=False)
         return
@@ -178,6 +236,10 @@ def run_process(settings: Settings, port: int, metrics_port: int, *, reuse_port:
     built.health.enter_graceful_shutdown()
     follower.stop()
     built.server.stop(GRACE_SECONDS).wait()
+    if built.offer_book is not None:
+        built.offer_book.stop()
+    if built.decision_log is not None:
+        built.decision_log.close()  # after the drain: the last answers are queued by now
     metrics.stop_http()
 
 

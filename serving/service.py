@@ -30,6 +30,8 @@ from serving.domain import (
     UnknownProduct,
 )
 from serving.events_in import stored_events
+from serving.offer_items import with_offers
+from serving.offer_placer import OfferPlacer
 from serving.similarity import item_similarity, top_similar
 from serving.suggest import ProductText, customer_states, exclude_mask, row_items
 
@@ -55,12 +57,16 @@ class RecommendationService:
         *,
         limits: v.RequestLimits | None = None,
         clock: Callable[[], datetime] = _utc_now,
+        on_store_down: Callable[[], None] | None = None,
+        offers: OfferPlacer | None = None,
     ) -> None:
         self.holder = holder
+        self.offers = offers  # None: no offers are placed (tests, or no offer store)
         self.store = store
         self.settings = settings
-        self.limits = limits or v.RequestLimits()
+        self.limits = limits or settings.limits
         self.clock = clock
+        self.on_store_down = on_store_down  # a Recommend served without the store's events
         self._text = PerVersion(ProductText.of)
         self._similarity = PerVersion(item_similarity)
 
@@ -80,7 +86,9 @@ class RecommendationService:
         profile = v.check_context(context or {}, self.limits)
         exclude = v.check_exclude(exclude_product_ids, self.limits)
         loaded = self._loaded()
-        [(items, removed)] = self._items(loaded, [customer_id], [profile], channel, k, exclude)
+        [(items, removed)] = self._items(
+            loaded, [customer_id], [profile], channel, k, exclude, request_id
+        )
         return Recommendation(customer_id, items, loaded.version, request_id, removed)
 
     def recommend_batch(
@@ -97,7 +105,7 @@ class RecommendationService:
         channel, k = self._channel_and_k(channel, k)
         exclude = v.check_exclude(exclude_product_ids, self.limits)
         loaded = self._loaded()
-        rows = self._items(loaded, ids, [None] * len(ids), channel, k, exclude)
+        rows = self._items(loaded, ids, [None] * len(ids), channel, k, exclude, request_id)
         results = tuple(
             Recommendation(c, items, loaded.version, request_id, removed)
             for c, (items, removed) in zip(ids, rows, strict=True)
@@ -171,11 +179,23 @@ class RecommendationService:
         channel: str,
         k: int,
         exclude: list[str],
+        request_id: str,
     ) -> list[tuple[tuple[Item, ...], Removed]]:
-        """Per customer: the ranked items, and what each hard rule removed."""
+        """Per customer: the ranked items (offers placed), and what each hard rule removed."""
         engine, now = loaded.engine, self.clock()
+        arbiter, offers = None, []
+        if self.offers is not None:
+            arbiter, offers = self.offers.arbiter(
+                loaded.version,
+                engine,
+                channel=channel,
+                contexts=contexts,
+                request_id=request_id,
+                now=now,
+            )
         state = customer_states(
-            engine, self.store, customer_ids, contexts, self.settings.weights, now
+            engine, self.store, customer_ids, contexts, self.settings.weights, now,
+            self.on_store_down,
         )
         out = engine.recommend(
             state,
@@ -183,11 +203,12 @@ class RecommendationService:
             at=now.date(),
             channel=channel,
             exclude_products=exclude_mask(engine, exclude),
+            arbiter=arbiter,
         )
         text = self._text.get(loaded.version, engine)
         return [
             (
-                row_items(engine, text, state, out, row),
+                with_offers(row_items(engine, text, state, out, row), out, row, offers),
                 Removed(text.ids, {rule: mask[row] for rule, mask in out.masks.items()}),
             )
             for row in range(len(customer_ids))

@@ -12,7 +12,7 @@ import contextvars
 import functools
 import logging
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from concurrent.futures import Executor
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -20,53 +20,21 @@ from typing import Any, TypeVar
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from recsys.stores.base import StoreUnavailable
 from serving import domain as d
 from serving._proto.recsys.v1 import recommendation_pb2 as pb
 from serving._proto.recsys.v1 import recommendation_pb2_grpc as pb_grpc
+from serving.decision_log import DecisionLog
 from serving.logs import bind_request_id
 from serving.metrics import ServingMetrics
 from serving.service import RecommendationService
-from serving.validation import ValidationError, request_id_or_new
+from serving.status import common_status, with_status
+from serving.validation import ValidationError, check_event_count, request_id_or_new
 
 log = logging.getLogger(__name__)
-Req = TypeVar("Req")
 Resp = TypeVar("Resp")
-Handler = Callable[[Any, Req, grpc.aio.ServicerContext], Awaitable[Resp]]
 
 
-def _status(handler: Handler) -> Handler:
-    """Domain errors become status codes; anything else is a server bug: logged, INTERNAL.
-
-    The code is set on the context and the handler returns: grpc.aio sends the status after
-    the handler and the interceptors are done (context.abort would send it at once, before
-    the metrics interceptor has counted the call).
-    """
-
-    @functools.wraps(handler)
-    async def wrapped(self: Any, request: Req, context: grpc.aio.ServicerContext) -> Resp | None:
-        remaining = context.time_remaining()
-        if remaining is not None and remaining <= 0:  # the caller has given up: do no work
-            late = "deadline passed before the call ran"
-            return _fail(context, grpc.StatusCode.DEADLINE_EXCEEDED, late)
-        try:
-            return await handler(self, request, context)
-        except ValidationError as exc:
-            return _fail(context, grpc.StatusCode.INVALID_ARGUMENT, str(exc))
-        except d.UnknownProduct as exc:
-            return _fail(context, grpc.StatusCode.NOT_FOUND, str(exc))
-        except (d.NoModelLoaded, StoreUnavailable) as exc:
-            return _fail(context, grpc.StatusCode.UNAVAILABLE, str(exc))
-        except Exception:
-            log.exception("%s failed", handler.__name__)
-            return _fail(context, grpc.StatusCode.INTERNAL, "internal server error (logged)")
-
-    return wrapped
-
-
-def _fail(context: grpc.aio.ServicerContext, code: grpc.StatusCode, message: str) -> None:
-    context.set_code(code)
-    context.set_details(message)
+_status = with_status(common_status)  # codes shared with the other servicers
 
 
 class RecommendationServicer(pb_grpc.RecommendationServiceServicer):
@@ -77,10 +45,12 @@ class RecommendationServicer(pb_grpc.RecommendationServiceServicer):
         service: RecommendationService,
         metrics: ServingMetrics | None = None,
         blocking: Executor | None = None,
+        decision_log: DecisionLog | None = None,
     ) -> None:
         self.service = service
         self.metrics = metrics
         self.blocking = blocking  # where calls that wait (store writes, big batches) run
+        self.decision_log = decision_log  # answers are queued for it (never waited on)
 
     async def _off_loop(self, call: Callable[..., Resp], *args: Any) -> Resp:
         """`call(*args)` in the blocking executor (inline when there is none), same context."""
@@ -103,6 +73,8 @@ class RecommendationServicer(pb_grpc.RecommendationServiceServicer):
                 list(request.exclude_product_ids),
                 rid,
             )
+            if self.decision_log is not None:
+                self.decision_log.submit(out, request.channel)
             return _recommendation(out)
 
     @_status
@@ -120,6 +92,8 @@ class RecommendationServicer(pb_grpc.RecommendationServiceServicer):
                 list(request.exclude_product_ids),
                 rid,
             )
+            if self.decision_log is not None:
+                self.decision_log.submit_many(out.results, request.channel)
             return pb.RecommendBatchResponse(
                 results=[_recommendation(r) for r in out.results],
                 model_version=out.model_version,
@@ -143,6 +117,8 @@ class RecommendationServicer(pb_grpc.RecommendationServiceServicer):
     async def RecordEvents(  # noqa: N802 - gRPC method names
         self, request: pb.RecordEventsRequest, context: grpc.aio.ServicerContext
     ) -> Any:
+        # counted first: 1 MiB of empty events is ~500k of them, seconds of loop time to convert
+        check_event_count(len(request.events), self.service.limits)
         events = [_event_in(e, i) for i, e in enumerate(request.events)]
         accepted = await self._off_loop(self.service.record_events, events)  # waits on the store
         if self.metrics is not None:

@@ -8,9 +8,16 @@ from __future__ import annotations
 
 import math
 import random
+import re
 from collections.abc import Collection, Mapping, Sequence
 
-from pydantic import BaseModel, ConfigDict, Field
+# re-exported: the limits are configured in Settings.limits (RECSYS_LIMITS__MAX_K=...)
+from recsys.settings import RequestLimits as RequestLimits
+
+# C0/C1 control characters (NUL included): no id carries them, PostgreSQL text cannot hold NUL,
+# and they garble logs
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+SHOWN_CHARS = 40  # how much of a bad value an error message echoes (status details are small)
 
 
 class ValidationError(ValueError):
@@ -22,23 +29,13 @@ class ValidationError(ValueError):
         self.problem = problem
 
 
-class RequestLimits(BaseModel):
-    """Upper bounds on what one request may carry (protects latency and memory)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    max_id_length: int = Field(default=128, ge=1)
-    max_k: int = Field(default=50, ge=1)
-    max_batch: int = Field(default=1000, ge=1)
-    max_events: int = Field(default=1000, ge=1)
-    max_exclude: int = Field(default=100, ge=0)
-    max_context_entries: int = Field(default=32, ge=0)
-    max_context_key_length: int = Field(default=64, ge=1)
-    max_context_value_length: int = Field(default=256, ge=1)
+def shown(value: str) -> str:
+    """`value` quoted for an error message, cut to SHOWN_CHARS (a client may send megabytes)."""
+    return repr(value) if len(value) <= SHOWN_CHARS else f"{value[:SHOWN_CHARS]!r}..."
 
 
 def check_id(value: str, field: str, limits: RequestLimits) -> str:
-    """A non-empty id no longer than the limit, without surrounding whitespace."""
+    """A non-empty id no longer than the limit, without surrounding whitespace or controls."""
     if not value:
         raise ValidationError(field, "must not be empty")
     if len(value) > limits.max_id_length:
@@ -46,7 +43,10 @@ def check_id(value: str, field: str, limits: RequestLimits) -> str:
             field, f"is {len(value)} characters long; at most {limits.max_id_length} allowed"
         )
     if value != value.strip():
-        raise ValidationError(field, f"has leading or trailing whitespace: {value[:40]!r}")
+        raise ValidationError(field, f"has leading or trailing whitespace: {shown(value)}")
+    # isprintable() is the fast path: C speed, and True rules out every control character
+    if not value.isprintable() and _CONTROL.search(value):
+        raise ValidationError(field, f"contains control characters: {shown(value)}")
     return value
 
 
@@ -67,7 +67,7 @@ def check_channel(channel: str, channels: Collection[str], field: str = "channel
     if not channel:
         raise ValidationError(field, f"must not be empty; one of {sorted(channels)}")
     if channel not in channels:
-        raise ValidationError(field, f"unknown channel {channel!r}; one of {sorted(channels)}")
+        raise ValidationError(field, f"unknown channel {shown(channel)}; one of {sorted(channels)}")
     return channel
 
 
@@ -76,7 +76,9 @@ def check_event_type(event: str, event_types: Collection[str], field: str) -> st
     if not event:
         raise ValidationError(field, f"must not be empty; one of {list(event_types)}")
     if event not in event_types:
-        raise ValidationError(field, f"unknown event type {event!r}; one of {list(event_types)}")
+        raise ValidationError(
+            field, f"unknown event type {shown(event)}; one of {list(event_types)}"
+        )
     return event
 
 
@@ -120,11 +122,11 @@ def check_context(context: Mapping[str, str], limits: RequestLimits) -> dict[str
     for key, value in context.items():
         if not key or len(key) > limits.max_context_key_length:
             raise ValidationError(
-                "context", f"key {key[:40]!r} must be 1..{limits.max_context_key_length} characters"
+                "context", f"key {shown(key)} must be 1..{limits.max_context_key_length} characters"
             )
         if len(value) > limits.max_context_value_length:
             raise ValidationError(
-                f"context[{key!r}]",
+                f"context[{shown(key)}]",
                 f"value is {len(value)} characters; at most {limits.max_context_value_length}",
             )
     return dict(context)

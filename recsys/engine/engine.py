@@ -14,7 +14,7 @@ import polars as pl
 
 from recsys.columns import Columns as C
 from recsys.engine.explain import Explainer
-from recsys.engine.small_batch import RequestRules, dense_rows, topk
+from recsys.engine.small_batch import RequestRules, topk
 from recsys.engine.snapshot import Snapshot
 from recsys.engine.state import BatchState, ProfileArrays, batch_state
 from recsys.models.base import Recommender
@@ -104,8 +104,9 @@ class Engine:
         """Per-rule allowed masks; a customer of unknown age gets only products open to adults."""
         if len(state.rows) <= SMALL_BATCH and exclude_products is None:
             # a request: the same masks with product-only rules cached (see small_batch)
-            held = dense_rows(state.held)
-            masks = self._request_rules.masks(state.customers, held, at=at, channel=channel)
+            masks = self._request_rules.masks(
+                state.customers, state.held, at=at, channel=channel
+            )
         else:
             masks = rule_masks(
                 self.catalog,

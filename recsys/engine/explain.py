@@ -7,10 +7,12 @@ are cheap to share, the work is done once per model or once per request:
 - item-kNN: the similarity matrix kept dense (a catalog has tens to a few hundred products),
   so the shares of every suggested product come from one small array gather;
 - popularity: the reasons depend only on the customer's segment, so they are cached per
-  (segment, product, k) in a bounded cache.
+  (segment, product, k) in a bounded cache;
+- every other family: `model.explain_products`, where models share what they can (sequence
+  builds the customer's design row once, the fold-in models their linear system).
 
-Every other family goes through `model.explain` item by item. The results are the same Reason
-objects either way (tests/engine/test_explain.py compares them on every customer).
+The results are the same Reason objects as `model.explain` item by item
+(tests/engine/test_explain.py compares them on every customer).
 """
 
 from __future__ import annotations
@@ -29,7 +31,6 @@ from recsys.models.itemknn import ItemKNNRecommender
 from recsys.models.popularity import PopularityRecommender
 from recsys.models.reason import Reason, co_held_reasons
 
-MAX_DENSE_PRODUCTS: Final = 4096  # a dense float32 similarity of at most 64 MiB
 SEGMENT_CACHE_SIZE: Final = 4096  # contexts may send any segment: keep the cache bounded
 
 
@@ -39,9 +40,8 @@ class Explainer:
     def __init__(self, model: Recommender) -> None:
         self.model = model
         self._dense: np.ndarray | None = None
-        n = model.n_products or 0
-        if type(model) is ItemKNNRecommender and n <= MAX_DENSE_PRODUCTS:
-            self._dense = model.similarity.toarray()  # its dtype kept: shares round alike
+        if type(model) is ItemKNNRecommender:
+            self._dense = model.dense_similarity()  # its dtype kept: shares round alike
         self._by_segment = type(model) is PopularityRecommender
         # co_held_reasons' code and text, taken from it once (each reason fills in the rest)
         self._co_held = co_held_reasons(np.zeros(1, np.int64), np.ones(1), 1, 1)[0]
@@ -61,9 +61,7 @@ class Explainer:
         if self._by_segment and features is not None and C.segment in features.columns:
             segment = features[C.segment][0]
             return [list(self._cached(segment, int(p), k)) for p in products]
-        return [
-            self.model.explain(history_row, int(p), k, features=features) for p in products
-        ]
+        return self.model.explain_products(history_row, products, k, features=features)
 
     def _co_held_many(self, history_row: sp.csr_matrix, products: Sequence[int], k: int) -> list:
         """co_held_reasons of every product at once: one sort for all of them.

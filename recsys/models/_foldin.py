@@ -14,8 +14,12 @@ systems in one batched call. Bank catalogs have few products, so f*f*n stays sma
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import scipy.sparse as sp
+
+from recsys.models.reason import Reason, co_held_reasons
 
 _CHUNK = 4096  # rows per batched solve: bounds the (chunk x f x f) float64 buffer
 
@@ -57,10 +61,26 @@ class LeastSquaresFoldIn:
 
         score_j = y_j . x_u = sum_i c_ui (y_j^T A_u^-1 y_i), so each held item's share is exact.
         """
+        items, [shares] = self.contributions_many(history_row, [product])
+        return items, shares
+
+    def contributions_many(
+        self, history_row: sp.csr_matrix, products: Sequence[int]
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """`contributions` of several products: the row's system is built once for all."""
         a, _ = self._systems(history_row)
-        w = np.linalg.solve(a[0], self.y[product])  # A_u^-1 y_j (A_u is symmetric)
         conf = history_row.astype(np.float64).tocsr()
         conf.eliminate_zeros()
         items = conf.indices
-        shares = self.alpha * np.maximum(conf.data, 0.0) * (self.y[items] @ w)
-        return items, shares
+        weights = self.alpha * np.maximum(conf.data, 0.0)
+        held = self.y[items]
+        # A_u^-1 y_j (A_u is symmetric), one solve per product as for one product
+        return items, [weights * (held @ np.linalg.solve(a[0], self.y[p])) for p in products]
+
+    def reasons(
+        self, history_row: sp.csr_matrix, products: Sequence[int], k: int
+    ) -> list[list[Reason]]:
+        """co_held_reasons of each product (what the fold-in models explain), at once."""
+        ids = [int(p) for p in products]
+        items, shares = self.contributions_many(history_row, ids)
+        return [co_held_reasons(items, s, p, k) for p, s in zip(ids, shares, strict=True)]

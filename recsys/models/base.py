@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
@@ -99,14 +100,40 @@ class Recommender(ABC):
         features: pl.DataFrame | None = None,
     ) -> list[Reason]:
         """Up to k_reasons reasons, strongest first, why `product` suits this customer state."""
+        history = self._check_explain(history_row, [product], k_reasons, features)
+        return self._explain(history, int(product), k_reasons, features)[:k_reasons]
+
+    def explain_products(
+        self,
+        history_row: sp.csr_matrix,
+        products: Sequence[int],
+        k_reasons: int = 3,
+        *,
+        features: pl.DataFrame | None = None,
+    ) -> list[list[Reason]]:
+        """[explain(history_row, p, k_reasons, features=...) for p in products]; one request's.
+
+        Models whose reasons share work across products override it (same answers).
+        """
+        return [self.explain(history_row, int(p), k_reasons, features=features) for p in products]
+
+    def _check_explain(
+        self,
+        history_row: sp.csr_matrix,
+        products: Sequence[int],
+        k_reasons: int,
+        features: pl.DataFrame | None,
+    ) -> sp.csr_matrix:
+        """explain's checks for each of `products`: the row as float32, or ValueError."""
         history, _ = self._check_batch(history_row, None, features)
         if history.shape[0] != 1:
             raise ValueError(f"explain takes one customer (1 x n), got {history.shape[0]} rows")
-        if not 0 <= product < history.shape[1]:
-            raise ValueError(f"product must be in 0..{history.shape[1] - 1}, got {product}")
+        for product in products:
+            if not 0 <= product < history.shape[1]:
+                raise ValueError(f"product must be in 0..{history.shape[1] - 1}, got {product}")
         if k_reasons < 1:
             raise ValueError(f"k_reasons must be >= 1, got {k_reasons}")
-        return self._explain(history, int(product), k_reasons, features)[:k_reasons]
+        return history
 
     def _check_batch(
         self,

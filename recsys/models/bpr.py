@@ -11,6 +11,7 @@ without retraining, and an empty history scores the item biases (a popularity pr
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -83,6 +84,18 @@ class BPRRecommender(Recommender):
     ) -> list[Reason]:
         items, shares = self._foldin.contributions(history, product)
         return co_held_reasons(items, shares, product, k)
+
+    def explain_products(
+        self,
+        history_row: sp.csr_matrix,
+        products: Sequence[int],
+        k_reasons: int = 3,
+        *,
+        features: pl.DataFrame | None = None,
+    ) -> list[list[Reason]]:
+        """explain() of several products, the row's fold-in system built once."""
+        history = self._check_explain(history_row, products, k_reasons, features)
+        return self._foldin.reasons(history, products, k_reasons)
 
     def _state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         return {}, {"item_factors": self.item_factors, "item_bias": self.item_bias}

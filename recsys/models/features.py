@@ -43,7 +43,9 @@ class ColumnEncoding:
         if self.kind == "bins":
             x = s.cast(pl.Float64).to_numpy()
             bins = np.searchsorted(np.asarray(self.edges), x, side="right").astype(str)
-            return pl.Series(np.where(np.isnan(x), None, bins), dtype=pl.String)
+            # nulls set after: polars cannot read an object array that starts with None
+            missing = np.flatnonzero(np.isnan(x))
+            return pl.Series(bins, dtype=pl.String).scatter(missing, None)
         return s.cast(pl.String)
 
     def label(self, value: str) -> str:

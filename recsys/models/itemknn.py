@@ -16,6 +16,8 @@ from recsys.models.base import Recommender
 from recsys.models.reason import Reason, co_held_reasons
 from recsys.models.train_data import TrainData
 
+MAX_DENSE_PRODUCTS = 4096  # a dense float32 similarity of at most 64 MiB
+
 
 class ItemKNNConfig(BaseModel):
     """Item-kNN settings."""
@@ -57,12 +59,33 @@ class ItemKNNRecommender(Recommender):
             model.fit(m, show_progress=False)
         self.similarity = sp.csr_matrix(model.similarity, dtype=np.float32)
 
+    def dense_similarity(self) -> np.ndarray | None:
+        """S as a read-only dense array (kept) for catalogs of up to MAX_DENSE_PRODUCTS."""
+        s = self.similarity
+        kept = self.__dict__.get("_dense")
+        if kept is None or kept[0] is not s:  # first use, or S was replaced
+            # a canonical S only: csr @ S adds duplicate cells one by one, toarray() first
+            small = s.shape[0] <= MAX_DENSE_PRODUCTS and s.has_canonical_format
+            dense = s.toarray() if small else None
+            if dense is not None:
+                dense.setflags(write=False)
+            kept = self._dense = (s, dense)
+        return kept[1]
+
     def _score(
         self,
         history: sp.csr_matrix,
         customer_rows: np.ndarray | None,
         features: pl.DataFrame | None,
     ) -> np.ndarray:
+        dense = self.dense_similarity() if history.shape[0] == 1 else None
+        if dense is not None and np.isfinite(history.data).all():
+            # a request: csr @ csr adds history[i] * S[i, j] over the row's cells in their
+            # stored order into zeros; the dense rows are added in the same order (a cell
+            # S does not store adds an exact 0), and + 0 turns a -0.0 sum into the 0 the
+            # sparse product leaves. Non-finite weights would make inf * 0 = NaN: not here.
+            terms = history.data[:, None] * dense[history.indices]
+            return (terms.sum(axis=0) + np.float32(0))[None, :]
         return (history @ self.similarity).toarray()
 
     def _explain(

@@ -14,6 +14,7 @@ from recsys.models.base import Recommender
 from recsys.models.reason import Reason, ReasonCode, escape_template
 from recsys.models.train_data import TrainData
 
+SMALL_BATCH = 64  # segments of up to this many rows are looked up in a dict, not by a query
 
 class PopularityConfig(BaseModel):
     """Popularity settings."""
@@ -67,6 +68,10 @@ class PopularityRecommender(Recommender):
         self.segment_rate = (counts + m * self.global_rate) / np.maximum(sizes + m, 1e-12)[:, None]
 
     def _segment_index(self, segment: pl.Series) -> np.ndarray:
+        if segment.dtype == pl.String and len(segment) <= SMALL_BATCH:
+            # a request's one segment: a dict lookup, not a polars query (same codes)
+            index = self._index()
+            return np.array([index.get(v, -1) for v in segment.to_list()], dtype=np.int64)
         codes = segment.cast(pl.String).replace_strict(
             self.segments, list(range(len(self.segments))), default=-1, return_dtype=pl.Int64
         )
@@ -88,8 +93,22 @@ class PopularityRecommender(Recommender):
         features: pl.DataFrame | None,
     ) -> np.ndarray:
         idx = self._row_segments(features, history.shape[0])
-        table = np.vstack([self.segment_rate, self.global_rate[None, :]])
-        return table[np.where(idx >= 0, idx, len(self.segments))]  # last row = global
+        return self._table()[np.where(idx >= 0, idx, len(self.segments))]  # last row = global
+
+    def _table(self) -> np.ndarray:
+        """Segment rates with the global rate as last row (kept while the rates are the same)."""
+        kept = self.__dict__.get("_kept_table")
+        if kept is None or kept[0] is not self.segment_rate or kept[1] is not self.global_rate:
+            table = np.vstack([self.segment_rate, self.global_rate[None, :]])
+            kept = self._kept_table = (self.segment_rate, self.global_rate, table)
+        return kept[2]
+
+    def _index(self) -> dict[str, int]:
+        """Segment -> row of segment_rate (kept while the segments are the same)."""
+        kept = self.__dict__.get("_kept_index")
+        if kept is None or kept[0] is not self.segments:
+            kept = self._kept_index = (self.segments, {s: i for i, s in enumerate(self.segments)})
+        return kept[1]
 
     def _explain(
         self, history: sp.csr_matrix, product: int, k: int, features: pl.DataFrame | None

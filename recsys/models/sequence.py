@@ -25,6 +25,7 @@ alone, so the model also serves cold starts.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -33,8 +34,10 @@ import scipy.sparse as sp
 from pydantic import BaseModel, ConfigDict, Field
 
 from recsys.columns import Columns as C
+from recsys.models import _sequence_rows as one
 from recsys.models._next_logit import Contexts, design_matrix, fit_softmax, training_examples
 from recsys.models.base import Recommender
+from recsys.models.feature_rows import RowFeatures
 from recsys.models.features import FeatureEncoder
 from recsys.models.reason import Reason, ReasonCode, escape_template
 from recsys.models.train_data import TrainData
@@ -117,13 +120,21 @@ class SequenceRecommender(Recommender):
         """Fit the profile encoder; the training customers' profile rows (customers x f)."""
         c = self.config
         if c.profile_columns == []:
-            self.encoder = FeatureEncoder(())
+            self._set_encoder(FeatureEncoder(()))
             return sp.csr_matrix((train.interactions.shape[0], 0), dtype=np.float32)
         frame = profile_frame(train.customers_aligned())
-        self.encoder = FeatureEncoder.fit(
+        self._set_encoder(FeatureEncoder.fit(
             frame, c.profile_columns, skip=_skipped_columns(frame, c), band_width=c.birth_year_band
-        )
+        ))
         return self.encoder.transform(frame)
+
+    def _set_encoder(self, encoder: FeatureEncoder) -> None:
+        self.encoder = encoder
+        self._rows = RowFeatures(encoder, dates_as_years=True)  # as profile_frame does
+        self._labels = encoder.labels()
+        self._profile_texts = [  # the reason each profile feature gives (see _profile_reasons)
+            f"popular with customers like you ({escape_template(label)})" for label in self._labels
+        ]
 
     def _design(self, history: sp.csr_matrix, features: pl.DataFrame | None) -> sp.csr_matrix:
         """The scored customers' features: [held | newest | profile]."""
@@ -137,12 +148,34 @@ class SequenceRecommender(Recommender):
         contexts = Contexts.of_rows(history, self.config.recent_ratio)
         return design_matrix(contexts, history.shape[1], profiles)
 
+    def _design_row(
+        self, history: sp.csr_matrix, features: pl.DataFrame | None
+    ) -> tuple[np.ndarray, int, int] | None:
+        """One customer's design row as feature ids (see _sequence_rows), None if not one."""
+        if history.shape[0] != 1:
+            return None
+        if self.encoder.size == 0:
+            profile = np.zeros(0, dtype=np.int64)
+        elif features is None:
+            return None  # the matrix path says what is missing
+        else:
+            profile = self._rows.indices(features)
+            if profile is None:
+                return None
+        return one.design_row(history, self.config.recent_ratio, profile)
+
     def _score(
         self,
         history: sp.csr_matrix,
         customer_rows: np.ndarray | None,
         features: pl.DataFrame | None,
     ) -> np.ndarray:
+        row = self._design_row(history, features)
+        if row is not None:  # a request: same floats, no sparse matrices
+            ids = row[0]
+            return one.row_scores(
+                ids, self.weights, self.bias, history, self.config.interest_weight
+            )
         scores = np.asarray(self._design(history, features) @ self.weights) + self.bias
         if self.config.interest_weight > 0:
             scores += self.config.interest_weight * history.toarray()
@@ -158,6 +191,25 @@ class SequenceRecommender(Recommender):
         reasons.sort(key=lambda r: -r.weight)
         return reasons[:k] or [Reason(ReasonCode.popular, "popular with our customers")]
 
+    def explain_products(
+        self,
+        history_row: sp.csr_matrix,
+        products: Sequence[int],
+        k_reasons: int = 3,
+        *,
+        features: pl.DataFrame | None = None,
+    ) -> list[list[Reason]]:
+        """explain() of several products, the customer's design row built once."""
+        history = self._check_explain(history_row, products, k_reasons, features)
+        row = self._design_row(history, features)
+        if row is None:
+            return [self._explain(history, int(p), k_reasons, features) for p in products]
+        ids, n_held, n_newest = row
+        return one.row_reasons(
+            ids, n_held, n_newest, self.weights, products, k_reasons, self._profile_texts,
+            history.shape[1],
+        )
+
     def _product_reasons(
         self, features: np.ndarray, shares: np.ndarray, n: int, product: int
     ) -> list[Reason]:
@@ -170,25 +222,16 @@ class SequenceRecommender(Recommender):
         is_newest &= is_newest.sum() < np.unique(items).size
         reasons = []
         for item in np.flatnonzero((total > 0) & (np.arange(n) != product)).tolist():
-            text = (
-                "customers who just took {0} often take this next"
-                if is_newest[item]
-                else "customers who hold {0} often add this"
-            )
+            text = one.JUST_TOOK if is_newest[item] else one.HOLDS
             reasons.append(Reason(ReasonCode.co_held, text, (item,), float(total[item])))
         return reasons
 
     def _profile_reasons(self, features: np.ndarray, shares: np.ndarray, n: int) -> list[Reason]:
         """A reason per profile feature that raises the score."""
-        labels = self.encoder.labels()
+        texts = self._profile_texts
         keep = (features >= 2 * n) & (shares > 0)
         return [
-            Reason(
-                ReasonCode.similar_profile,
-                f"popular with customers like you ({escape_template(labels[f - 2 * n])})",
-                (),
-                float(s),
-            )
+            Reason(ReasonCode.similar_profile, texts[f - 2 * n], (), float(s))
             for f, s in zip(features[keep].tolist(), shares[keep].tolist(), strict=True)
         ]
 
@@ -196,6 +239,6 @@ class SequenceRecommender(Recommender):
         return {"encoder": self.encoder.to_json()}, {"weights": self.weights, "bias": self.bias}
 
     def _restore(self, state: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
-        self.encoder = FeatureEncoder.from_json(state["encoder"])
+        self._set_encoder(FeatureEncoder.from_json(state["encoder"]))
         self.weights = np.asarray(arrays["weights"], dtype=np.float32)
         self.bias = np.asarray(arrays["bias"], dtype=np.float32)

@@ -19,10 +19,13 @@ from recsys.models.train_data import TrainData
 K_REASONS = 2
 
 
-@pytest.mark.parametrize("family", ["itemknn", "popularity", "als"])
+FAST_PARAMS = {"als": {"factors": 8, "iterations": 2}, "sequence": {"max_iter": 20}}
+
+
+@pytest.mark.parametrize("family", ["itemknn", "popularity", "als", "sequence"])
 def test_explainer_equals_model_explain(snapshot: Snapshot, family: str) -> None:
     inter = Interactions(snapshot.history, snapshot.customer_map, snapshot.product_map)
-    params = {"factors": 8, "iterations": 2} if family == "als" else {}
+    params = FAST_PARAMS.get(family, {})
     model = build_model(family, params).fit(TrainData(inter, snapshot.customers, snapshot.products))
     explainer = Explainer(model)
     n = len(snapshot.product_map)

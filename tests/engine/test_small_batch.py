@@ -110,3 +110,55 @@ def test_dense_rows_equal_toarray_with_duplicates() -> None:
     m = sp.csr_matrix((data, np.array([2, 2, 0, 1]), np.array([0, 3, 3, 4])), shape=(3, 4))
     assert not m.has_canonical_format
     np.testing.assert_array_equal(dense_rows(m), m.toarray())
+
+
+held_cells = st.lists(
+    st.tuples(st.integers(0, 200), st.sampled_from([0.0, -1.0, 0.5, 1.0, 2.0])), max_size=8
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    cells=held_cells,
+    risk=st.integers(1, 5),
+    born=st.integers(1900, 2030),
+    days=st.integers(-800, 800),
+    channel_at=st.integers(0, 5),
+)
+def test_one_customer_with_csr_holdings_equals_rule_masks(
+    engine: Engine, today: date, cells, risk: int, born: int, days: int, channel_at: int
+) -> None:
+    # one customer: suitability and age rows are kept per value, held is read off the CSR
+    # row (unsorted and repeated cells included: repeats add up before "held" is decided)
+    rules = engine._request_rules  # shared, so kept rows of earlier examples are reused
+    n = len(engine.catalog)
+    cols = np.array([c % n for c, _ in cells], dtype=np.int32)
+    data = np.array([q for _, q in cells])
+    held = sp.csr_matrix((data, cols, np.array([0, len(cells)])), shape=(1, n))
+    customer = CustomerBatch.from_arrays(
+        birth_year=[born], risk_tolerance=[risk], marketing_consent=[True], segment=["mass"]
+    )
+    channels = [None, *engine.excluded_categories]
+    channel = channels[channel_at % len(channels)]
+    day = today + timedelta(days=days)
+    excluded = engine.excluded_categories.get(channel, ()) if channel else ()
+    expected = rule_masks(
+        engine.catalog, customer, held, at=day, channel=channel, excluded_categories=excluded
+    )
+    got = rules.masks(customer, held, at=day, channel=channel)
+    assert_same_masks(got, expected)
+    assert not got["suitability"].flags.writeable and not got["age"].flags.writeable
+
+
+def test_kept_customer_rows_are_bounded(
+    engine: Engine, today: date, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(small, "MAX_CACHED_CUSTOMER_ROWS", 3)
+    rules = RequestRules(engine.catalog, engine.excluded_categories)
+    held = np.zeros((1, len(engine.catalog)))
+    for born in range(1950, 1960):
+        one = CustomerBatch.from_arrays(
+            birth_year=[born], risk_tolerance=[3], marketing_consent=[True], segment=["mass"]
+        )
+        rules.masks(one, held, at=today, channel="web")
+        assert len(rules._age) <= 3

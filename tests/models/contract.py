@@ -162,6 +162,20 @@ class RecommenderContract:
             assert set(reasons[0].related_products) <= {A, B}
             assert "often add" in reasons[0].render(lambda p: f"product {p}")
 
+    def test_explain_products_equals_explain(self, model: Recommender, batch) -> None:
+        # what a request asks: several products of one customer at once, same reasons
+        hist, _, feats = batch
+        products = list(range(N_PRODUCTS))
+        for r in range(hist.shape[0]):
+            row, f = hist[r], feats[r : r + 1]
+            for k in (1, 3):
+                expected = [model.explain(row, p, k, features=f) for p in products]
+                assert model.explain_products(row, products, k, features=f) == expected
+        with pytest.raises(ValueError, match="product must be"):
+            model.explain_products(hist[0], [0, N_PRODUCTS], features=feats[:1])
+        with pytest.raises(ValueError, match="k_reasons"):
+            model.explain_products(hist[0], [0], 0, features=feats[:1])
+
     # --- bad input -------------------------------------------------------------------------
     def test_unfitted_model_raises(self) -> None:
         with pytest.raises(RuntimeError, match="not fitted"):

@@ -72,3 +72,12 @@ def test_normalize_rows_sum_to_one_or_zero(frame: pl.DataFrame) -> None:
     enc = FeatureEncoder.fit(frame, [C.birth_year, C.segment], skip=(), band_width=10)
     sums = np.asarray(normalize_rows(enc.transform(frame)).sum(axis=1)).ravel()
     np.testing.assert_allclose(sums, [1, 1, 1, 0])
+
+
+def test_bins_of_a_batch_starting_with_null() -> None:
+    # regression: tokens() built the bin strings from an object array [None, '1', ...], which
+    # polars refuses ("cannot cast 'Object' type") when its first value is None
+    fit = pl.DataFrame({"balance": [10.0, 20.0, 30.0, 1000.0]})
+    enc = FeatureEncoder.fit(fit, ["balance"], skip=(), band_width=10)
+    m = enc.transform(pl.DataFrame({"balance": [None, 20.0, float("nan"), 5.0]}))
+    np.testing.assert_array_equal(m.toarray().sum(axis=1), [0, 1, 0, 1])

@@ -111,7 +111,7 @@ def test_an_unreachable_store_exits_1(tmp_path: Path, monkeypatch: pytest.Monkey
     monkeypatch.setenv("RECSYS_DATABASE_URL", f"sqlite:///{tmp_path / 'a-folder.db'}")
     code, output = run("--out", str(tmp_path / "x.parquet"))
     assert code == 1
-    assert "event store: cannot create tables" in output
+    assert "event store: cannot migrate the store" in output
     assert not (tmp_path / "x.parquet").exists()
 
 

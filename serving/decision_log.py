@@ -1,0 +1,276 @@
+"""The decision log: every Recommend answer, queued on the request path and written by a thread.
+
+`submit` only puts (the Recommendation, channel, time) on a bounded queue: it never blocks
+and never raises; when the queue is full the answer is counted as dropped. Rendering
+(`Removed.as_dict`, JSON) and the writes happen in one daemon writer thread, in batches of
+up to `batch_size` rows gathered for at most `flush_s`. While the store is down the writer
+retries the batch it holds with backoff and the queue absorbs new answers (its overflow is
+counted). The writer also purges rows older than the retention, at start and then hourly.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Final
+
+from recsys.stores.base import StoreUnavailable
+from recsys.stores.sql_decisions import Decision, DecisionStore
+from serving.domain import Recommendation
+from serving.metrics import ServingMetrics
+
+log = logging.getLogger(__name__)
+
+DEFAULT_QUEUE_SIZE: Final = 10_000
+DEFAULT_RETENTION_DAYS: Final = 365
+BATCH_SIZE: Final = 500
+FLUSH_S: Final = 0.2
+TICK_S: Final = 0.2  # longest wait of the writer before it looks at close() again
+PURGE_EVERY_S: Final = 3600.0
+RETRY_FIRST_S: Final = 0.1
+RETRY_MAX_S: Final = 5.0
+CLOSE_TIMEOUT_S: Final = 5.0
+
+Pending = tuple[Recommendation, str, "datetime | float"]
+
+
+class DecisionLog:
+    """A bounded queue of Recommend answers and the thread that writes them to a DecisionStore."""
+
+    def __init__(
+        self,
+        store: DecisionStore,
+        *,
+        queue_size: int = DEFAULT_QUEUE_SIZE,
+        retention_days: int = DEFAULT_RETENTION_DAYS,
+        metrics: ServingMetrics | None = None,
+        batch_size: int = BATCH_SIZE,
+        flush_s: float = FLUSH_S,
+        purge_every_s: float = PURGE_EVERY_S,
+        retry_max_s: float = RETRY_MAX_S,
+    ) -> None:
+        if queue_size < 1 or batch_size < 1:
+            raise ValueError(
+                f"queue_size and batch_size must be >= 1, got {queue_size}, {batch_size}"
+            )
+        if retention_days < 0:
+            raise ValueError(
+                f"retention_days must be >= 0 (0 = keep forever), got {retention_days}"
+            )
+        self.store = store
+        self.retention_days = retention_days
+        self._queue: queue.Queue[Pending] = queue.Queue(maxsize=queue_size)
+        self._put = self._queue.put_nowait  # bound once: submit is on every Recommend
+        self._metrics = metrics
+        self._batch_size, self._flush_s = batch_size, flush_s
+        self._purge_every_s, self._retry_max_s = purge_every_s, retry_max_s
+        self._stop = threading.Event()
+        self._deadline = float("inf")  # monotonic time by which close wants the writer done
+        self._counts = threading.Lock()
+        self._logged = self._dropped = 0
+        self._thread = threading.Thread(target=self._run, name="decision-log", daemon=True)
+        if metrics is not None:
+            metrics.watch_decision_queue(self._queue.qsize)
+
+    @property
+    def logged(self) -> int:
+        """Decisions written so far."""
+        return self._logged
+
+    @property
+    def dropped(self) -> int:
+        """Decisions lost: queue full, a row the store refused, or still unwritten at close."""
+        return self._dropped
+
+    @property
+    def depth(self) -> int:
+        """Decisions queued and not yet taken by the writer."""
+        return self._queue.qsize()
+
+    def start(self) -> DecisionLog:
+        """Start the writer thread (it purges old rows first); returns self."""
+        self._thread.start()
+        return self
+
+    def submit(
+        self, recommendation: Recommendation, channel: str, at: datetime | float | None = None
+    ) -> bool:
+        """Queue one answer (`at`: when, default now); False when the queue was full (dropped)."""
+        try:
+            self._put((recommendation, channel, time.time() if at is None else at))
+            return True
+        except queue.Full:
+            self._drop(1)
+            return False
+
+    def submit_many(self, recommendations: Sequence[Recommendation], channel: str) -> int:
+        """Queue the answers of one batch call, all at one time; how many were queued."""
+        at = time.time()
+        for i, r in enumerate(recommendations):
+            try:
+                self._put((r, channel, at))
+            except queue.Full:
+                self._drop(len(recommendations) - i)  # the queue will not drain in this loop
+                return i
+        return len(recommendations)
+
+    def close(self, timeout: float = CLOSE_TIMEOUT_S) -> bool:
+        """Write what is queued (for at most `timeout` s), stop the writer; True when all went."""
+        if not self._thread.is_alive() and self._thread.ident is None:
+            self._thread.start()
+        dropped_before = self._dropped
+        self._deadline = time.monotonic() + timeout
+        self._stop.set()
+        self._thread.join(timeout + 1.0)
+        finished = not self._thread.is_alive()
+        if finished:
+            self.store.close()
+        else:
+            log.warning("decision log: writer still busy after %.1f s at close", timeout)
+        return finished and self._queue.empty() and self._dropped == dropped_before
+
+    # --- writer thread ---------------------------------------------------------------------
+    def _run(self) -> None:
+        next_purge = time.monotonic()
+        while True:
+            if self.retention_days and time.monotonic() >= next_purge and not self._stop.is_set():
+                next_purge = time.monotonic() + self._purge()
+            if self._stop.is_set() and time.monotonic() > self._deadline:
+                self._drop(self._discard_queued())  # close has waited long enough
+                return
+            batch = self._take()
+            if batch:
+                self._write(batch)
+            elif self._stop.is_set():
+                return
+
+    def _take(self) -> list[Pending]:
+        """Up to batch_size answers: waits for the first, then gathers for at most flush_s.
+
+        Waits are cut into ticks so that close() is noticed within a tick.
+        """
+        try:
+            batch = [self._queue.get(timeout=min(self._flush_s, TICK_S))]
+        except queue.Empty:
+            return []
+        until = time.monotonic() + self._flush_s
+        while len(batch) < self._batch_size:
+            try:
+                batch.append(self._queue.get_nowait())
+                continue
+            except queue.Empty:
+                pass
+            wait = until - time.monotonic()
+            if wait <= 0 or self._stop.is_set():
+                break
+            try:
+                batch.append(self._queue.get(timeout=min(wait, TICK_S)))
+            except queue.Empty:
+                pass
+        return batch
+
+    def _write(self, batch: list[Pending]) -> None:
+        """Render and store `batch`, retrying while the store is down (until close's deadline)."""
+        decisions = _render_all(batch)
+        self._drop(len(batch) - len(decisions))
+        delay = RETRY_FIRST_S
+        while decisions:
+            try:
+                written = self.store.append(decisions)
+            except StoreUnavailable as exc:
+                if time.monotonic() + delay > self._deadline:
+                    log.error(
+                        "decision log: store still down at close, %d rows lost: %s",
+                        len(decisions) + self.depth,
+                        exc,
+                    )
+                    self._drop(len(decisions) + self._discard_queued())
+                    return
+                # once per batch: an outage would otherwise log every few seconds
+                report = log.warning if delay == RETRY_FIRST_S else log.debug
+                report("decision log: store unavailable, retrying: %s", exc)
+                time.sleep(delay)
+                delay = min(delay * 2, self._retry_max_s)
+                continue
+            except ValueError:
+                written = self._append_each(decisions)  # a bad row must not sink its batch
+            self._count_logged(written)
+            return
+
+    def _append_each(self, decisions: list[Decision]) -> int:
+        written = 0
+        for d in decisions:
+            try:
+                written += self.store.append([d])
+            except (ValueError, StoreUnavailable) as exc:
+                log.error("decision log: request %r not stored: %s", d.request_id, exc)
+                self._drop(1)
+        return written
+
+    def _purge(self) -> float:
+        """Delete rows past the retention; seconds until the next purge (sooner after a failure)."""
+        cutoff = datetime.now(UTC) - timedelta(days=self.retention_days)
+        try:
+            n = self.store.purge(cutoff)
+        except StoreUnavailable as exc:
+            log.warning("decision log: purge failed, retrying in 60 s: %s", exc)
+            return min(60.0, self._purge_every_s)
+        if n:
+            log.info("decision log: purged %d decisions before %s", n, cutoff.isoformat())
+        return self._purge_every_s
+
+    def _discard_queued(self) -> int:
+        n = 0
+        while True:
+            try:
+                self._queue.get_nowait()
+            except queue.Empty:
+                return n
+            n += 1
+
+    def _drop(self, n: int) -> None:
+        if n <= 0:
+            return
+        with self._counts:
+            self._dropped += n
+        if self._metrics is not None:
+            self._metrics.decisions_dropped(n)
+
+    def _count_logged(self, n: int) -> None:
+        with self._counts:
+            self._logged += n
+        if self._metrics is not None:
+            self._metrics.decisions_logged(n)
+
+
+def render(recommendation: Recommendation, channel: str, at: datetime | float) -> Decision:
+    """The row of one answer: items with reasons and offers, and rule -> removed products."""
+    r = recommendation
+    items = [
+        {
+            "rank": i.rank,
+            "product_id": i.product_id,
+            "name": i.name,
+            "score": i.score,
+            "reasons": [{"code": x.code, "text": x.text} for x in i.reasons],
+            "offer_id": i.offer_id or None,
+        }
+        for i in r.items
+    ]
+    moment = at if isinstance(at, datetime) else datetime.fromtimestamp(at, UTC)
+    removed = r.removed.as_dict() if r.removed is not None else {}
+    return Decision(r.request_id, moment, r.customer_id, channel, r.model_version, items, removed)
+
+
+def _render_all(batch: list[Pending]) -> list[Decision]:
+    out = []
+    for rec, channel, at in batch:
+        try:
+            out.append(render(rec, channel, at))
+        except Exception:  # one odd answer must not stop the log; the caller counts it dropped
+            log.exception("decision log: cannot render request %r", rec.request_id)
+    return out

@@ -1,0 +1,169 @@
+"""Managing offers: create, change, move through statuses, read, measure (domain, no gRPC types).
+
+The store keeps offers and their audit trail; the serving model's catalog decides what is a
+known product, segment and channel, and how many customers a target reaches (the warnings).
+Only changes to the product, channels or target need a model loaded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Final
+
+from recsys.engine.engine import Engine
+from recsys.offers.model import Offer, OfferProblem, Status
+from recsys.offers.stats import OfferStats, offer_stats
+from recsys.settings import Settings
+from recsys.stores.sql_offers import AuditEntry, OfferStore
+from recsys.stores.tables import ID_LENGTH
+from serving.domain import NoModelLoaded
+from serving.offer_checks import check_catalog, warnings_for
+
+if TYPE_CHECKING:
+    from serving.holder import ModelHolder
+
+NEW_STATUSES: Final = (Status.draft, Status.active)
+CATALOG_FIELDS: Final = frozenset({"product_id", "channels", "target"})
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class OfferChange:
+    """An offer as stored after a change, and what the marketer should know about it."""
+
+    offer: Offer
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class OfferDetail:
+    """An offer and (when asked for) its audit history, oldest first."""
+
+    offer: Offer
+    history: tuple[AuditEntry, ...] = ()
+
+
+@dataclass(frozen=True)
+class OfferReport:
+    """An offer's performance: counts and rates per channel and in total."""
+
+    offer: Offer
+    stats: OfferStats
+
+
+class OfferService:
+    """Offers admin: every change is checked, stored with its actor and audited."""
+
+    def __init__(
+        self,
+        store: OfferStore,
+        holder: ModelHolder,
+        settings: Settings,
+        *,
+        clock: Callable[[], datetime] = _utc_now,
+    ) -> None:
+        self.store = store
+        self.holder = holder
+        self.channels = frozenset(settings.channels)
+        self.clock = clock
+
+    def create(self, offer: Offer, actor: str) -> OfferChange:
+        """Store a new draft or active offer; unknown product/channel/segment -> OfferProblem."""
+        actor = check_actor(actor)
+        if offer.status not in NEW_STATUSES:
+            raise OfferProblem("status", f"a new offer is draft or active, got {offer.status}")
+        engine = self._engine()
+        check_catalog(offer, engine, self.channels)
+        stored = self.store.create(offer, actor, now=self.clock())
+        return OfferChange(stored, tuple(warnings_for(stored, engine, self.clock())))
+
+    def update(
+        self,
+        ref: str,
+        actor: str,
+        changes: Mapping[str, Any],
+        target_changes: Mapping[str, Any] | None = None,
+        *,
+        expected_revision: int | None = None,
+    ) -> OfferChange:
+        """Apply Offer-field `changes` and Target-field `target_changes` to the offer `ref`."""
+        actor = check_actor(actor)
+        changes = dict(changes)
+        if not changes and not target_changes:
+            raise OfferProblem("update_mask", "names no field to change")
+        current = self._find(ref)
+        if target_changes:
+            # the rest of the target (its customer list too) is kept: read it whole, and let
+            # the revision refuse the write if someone changed the offer in between
+            full = self.store.get(current.id, with_customers=True)
+            base = changes.get("target", full.target)
+            changes["target"] = replace(base, **target_changes)
+            if expected_revision is None:
+                expected_revision = full.revision
+        engine = None
+        if CATALOG_FIELDS & set(changes):
+            engine = self._engine()
+            check_catalog(current.with_changes(**changes), engine, self.channels)
+        after = self.store.update(
+            current.id, actor, changes, expected_revision=expected_revision, now=self.clock()
+        )
+        if engine is None:
+            return OfferChange(after)
+        return OfferChange(after, tuple(warnings_for(after, engine, self.clock())))
+
+    def set_status(
+        self, ref: str, status: Status, actor: str, *, expected_revision: int | None = None
+    ) -> OfferChange:
+        """Pause, resume/activate or end the offer `ref` (OfferConflict for a move not allowed)."""
+        actor = check_actor(actor)
+        current = self._find(ref)
+        after = self.store.set_status(
+            current.id, status, actor, expected_revision=expected_revision, now=self.clock()
+        )
+        now = self.clock()
+        late = after.status == Status.active and after.end_at <= now
+        warning = f"end: {after.end_at.isoformat()} has passed: the offer will never be served"
+        return OfferChange(after, (warning,) if late else ())
+
+    def get(self, ref: str, *, with_history: bool = False) -> OfferDetail:
+        """The offer `ref` (id or name), with its history when asked."""
+        offer = self._find(ref)
+        if offer.target.customers is not None:  # read the list too, for its size
+            offer = self.store.get(offer.id, with_customers=True)
+        history = tuple(self.store.history(offer.id)) if with_history else ()
+        return OfferDetail(offer, history)
+
+    def list(self, statuses: Sequence[Status] = ()) -> list[Offer]:
+        """Offers, newest first, optionally only of these statuses."""
+        return self.store.list(statuses)
+
+    def stats(self, ref: str) -> OfferReport:
+        """Served slots, impressions, clicks, purchases and rates of the offer `ref`."""
+        offer = self._find(ref)
+        return OfferReport(offer, offer_stats(self.store.event_counts(offer.id)))
+
+    def _find(self, ref: str) -> Offer:
+        if not (ref or "").strip():
+            raise OfferProblem("offer_ref", "is required (an offer id or name)")
+        return self.store.find(ref.strip())
+
+    def _engine(self) -> Engine:
+        loaded = self.holder.current()
+        if loaded is None:
+            raise NoModelLoaded(
+                "no model loaded yet: products and segments cannot be checked; retry shortly"
+            )
+        return loaded.engine
+
+
+def check_actor(actor: str) -> str:
+    """The actor trimmed; OfferProblem when empty or longer than the store keeps."""
+    actor = (actor or "").strip()
+    if not actor or len(actor) > ID_LENGTH:
+        raise OfferProblem("actor", f"must be 1-{ID_LENGTH} characters, got {actor!r}")
+    return actor

@@ -1,0 +1,72 @@
+"""Domain errors -> gRPC status codes, shared by the servicers (one decorator per servicer).
+
+Each servicer passes a `classify` function: exception -> (code, message), or None for "not
+mine"; `common_status` covers the errors every service can raise.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import grpc
+
+from recsys.stores.base import StoreUnavailable
+from serving import domain as d
+from serving.validation import ValidationError
+
+log = logging.getLogger(__name__)
+Req = TypeVar("Req")
+Resp = TypeVar("Resp")
+Handler = Callable[[Any, Req, grpc.aio.ServicerContext], Awaitable[Resp]]
+Classify = Callable[[Exception], "tuple[grpc.StatusCode, str] | None"]
+
+
+def common_status(exc: Exception) -> tuple[grpc.StatusCode, str] | None:
+    """The code of an error any service may raise (bad request, no model, store down)."""
+    if isinstance(exc, ValidationError):
+        return grpc.StatusCode.INVALID_ARGUMENT, str(exc)
+    if isinstance(exc, d.UnknownProduct):
+        return grpc.StatusCode.NOT_FOUND, str(exc)
+    if isinstance(exc, (d.NoModelLoaded, StoreUnavailable)):
+        return grpc.StatusCode.UNAVAILABLE, str(exc)
+    return None
+
+
+def with_status(classify: Classify = common_status) -> Callable[[Handler], Handler]:
+    """A decorator turning what `classify` knows into codes; anything else is logged, INTERNAL.
+
+    The code is set on the context and the handler returns: grpc.aio sends the status after
+    the handler and the interceptors are done (context.abort would send it at once, before
+    the metrics interceptor has counted the call).
+    """
+
+    def decorate(handler: Handler) -> Handler:
+        @functools.wraps(handler)
+        async def wrapped(
+            self: Any, request: Req, context: grpc.aio.ServicerContext
+        ) -> Resp | None:
+            remaining = context.time_remaining()
+            if remaining is not None and remaining <= 0:  # the caller has given up: no work
+                late = "deadline passed before the call ran"
+                return fail(context, grpc.StatusCode.DEADLINE_EXCEEDED, late)
+            try:
+                return await handler(self, request, context)
+            except Exception as exc:
+                known = classify(exc)
+                if known is None:
+                    log.exception("%s failed", handler.__name__)
+                    known = grpc.StatusCode.INTERNAL, "internal server error (logged)"
+                return fail(context, *known)
+
+        return wrapped
+
+    return decorate
+
+
+def fail(context: grpc.aio.ServicerContext, code: grpc.StatusCode, message: str) -> None:
+    """Set the call's status (sent when the handler returns)."""
+    context.set_code(code)
+    context.set_details(message)

@@ -1,0 +1,210 @@
+"""DecisionLog: submit never blocks, overflow is counted, a stalled store is waited out,
+close flushes, old rows are purged. Real SQLite stores; a held lock stalls the writer."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from recsys.stores.db import make_engine
+from recsys.stores.sql_decisions import Decision, DecisionStore, open_decision_store
+from serving.decision_log import DecisionLog, render
+from serving.domain import Item, ItemReason, Recommendation, Removed
+from serving.metrics import ServingMetrics
+
+T0 = datetime(2024, 7, 1, 9, 30, tzinfo=UTC)
+PRODUCTS = np.array(["CA01", "CC01", "MF05", "SA01"], dtype=object)
+
+
+def recommendation(customer: str, request_id: str) -> Recommendation:
+    items = (
+        Item(
+            "CC01",
+            "Gold card",
+            "credit_card",
+            0.9,
+            1,
+            (ItemReason("co_held", "customers like you hold it"),),
+            "spring",
+        ),
+        Item("CA01", "Current account", "account", 0.4, 2, ()),
+    )
+    removed = Removed(
+        PRODUCTS,
+        {
+            "held": np.array([True, True, True, False]),
+            "suitability": np.array([True, True, False, True]),
+            "age": np.array([True, True, True, True]),  # removed nothing: not in the log
+        },
+    )
+    return Recommendation(customer, items, "7", request_id, removed)
+
+
+@pytest.fixture
+def url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'decisions.db'}"
+
+
+@pytest.fixture
+def reader(url: str) -> Iterator[DecisionStore]:
+    store = open_decision_store(url)
+    yield store
+    store.close()
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    end = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < end, "condition not reached in time"
+        time.sleep(0.01)
+
+
+def test_render_keeps_items_reasons_offers_and_only_rules_that_removed() -> None:
+    out = render(recommendation("c1", "req-1"), "mobile", T0.timestamp())
+    assert out == Decision(
+        request_id="req-1",
+        at=T0,
+        customer_id="c1",
+        channel="mobile",
+        model_version="7",
+        items=[
+            {
+                "rank": 1,
+                "product_id": "CC01",
+                "name": "Gold card",
+                "score": 0.9,
+                "reasons": [{"code": "co_held", "text": "customers like you hold it"}],
+                "offer_id": "spring",
+            },
+            {
+                "rank": 2,
+                "product_id": "CA01",
+                "name": "Current account",
+                "score": 0.4,
+                "reasons": [],
+                "offer_id": None,
+            },
+        ],
+        removed={"held": ["SA01"], "suitability": ["MF05"]},
+    )
+
+
+def test_submitted_answers_are_written_and_counted(url: str, reader: DecisionStore) -> None:
+    metrics = ServingMetrics()
+    log = DecisionLog(open_decision_store(url), metrics=metrics).start()
+    for i in range(30):
+        assert log.submit(recommendation(f"c{i % 3}", f"r{i}"), "web", T0 + timedelta(seconds=i))
+    wait_until(lambda: log.logged == 30)
+    assert log.close(timeout=5)
+    got = reader.for_customer("c0")
+    assert [d.request_id for d in got] == [f"r{i}" for i in range(27, -1, -3)]
+    assert got[0].removed == {"held": ["SA01"], "suitability": ["MF05"]}
+    assert metrics.value("recsys_decisions_logged_total") == 30
+    assert metrics.value("recsys_decisions_dropped_total") == 0
+
+
+def test_full_queue_drops_and_counts_without_blocking(url: str, reader: DecisionStore) -> None:
+    metrics = ServingMetrics()
+    log = DecisionLog(open_decision_store(url), queue_size=5, metrics=metrics)  # not started
+    start = time.perf_counter()
+    accepted = [log.submit(recommendation("c1", f"r{i}"), "atm") for i in range(50)]
+    elapsed = time.perf_counter() - start
+    assert accepted == [True] * 5 + [False] * 45
+    assert elapsed < 0.5, f"50 submits took {elapsed * 1000:.1f} ms: submit must not wait"
+    assert log.dropped == 45 and metrics.value("recsys_decisions_dropped_total") == 45
+    assert metrics.value("recsys_decision_queue_depth") == 5
+    assert log.close(timeout=5)  # close starts the writer and flushes the five
+    assert [d.request_id for d in reader.for_customer("c1")] == [f"r{i}" for i in range(4, -1, -1)]
+
+
+def test_a_batch_that_overflows_keeps_its_first_answers(url: str, reader: DecisionStore) -> None:
+    log = DecisionLog(open_decision_store(url), queue_size=3)  # not started: nothing drains
+    batch = [recommendation(f"c{i}", "batch-1") for i in range(5)]
+    assert log.submit_many(batch, "web") == 3
+    assert log.dropped == 2
+    assert log.close(timeout=5)
+    rows = [reader.for_customer(f"c{i}") for i in range(5)]
+    assert [len(r) for r in rows] == [1, 1, 1, 0, 0]
+    assert rows[0][0].at == rows[2][0].at  # one time for the whole call
+
+
+def test_stalled_store_is_retried_while_the_queue_absorbs(
+    url: str, reader: DecisionStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = url.removeprefix("sqlite:///")
+    lock = sqlite3.connect(path)
+    lock.execute("BEGIN EXCLUSIVE")  # another writer holds the database: every append fails
+    store = DecisionStore(make_engine(url, timeout_s=0.05))
+    log = DecisionLog(store, queue_size=10, flush_s=0.01, retry_max_s=0.1).start()
+    try:
+        assert log.submit(recommendation("c1", "first"), "mobile")
+        # the writer took it and is failing to write it: from now on nothing leaves the queue
+        wait_until(lambda: log.depth == 0 and "store unavailable, retrying" in caplog.text)
+        start = time.perf_counter()
+        accepted = sum(log.submit(recommendation("c1", f"r{i}"), "mobile") for i in range(25))
+        assert time.perf_counter() - start < 0.5
+        assert (accepted, log.dropped, log.logged) == (10, 15, 0)
+    finally:
+        lock.rollback()  # the store comes back
+        lock.close()
+    assert log.close(timeout=10)
+    assert log.logged == 11 and log.dropped == 15
+    assert reader.count() == 11
+
+
+def test_close_gives_up_on_a_dead_store_by_its_deadline(url: str) -> None:
+    store = DecisionStore(make_engine("postgresql://postgres@127.0.0.1:1/none", timeout_s=1))
+    log = DecisionLog(store, flush_s=0.01, retry_max_s=0.2).start()
+    for i in range(3):
+        log.submit(recommendation("c1", f"r{i}"), "web")
+    start = time.monotonic()
+    assert not log.close(timeout=1.5)
+    assert time.monotonic() - start < 4
+    assert log.dropped == 3 and log.logged == 0
+
+
+def test_a_row_the_store_refuses_costs_only_that_row(url: str, reader: DecisionStore) -> None:
+    log = DecisionLog(open_decision_store(url)).start()
+    log.submit(recommendation("c1", "ok-1"), "web")
+    log.submit(recommendation("c1", "x" * 200), "web")  # longer than a request id may be
+    log.submit(recommendation("c1", "ok-2"), "web")
+    log.close(timeout=5)  # False when the bad row was dropped during close: it did not go
+    assert (log.logged, log.dropped) == (2, 1)
+    assert {d.request_id for d in reader.for_customer("c1")} == {"ok-1", "ok-2"}
+
+
+def test_retention_purges_at_start_and_then_periodically(url: str, reader: DecisionStore) -> None:
+    now = datetime.now(UTC)
+    old = render(recommendation("c1", "old"), "web", now - timedelta(days=31))
+    recent = render(recommendation("c1", "recent"), "web", now - timedelta(days=29))
+    reader.append([old, recent])
+    log = DecisionLog(open_decision_store(url), retention_days=30, purge_every_s=0.05).start()
+    wait_until(lambda: reader.count() == 1)
+    assert [d.request_id for d in reader.for_customer("c1")] == ["recent"]
+    reader.append([render(recommendation("c1", "later"), "web", now - timedelta(days=40))])
+    wait_until(lambda: reader.count() == 1)  # the next purge, not only the one at start
+    assert log.close(timeout=5)
+
+
+def test_zero_retention_keeps_everything(url: str, reader: DecisionStore) -> None:
+    ancient = render(recommendation("c1", "ancient"), "web", T0 - timedelta(days=3650))
+    reader.append([ancient])
+    log = DecisionLog(open_decision_store(url), retention_days=0, purge_every_s=0.01).start()
+    log.submit(recommendation("c1", "new"), "web")
+    assert log.close(timeout=5)
+    assert reader.count() == 2
+
+
+def test_bad_sizes_are_refused(url: str) -> None:
+    store = open_decision_store(url)
+    with pytest.raises(ValueError, match="queue_size"):
+        DecisionLog(store, queue_size=0)
+    with pytest.raises(ValueError, match="retention_days"):
+        DecisionLog(store, retention_days=-1)
+    store.close()
