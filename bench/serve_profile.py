@@ -71,9 +71,11 @@ def main() -> None:
     for customer in calls[:200]:  # warm caches (masks per day and channel, reasons, pools)
         one(customer)
     total = _cpu_per_call(one, calls)
-    print(f"model: {args.family} on {args.customers:,} customers, version {model.version}; "
-          f"{args.calls:,} calls, k={K}, channel {CHANNEL}, "
-          f"{args.with_events:.0%} of customers with events since the snapshot")
+    print(
+        f"model: {args.family} on {args.customers:,} customers, version {model.version}; "
+        f"{args.calls:,} calls, k={K}, channel {CHANNEL}, "
+        f"{args.with_events:.0%} of customers with events since the snapshot"
+    )
     print(f"total CPU per Recommend (service + pb response): {total:8.1f} us")
     stages = _breakdown(one, calls, service)
     print(f"\n{'stage':32} {'us/call':>8} {'calls/req':>9}")
@@ -100,8 +102,12 @@ def _parse() -> argparse.Namespace:
     parser.add_argument("--customers", type=int, default=20_000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--calls", type=int, default=5000)
-    parser.add_argument("--with-events", type=float, default=0.0,
-                        help="share of the customers given events since the snapshot")
+    parser.add_argument(
+        "--with-events",
+        type=float,
+        default=0.0,
+        help="share of the customers given events since the snapshot",
+    )
     parser.add_argument("--profile", type=int, default=0, help="print cProfile's top N")
     return parser.parse_args()
 
@@ -117,12 +123,15 @@ def _service(model: BenchModel, args: argparse.Namespace) -> tuple[Any, Any, lis
 
     db = model.root / f"profile-events-{args.with_events:g}.db"
     db.unlink(missing_ok=True)  # a fresh store: the events below and nothing else
-    settings = Settings(home=model.home, mlflow_tracking_uri=model.tracking_uri,
-                        database_url=f"sqlite:///{db}")
+    settings = Settings(
+        home=model.home, mlflow_tracking_uri=model.tracking_uri, database_url=f"sqlite:///{db}"
+    )
     configure_mlflow(settings)
     holder = ModelHolder()
-    if ModelFollower(settings, holder, cache_dir=model.home / "profile-cache").load_initial() \
-            is None:
+    if (
+        ModelFollower(settings, holder, cache_dir=model.home / "profile-cache").load_initial()
+        is None
+    ):
         raise SystemExit(f"no champion to load from {model.tracking_uri}")
     store = open_event_store(settings.resolved_database_url)
     service = RecommendationService(holder, store, settings)
@@ -142,8 +151,16 @@ def _record_events(service: Any, ids: list[str], share: float, seed: int) -> Non
     rng = random.Random(seed)
     now = datetime.now(UTC) - timedelta(minutes=1)
     events = [
-        EventIn(customer_id=c, product_id=rng.choice(products), type=kind, channel=CHANNEL,
-                timestamp=now, request_id="", offer_id="", amount=None)
+        EventIn(
+            customer_id=c,
+            product_id=rng.choice(products),
+            type=kind,
+            channel=CHANNEL,
+            timestamp=now,
+            request_id="",
+            offer_id="",
+            amount=None,
+        )
         for c in rng.sample(ids, int(len(ids) * share))
         for kind in ("purchase", "view")
     ]
@@ -199,6 +216,7 @@ def _timed_stages(service: Any, found: dict[str, list[float]]) -> Iterator[None]
                 entry[1] += 1
                 if stack:
                     stack[-1] += spent
+
         return timed
 
     for label, module_name, attr in STAGES:
@@ -213,8 +231,9 @@ def _timed_stages(service: Any, found: dict[str, list[float]]) -> Iterator[None]
         if not hasattr(owner, name):
             continue  # renamed by a change elsewhere: left out of the table
         original = getattr(owner, name)
-        undo.append((owner, name, owner.__dict__.get(name, None) if owner_name != "store"
-                     else None))
+        undo.append(
+            (owner, name, owner.__dict__.get(name, None) if owner_name != "store" else None)
+        )
         setattr(owner, name, wrap(label, original))
     try:
         yield

@@ -52,6 +52,7 @@ if TYPE_CHECKING:
     from recsys.stores.sql_offers import OfferStore
 
 PEAK_WARMUP_S = 2.0
+MIN_MINUTES = 1.0
 ACTOR = "soak-bench"
 
 
@@ -110,7 +111,11 @@ def _parse() -> argparse.Namespace:
     parser.add_argument("--peak-concurrency", type=int, default=32)
     parser.add_argument("--peak-seconds", type=float, default=15.0)
     parser.add_argument("--sample-every", type=float, default=2.0, help="RSS sampling, s")
-    return parser.parse_args()
+    args = parser.parse_args()
+    if args.minutes < MIN_MINUTES:
+        # the swap check needs answers sent SWAP_WITHIN_S after the promotion at 1/3
+        parser.error(f"--minutes must be at least {MIN_MINUTES:g}, got {args.minutes:g}")
+    return args
 
 
 def _phases(
@@ -170,6 +175,7 @@ def _soak(
     fig: Figures,
 ) -> None:
     """The fixed-rate soak with the model swap and the offer's start and pause on schedule."""
+    from recsys.offers.model import Status
     from recsys.stores.sql_offers import open_offer_store
 
     store = open_offer_store(url)
@@ -189,7 +195,7 @@ def _soak(
         offer_id = _start_offer(store, product, mix.run_id)
         fig.marks["offer_on"] = time.time() - load.started_at
         _at(load.started_at + fig.seconds * 2 / 3)
-        store.set_status(offer_id, "paused", ACTOR)
+        store.set_status(offer_id, Status.paused, ACTOR)
         fig.marks["offer_paused"] = time.time() - load.started_at
         _say(
             f"  promoted at {fig.marks['promote']:.1f} s, offer {offer_id} on at "
@@ -199,7 +205,7 @@ def _soak(
     finally:
         fig.samples = sampler.stop()
         if offer_id:
-            store.set_status(offer_id, "ended", ACTOR)  # no live offer left behind
+            store.set_status(offer_id, Status.ended, ACTOR)  # no live offer left behind
         store.close()
 
 

@@ -33,7 +33,14 @@ def recommend(
     customers: list[str] = typer.Argument(..., help="customer ids"),
     channel: str = typer.Option("mobile", "--channel", "-c", help="channel asking"),
     k: int = typer.Option(0, "-k", help="suggestions per customer (0 = channel default)"),
-    target: str = typer.Option(DEFAULT_TARGET, "--target", "-t", help="server host:port"),
+    target: str = typer.Option(
+        DEFAULT_TARGET,
+        "--server",
+        "--target",
+        "-t",
+        envvar="RECSYS_SERVER",
+        help="server host:port",
+    ),
     context: list[str] = typer.Option(
         [], "--context", "-x", help="KEY=VALUE profile field for unknown customers (repeatable)"
     ),

@@ -8,6 +8,7 @@ process serves from a grpc.aio loop thread (serving.loop_server says why).
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 import multiprocessing
@@ -37,6 +38,7 @@ from serving._proto.recsys.v1 import (
 from serving.auth import auth_interceptors
 from serving.decision_log import DecisionLog
 from serving.follower import ModelFollower, ModelHolder
+from serving.health import LoopHealth
 from serving.logs import configure_json_logging
 from serving.loop_server import LoopServer
 from serving.metrics import AioMetricsInterceptor, ServingMetrics
@@ -65,7 +67,7 @@ class Built:
 
     server: LoopServer
     port: int
-    health: health.HealthServicer
+    health: LoopHealth
     holder: ModelHolder
     service: RecommendationService
     decision_log: DecisionLog | None = None  # close it after the server has drained
@@ -115,7 +117,9 @@ def build(
         offers_pb2_grpc.add_OfferServiceServicer_to_server(
             OfferServicer(offer_admin, blocking=pool), server
         )
-        health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+        # asyncio health: a Watch stream is a coroutine, not a pool thread (serving.health)
+        health_pb2_grpc.add_HealthServicer_to_server(health_servicer.servicer, server)
+        health_servicer.attach(asyncio.get_running_loop())  # setup runs on the server's loop
         reflection.enable_server_reflection(
             (SERVICE_NAME, OFFER_SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME),
             server,
@@ -183,16 +187,12 @@ def _decision_log(settings: Settings, metrics: ServingMetrics) -> DecisionLog | 
     )
 
 
-def _health(holder: ModelHolder) -> health.HealthServicer:
+def _health(holder: ModelHolder) -> LoopHealth:
     """NOT_SERVING until the holder has a model, SERVING from the first model on."""
-    servicer = health.HealthServicer(experimental_non_blocking=True)
-
-    def set_all(status: int) -> None:
-        for name in ("", SERVICE_NAME):
-            servicer.set(name, status)
-
-    set_all(SERVING if holder.current() is not None else NOT_SERVING)
-    holder.add_listener(lambda model, *_: set_all(SERVING if model is not None else NOT_SERVING))
+    servicer = LoopHealth([SERVICE_NAME], SERVING if holder.current() is not None else NOT_SERVING)
+    holder.add_listener(
+        lambda model, *_: servicer.set_all(SERVING if model is not None else NOT_SERVING)
+    )
     return servicer
 
 

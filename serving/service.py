@@ -91,6 +91,10 @@ class RecommendationService:
         )
         return Recommendation(customer_id, items, loaded.version, request_id, removed)
 
+    def may_place_offers(self, channel: str) -> bool:
+        """Whether an offer runs now in `channel` (a Recommend there may write to the store)."""
+        return self.offers is not None and bool(self.offers.book.live(self.clock(), channel))
+
     def recommend_batch(
         self,
         customer_ids: Sequence[str],

@@ -65,7 +65,7 @@ class RecommendationServicer(pb_grpc.RecommendationServiceServicer):
     ) -> Any:
         rid = request_id_or_new(request.request_id, self.service.limits)
         with bind_request_id(rid):
-            out = self.service.recommend(
+            args = (
                 request.customer_id,
                 request.channel,
                 request.k,
@@ -73,6 +73,11 @@ class RecommendationServicer(pb_grpc.RecommendationServiceServicer):
                 list(request.exclude_product_ids),
                 rid,
             )
+            if self.service.may_place_offers(request.channel):
+                # placing an offer reserves its slot in the store (a commit): off the loop
+                out = await self._off_loop(self.service.recommend, *args)
+            else:
+                out = self.service.recommend(*args)
             if self.decision_log is not None:
                 self.decision_log.submit(out, request.channel)
             return _recommendation(out)

@@ -67,6 +67,19 @@ def with_status(classify: Classify = common_status) -> Callable[[Handler], Handl
 
 
 def fail(context: grpc.aio.ServicerContext, code: grpc.StatusCode, message: str) -> None:
-    """Set the call's status (sent when the handler returns)."""
+    """Set the call's status (sent when the handler returns); long messages are cut."""
     context.set_code(code)
-    context.set_details(message)
+    context.set_details(capped(message))
+
+
+# Details travel percent-encoded in the trailers, which clients drop past 8 kB (and then see
+# RESOURCE_EXHAUSTED instead of the error): a message echoing a huge request value is cut.
+MAX_DETAIL_BYTES = 2000
+
+
+def capped(message: str) -> str:
+    """`message`, cut to MAX_DETAIL_BYTES of UTF-8 (marked with "...") when longer."""
+    raw = message.encode()
+    if len(raw) <= MAX_DETAIL_BYTES:
+        return message
+    return raw[: MAX_DETAIL_BYTES - 3].decode(errors="ignore") + "..."

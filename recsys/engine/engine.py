@@ -104,9 +104,7 @@ class Engine:
         """Per-rule allowed masks; a customer of unknown age gets only products open to adults."""
         if len(state.rows) <= SMALL_BATCH and exclude_products is None:
             # a request: the same masks with product-only rules cached (see small_batch)
-            masks = self._request_rules.masks(
-                state.customers, state.held, at=at, channel=channel
-            )
+            masks = self._request_rules.masks(state.customers, state.held, at=at, channel=channel)
         else:
             masks = rule_masks(
                 self.catalog,

@@ -148,9 +148,9 @@ class RequestRules:
         day = date(2000, 1, 1)
         channel = next(iter(self.excluded_categories), None)
         first, second = (self._probe(p, day, channel) for p in _PROBES)
-        moved = [n for n in first if n not in CUSTOMER_RULES and not np.array_equal(
-            first[n], second[n]
-        )]
+        moved = [
+            n for n in first if n not in CUSTOMER_RULES and not np.array_equal(first[n], second[n])
+        ]
         if moved:
             raise ValueError(f"rules {moved} depend on the customer; add them to CUSTOMER_RULES")
 
@@ -181,9 +181,12 @@ def topk(scores: np.ndarray, allowed: np.ndarray, k: int) -> tuple[np.ndarray, n
     if masked.size and np.isnan(masked.max()):  # the max is NaN where any value is
         return masked_topk(scores, allowed, k)  # raises, naming the row
     order = np.argsort(-masked, kind="stable")[:k]  # stable: equal scores keep the lower id
+    values = masked[order]
+    found = np.where(values > -np.inf, order, PAD_ID).astype(np.int32)
+    if len(order) == k:  # the catalog has k products or more: nothing to pad
+        return found[None, :], values[None, :]
     ids = np.full((1, k), PAD_ID, dtype=np.int32)
     out = np.full((1, k), -np.inf, dtype=np.float32)
-    values = masked[order]
     out[0, : len(order)] = values
-    ids[0, : len(order)] = np.where(values > -np.inf, order, PAD_ID)
+    ids[0, : len(order)] = found
     return ids, out

@@ -36,6 +36,8 @@ class LeastSquaresFoldIn:
         self.outer = np.einsum("if,ig->ifg", self.y, self.y).reshape(n, f * f)
 
     def _systems(self, history: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
+        if history.shape[0] == 1 and _sorted_distinct(history.indices):
+            return self._row_system(history)
         conf = history.astype(np.float64)
         conf.eliminate_zeros()
         conf.data *= self.alpha
@@ -46,8 +48,31 @@ class LeastSquaresFoldIn:
         rhs = np.asarray(conf.maximum(0) @ self.y)
         return a, rhs
 
+    def _row_system(self, history: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
+        """_systems of one row with sorted distinct columns (a request's), from its arrays.
+
+        The same numbers through the same csr @ dense products, with less sparse
+        bookkeeping: maximum(0) would drop the cells <= 0 that stay here at 0, and a product
+        adds an exact 0 for them.
+        """
+        data = history.data.astype(np.float64)
+        keep = data != 0  # eliminate_zeros
+        conf = data[keep]
+        conf *= self.alpha
+        cells = sp.csr_matrix(
+            (np.abs(conf) - 1.0, history.indices[keep], np.array([0, len(conf)])),
+            shape=history.shape,
+        )
+        f = self.y.shape[1]
+        a = np.asarray(cells @ self.outer).reshape(1, f, f) + self.base
+        cells.data = np.maximum(conf, 0)
+        return a, np.asarray(cells @ self.y)
+
     def users(self, history: sp.csr_matrix) -> np.ndarray:
         """Customer factors (b x f float64), one exact solve per history row."""
+        if history.shape[0] <= _CHUNK:  # no row slice to copy (a request is one row)
+            a, rhs = self._systems(history)
+            return np.linalg.solve(a, rhs[..., None])[..., 0]
         out = np.empty((history.shape[0], self.y.shape[1]), dtype=np.float64)
         for start in range(0, history.shape[0], _CHUNK):
             a, rhs = self._systems(history[start : start + _CHUNK])
@@ -69,10 +94,10 @@ class LeastSquaresFoldIn:
     ) -> tuple[np.ndarray, list[np.ndarray]]:
         """`contributions` of several products: the row's system is built once for all."""
         a, _ = self._systems(history_row)
-        conf = history_row.astype(np.float64).tocsr()
-        conf.eliminate_zeros()
-        items = conf.indices
-        weights = self.alpha * np.maximum(conf.data, 0.0)
+        data = history_row.data.astype(np.float64)
+        keep = data != 0  # the cells eliminate_zeros keeps, in their order
+        items = history_row.indices[keep]
+        weights = self.alpha * np.maximum(data[keep], 0.0)
         held = self.y[items]
         # A_u^-1 y_j (A_u is symmetric), one solve per product as for one product
         return items, [weights * (held @ np.linalg.solve(a[0], self.y[p])) for p in products]
@@ -84,3 +109,7 @@ class LeastSquaresFoldIn:
         ids = [int(p) for p in products]
         items, shares = self.contributions_many(history_row, ids)
         return [co_held_reasons(items, s, p, k) for p, s in zip(ids, shares, strict=True)]
+
+
+def _sorted_distinct(indices: np.ndarray) -> bool:
+    return len(indices) < 2 or bool((indices[1:] > indices[:-1]).all())

@@ -94,7 +94,7 @@ def row_reasons(
     share is positive; `explain` sorts them stably by weight, strongest first, and keeps k.
     """
     cols = np.asarray(products, dtype=np.int64)
-    shares = weights[np.ix_(ids, cols)]  # (features, products) float32: x's values are 1
+    shares = weights[ids][:, cols]  # (features, products) float32: x's values are 1
     held = ids[:n_held]
     total = shares[:n_held].astype(np.float64)
     at = np.searchsorted(held, ids[n_held : n_held + n_newest] - n)
@@ -104,16 +104,14 @@ def row_reasons(
     valid = np.concatenate([(total > 0) & (held[:, None] != cols[None, :]), profile > 0])
     # invalid candidates sort last; a stable sort keeps candidate order among equal weights
     order = np.argsort(np.where(valid, -weight, np.inf), axis=0, kind="stable")[:k]
-    chosen = np.take_along_axis(valid, order, axis=0).T.tolist()
-    strongest = np.take_along_axis(weight, order, axis=0).T.tolist()
-    found = _candidates(held, at, n_newest < n_held, ids[n_held + n_newest :] - 2 * n,
-                        profile_texts)
+    column = np.arange(len(cols))
+    chosen = valid[order, column].T.tolist()
+    strongest = weight[order, column].T.tolist()
+    found = _candidates(
+        held, at, n_newest < n_held, ids[n_held + n_newest :] - 2 * n, profile_texts
+    )
     return [
-        [
-            Reason(*found[c], w)
-            for c, w, keep in zip(picks, ws, valid_j, strict=True)
-            if keep
-        ]
+        [Reason(*found[c], w) for c, w, keep in zip(picks, ws, valid_j, strict=True) if keep]
         or [POPULAR]
         for picks, ws, valid_j in zip(order.T.tolist(), strongest, chosen, strict=True)
     ]

@@ -3,8 +3,10 @@
 `FeatureEncoder.transform` runs a few polars expressions per column; on the one-row frame of
 a request that is milliseconds of fixed cost (each expression is a lazy query) for a
 handful of features. A row's features depend on each column's value alone, so `RowFeatures`
-asks `transform` once per distinct (column, dtype, value) and keeps the answer: the same
-features by construction, and per request only a dict lookup per column.
+asks `transform` once per distinct (column, value) and keeps the answer: the same features
+by construction, and per request only a dict lookup per column. Values are told apart by
+their Python type too (True is not 1): the integer, string or boolean dtypes that give one
+Python type encode a value alike (a null never gives a feature).
 
 Two kinds of value are handled without a cache, because they are about one per customer:
 
@@ -20,6 +22,7 @@ Two kinds of value are handled without a cache, because they are about one per c
 from __future__ import annotations
 
 from bisect import bisect_right
+from datetime import date, time, timedelta
 from typing import Final
 
 import numpy as np
@@ -56,40 +59,46 @@ class RowFeatures:
         """Feature ids (int64, ascending) of frame row `row`.
 
         None where only the frame path can answer: a column is missing (transform names
-        it), or with dates_as_years a time or duration column (no year to take).
+        it), or with dates_as_years a time or duration value (no year to take). Columns the
+        encoder does not use are not looked at.
         """
         names = frame.columns
         if not all(c in names for c in self._columns):
             return None
         values = frame.row(row) if self._columns else ()
-        dtypes = frame.dtypes
         out = []
         for i, column in enumerate(self._columns):
-            position = names.index(column)
-            value, dtype = values[position], dtypes[position]
-            if self.dates_as_years and dtype.is_temporal():
-                if not (dtype == pl.Date or isinstance(dtype, pl.Datetime)):
-                    return None
-                value, dtype = (None if value is None else value.year), pl.Int32()
-            bins = self._bins[i]
-            if bins is not None and type(value) in (int, float):
-                local = _bin_feature(float(value), *bins)
+            value = values[names.index(column)]
+            if value is None:
+                continue  # nulls give no feature
+            if self.dates_as_years and isinstance(value, date | time | timedelta):
+                if not isinstance(value, date):
+                    return None  # a time or a duration has no year
+                value = value.year  # datetime is a date; its year is in its time zone
+                local = self._cached(i, value, frame, pl.Int32)
+            elif self._bins[i] is not None and type(value) in (int, float):
+                local = _bin_feature(float(value), *self._bins[i])
             else:
-                local = self._cached(i, value, dtype)
+                local = self._cached(i, value, frame, None)
             if local != _NO_FEATURE:
                 out.append(self._offsets[i] + local)
         return np.array(out, dtype=np.int64)
 
-    def _cached(self, i: int, value: object, dtype: pl.DataType) -> int:
-        """The feature of column i's value, by FeatureEncoder.transform the first time."""
-        key = (dtype, value)
+    def _cached(
+        self, i: int, value: object, frame: pl.DataFrame, dtype: type[pl.DataType] | None
+    ) -> int:
+        """The feature of column i's value, by FeatureEncoder.transform the first time.
+
+        `dtype`: the value's dtype when it is not the frame column's (a date's year).
+        """
+        key = (type(value), value)
         cache = self._cache[i]
         local = cache.get(key) if value == value else None  # NaN: never equal, never a key
         if local is not None:
             return local
         column = self._columns[i]
-        cell = pl.DataFrame({column: [value]}, schema={column: dtype})
-        hit = self._single[i].transform(cell).indices
+        schema = {column: dtype or frame.schema[column]}
+        hit = self._single[i].transform(pl.DataFrame({column: [value]}, schema=schema)).indices
         local = int(hit[0]) if len(hit) else _NO_FEATURE
         if value == value:
             if len(cache) >= MAX_CACHED_VALUES:

@@ -16,6 +16,7 @@ from recsys.models.train_data import TrainData
 
 SMALL_BATCH = 64  # segments of up to this many rows are looked up in a dict, not by a query
 
+
 class PopularityConfig(BaseModel):
     """Popularity settings."""
 

@@ -123,9 +123,14 @@ class SequenceRecommender(Recommender):
             self._set_encoder(FeatureEncoder(()))
             return sp.csr_matrix((train.interactions.shape[0], 0), dtype=np.float32)
         frame = profile_frame(train.customers_aligned())
-        self._set_encoder(FeatureEncoder.fit(
-            frame, c.profile_columns, skip=_skipped_columns(frame, c), band_width=c.birth_year_band
-        ))
+        self._set_encoder(
+            FeatureEncoder.fit(
+                frame,
+                c.profile_columns,
+                skip=_skipped_columns(frame, c),
+                band_width=c.birth_year_band,
+            )
+        )
         return self.encoder.transform(frame)
 
     def _set_encoder(self, encoder: FeatureEncoder) -> None:
@@ -206,7 +211,13 @@ class SequenceRecommender(Recommender):
             return [self._explain(history, int(p), k_reasons, features) for p in products]
         ids, n_held, n_newest = row
         return one.row_reasons(
-            ids, n_held, n_newest, self.weights, products, k_reasons, self._profile_texts,
+            ids,
+            n_held,
+            n_newest,
+            self.weights,
+            products,
+            k_reasons,
+            self._profile_texts,
             history.shape[1],
         )
 

@@ -64,7 +64,6 @@ def test_one_customer_equals_row_zero_of_a_batch(engine: Engine, today: date) ->
         fallback = bool(one.fallback[0])
         model = engine.fallback if fallback else engine.model
         expected = [
-            model.explain(batch.history[[0]], p, 2, features=batch.features[0:1])
-            for p in products
+            model.explain(batch.history[[0]], p, 2, features=batch.features[0:1]) for p in products
         ]
         assert engine.explain_items(alone, 0, products, fallback, 2) == expected

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, time
 
 import numpy as np
 import polars as pl
@@ -35,9 +35,7 @@ FIT = pl.DataFrame(
     }
 )
 SCHEMA = FIT.schema
-ENCODER = FeatureEncoder.fit(
-    profile_frame(FIT), None, skip=(C.customer_id,), band_width=10
-)
+ENCODER = FeatureEncoder.fit(profile_frame(FIT), None, skip=(C.customer_id,), band_width=10)
 ENCODER_EDGES = [x for e in ENCODER.encodings for x in e.edges]  # values right on an edge
 
 
@@ -72,7 +70,8 @@ cells = st.fixed_dictionaries(
         C.risk_tolerance: st.one_of(st.none(), st.integers(1, 5)),
         "vip": st.one_of(st.none(), st.booleans()),
         "balance": st.one_of(
-            st.none(), st.floats(allow_nan=True, allow_infinity=True),
+            st.none(),
+            st.floats(allow_nan=True, allow_infinity=True),
             st.sampled_from([*ENCODER_EDGES, -0.0, 0.0]),
         ),
         "visits": st.one_of(st.none(), st.integers(-5, 80)),
@@ -93,18 +92,27 @@ def test_any_values_equal_transform(data: list[dict]) -> None:
     assert rows_of(frame, rows) == expected(frame)  # cached answers too
 
 
-def test_other_dtypes_are_keys_of_their_own() -> None:
-    # risk_tolerance 3 as a string column is not the integer 3 (and a bool is not 1)
+def test_one_cache_serves_columns_of_other_dtypes() -> None:
+    # risk_tolerance 3 as a string is not the integer 3, a bool is not 1; other integer
+    # widths and categorical text encode alike
     rows = RowFeatures(ENCODER, dates_as_years=True)
-    as_text = FIT.with_columns(pl.col(C.risk_tolerance).cast(pl.String))
-    assert rows_of(FIT, rows) == expected(FIT)
-    assert rows_of(as_text, rows) == expected(as_text)
+    variants = [
+        FIT,
+        FIT.with_columns(pl.col(C.risk_tolerance).cast(pl.String)),
+        FIT.with_columns(pl.col(C.risk_tolerance).cast(pl.Int64), pl.col("vip").cast(pl.Int8)),
+        FIT.with_columns(
+            pl.col(C.segment).cast(pl.Categorical), pl.col("balance").cast(pl.Float32)
+        ),
+        FIT.with_columns(pl.col(C.joined_at).cast(pl.Datetime("ms"))),
+    ]
+    for frame in [*variants, *variants]:
+        assert rows_of(frame, rows) == expected(frame)
 
 
 def test_what_only_the_frame_path_answers_gives_none() -> None:
     rows = RowFeatures(ENCODER, dates_as_years=True)
     assert rows.indices(FIT.drop(C.segment)) is None  # transform names the missing column
-    clock = FIT.with_columns(pl.lit(None, pl.Time).alias(C.joined_at))
+    clock = FIT.with_columns(pl.lit(time(9, 30), pl.Time).alias(C.joined_at))
     assert rows.indices(clock) is None  # a time has no year
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from pydantic import ValidationError as PydanticValidationError
 
+from recsys.settings import Settings
 from serving import validation as v
 
 LIMITS = v.RequestLimits()
@@ -75,3 +77,31 @@ def test_lists() -> None:
         v.check_batch(["c"] * 1001, LIMITS)
     with pytest.raises(v.ValidationError, match=r"^exclude_product_ids\[1\]: must not be empty"):
         v.check_exclude(["p", ""], LIMITS)
+
+
+@pytest.mark.parametrize("value", ["C1\x00", "C\n1", "C1\x1b[31m", "C\x7f1", "C\x851"])
+def test_ids_with_control_characters_are_refused(value: str) -> None:
+    with pytest.raises(v.ValidationError, match=r"^request_id: contains control characters"):
+        v.check_id(value, "request_id", LIMITS)
+
+
+def test_printable_unicode_ids_pass() -> None:
+    for value in ("Müller-7", "客户42", "C 1", "💳-1"):
+        assert v.check_id(value, "customer_id", LIMITS) == value
+
+
+def test_a_huge_bad_value_is_not_echoed_whole() -> None:
+    with pytest.raises(v.ValidationError) as info:
+        v.check_channel("w" * 100_000, ["web"])
+    assert len(str(info.value)) < 200 and "'wwww" in str(info.value)
+    with pytest.raises(v.ValidationError) as info:
+        v.check_event_type("e" * 100_000, ["view"], "events[0].type")
+    assert len(str(info.value)) < 200
+
+
+def test_limits_are_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RECSYS_LIMITS__MAX_K", "20")
+    assert Settings().limits.max_k == 20
+    assert Settings().limits.max_batch == LIMITS.max_batch
+    with pytest.raises(PydanticValidationError, match="max_id_length"):
+        v.RequestLimits(max_id_length=129)  # the store's id columns hold 128 characters
