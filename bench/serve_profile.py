@@ -4,15 +4,17 @@
                                   [--with-events 0.2] [--profile 25]
 
 The model is bench/serve_model.py's (the real pipeline's registered champion, cached under
-var/bench), loaded as the server loads it, with its own SQLite event store. `--with-events`
+var/bench), loaded as the server loads it and wired by `serving.server.build` (offers, the
+decision log as RECSYS_DECISION_LOG says), with its own SQLite store. `--with-events`
 records a purchase and a view since the snapshot for that share of the customers, so the
 store read finds rows and the overlay runs for them (the serve benchmark records none).
 
 CPU time (time.process_time) is what is measured: it does not move with other load on a
 shared machine the way wall-clock QPS does. First a plain run gives the total per call
-(service.recommend + building the protobuf response, as the servicer does); then a run with
-each stage's function wrapped by a CPU timer gives the breakdown (the wrappers add ~1 us a
-stage); `--profile N` prints cProfile's N most expensive functions of a third run.
+(service.recommend + building the protobuf response, as the servicer does), and one through
+the servicer's Recommend coroutine, whose CPU includes the decision log's writer thread; then
+a run with each stage's function wrapped by a CPU timer gives the breakdown (the wrappers add
+~1 us a stage); `--profile N` prints cProfile's N most expensive functions of another run.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ CHANNEL = "mobile"
 K = 5
 # (stage label, module, attribute): the functions timed, in the order a request runs them
 STAGES = (
+    ("offers (live offers, arbiter)", "serving.offer_placer", "OfferPlacer.arbiter"),
     ("state (snapshot rows)", "recsys.engine.engine", "Engine.state"),
     ("store read", "serving.suggest", "store.for_customers"),
     ("overlay (events)", "serving.suggest", "apply_events"),
@@ -51,6 +54,7 @@ STAGES = (
     ("topk", "recsys.engine.engine", "topk"),
     ("explain (reasons)", "recsys.engine.engine", "Engine.explain_items"),
     ("row_items (excl. explain)", "serving.service", "row_items"),
+    ("offer fields (with_offers)", "serving.service", "with_offers"),
     ("pb response (_recommendation)", "serving.servicer", "_recommendation"),
 )
 
@@ -59,7 +63,8 @@ def main() -> None:
     """Build or reuse the model, run the calls, print the tables."""
     args = _parse()
     model = ensure_model(args.customers, args.family, args.seed)
-    service, store, ids = _service(model, args)
+    built, ids = _built(model, args)
+    service = built.service
     from serving import servicer
 
     rng = random.Random(args.seed)
@@ -68,32 +73,43 @@ def main() -> None:
     def one(customer: str) -> None:
         servicer._recommendation(service.recommend(customer, CHANNEL, K))  # patchable
 
-    for customer in calls[:200]:  # warm caches (masks per day and channel, reasons, pools)
-        one(customer)
-    total = _cpu_per_call(one, calls)
+    try:
+        for customer in calls[:200]:  # warm caches (masks per day and channel, reasons, pools)
+            one(customer)
+        total = _cpu_per_call(one, calls)
+        whole = _through_servicer(built, calls)
+        stages = _breakdown(one, calls, service)
+        if args.profile:
+            profiler = cProfile.Profile()
+            profiler.enable()
+            for customer in calls:
+                one(customer)
+            profiler.disable()
+    finally:
+        _stop(built)
     print(
         f"model: {args.family} on {args.customers:,} customers, version {model.version}; "
         f"{args.calls:,} calls, k={K}, channel {CHANNEL}, "
         f"{args.with_events:.0%} of customers with events since the snapshot"
     )
     print(f"total CPU per Recommend (service + pb response): {total:8.1f} us")
-    stages = _breakdown(one, calls, service)
+    log = "on" if built.decision_log is not None else "off (RECSYS_DECISION_LOG)"
+    print(f"through the servicer, decision log {log}:      {whole:8.1f} us")
+    _print_stages(stages, len(calls))
+    if args.profile:
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(args.profile)
+
+
+def _print_stages(stages: dict[str, list[float]], n: int) -> None:
     print(f"\n{'stage':32} {'us/call':>8} {'calls/req':>9}")
-    whole = stages.pop("_whole")[0] / len(calls) * 1e6
+    whole = stages.pop("_whole")[0] / n * 1e6
     timed = 0.0
     for label, (seconds, count) in stages.items():
-        per = seconds / len(calls) * 1e6
+        per = seconds / n * 1e6
         timed += per
-        print(f"{label:32} {per:8.1f} {count / len(calls):9.2f}")
+        print(f"{label:32} {per:8.1f} {count / n:9.2f}")
     print(f"{'rest (validation, glue)':32} {whole - timed:8.1f}")
     print(f"{'total (instrumented)':32} {whole:8.1f}")
-    if args.profile:
-        profiler = cProfile.Profile()
-        profiler.enable()
-        for customer in calls:
-            one(customer)
-        profiler.disable()
-        pstats.Stats(profiler).sort_stats("tottime").print_stats(args.profile)
 
 
 def _parse() -> argparse.Namespace:
@@ -112,13 +128,13 @@ def _parse() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def _service(model: BenchModel, args: argparse.Namespace) -> tuple[Any, Any, list[str]]:
-    """The service as the server builds it, on the bench model; its store; customer ids."""
+def _built(model: BenchModel, args: argparse.Namespace) -> tuple[Any, list[str]]:
+    """The server as `recsys serve` wires it (offers, decision log), on the bench model."""
     from recsys.settings import Settings
     from recsys.stores.sql_events import open_event_store
     from serving.follower import ModelFollower
     from serving.holder import ModelHolder
-    from serving.service import RecommendationService
+    from serving.server import build
     from training.tracking import configure_mlflow
 
     db = model.root / f"profile-events-{args.with_events:g}.db"
@@ -128,16 +144,79 @@ def _service(model: BenchModel, args: argparse.Namespace) -> tuple[Any, Any, lis
     )
     configure_mlflow(settings)
     holder = ModelHolder()
-    if (
-        ModelFollower(settings, holder, cache_dir=model.home / "profile-cache").load_initial()
-        is None
-    ):
+    follower = ModelFollower(settings, holder, cache_dir=model.home / "profile-cache")
+    if follower.load_initial() is None:
         raise SystemExit(f"no champion to load from {model.tracking_uri}")
     store = open_event_store(settings.resolved_database_url)
-    service = RecommendationService(holder, store, settings)
+    built = build(settings, port=0, holder=holder, store=store)
     ids = model.customer_ids(2000)
-    _record_events(service, ids, args.with_events, args.seed)
-    return service, store, ids
+    _record_events(built.service, ids, args.with_events, args.seed)
+    return built, ids
+
+
+def _through_servicer(built: Any, calls: list[str]) -> float:
+    """CPU us per Recommend through the servicer's coroutine, the decision log's writer too."""
+    import asyncio
+
+    from serving._proto.recsys.v1 import recommendation_pb2 as pb
+    from serving.servicer import RecommendationServicer
+
+    servicer = RecommendationServicer(built.service, decision_log=built.decision_log)
+    requests = [pb.RecommendRequest(customer_id=c, channel=CHANNEL, k=K) for c in calls]
+    context = _Context()
+
+    async def run(batch: list[Any]) -> None:
+        for request in batch:
+            await servicer.Recommend(request, context)
+
+    loop = asyncio.new_event_loop()
+    try:
+        loop.run_until_complete(run(requests[:200]))
+        _drained(built)
+        started = time.process_time()
+        loop.run_until_complete(run(requests))
+        _drained(built)  # the writer's CPU is the process's too
+        spent = time.process_time() - started
+    finally:
+        loop.close()
+    if context.failed:
+        raise SystemExit(f"Recommend failed: {context.failed[:3]}")
+    return spent / len(calls) * 1e6
+
+
+class _Context:
+    """What the servicer asks of a grpc.aio context: no deadline; failures are kept."""
+
+    def __init__(self) -> None:
+        self.failed: list[str] = []
+
+    def time_remaining(self) -> None:
+        return None
+
+    def set_code(self, code: Any) -> None:
+        self.failed.append(str(code))
+
+    def set_details(self, details: str) -> None:
+        self.failed.append(details)
+
+
+def _drained(built: Any) -> None:
+    """Wait until the decision log's writer has written everything queued."""
+    log = built.decision_log
+    if log is None:
+        return
+    target = log.logged + log.depth
+    deadline = time.monotonic() + 30
+    while (log.depth or log.logged + log.dropped < target) and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
+def _stop(built: Any) -> None:
+    if built.decision_log is not None:
+        built.decision_log.close()
+    if built.offer_book is not None:
+        built.offer_book.stop()
+    built.server.stop(None)
 
 
 def _record_events(service: Any, ids: list[str], share: float, seed: int) -> None:

@@ -107,6 +107,7 @@ class RecommendationService:
         request_id = v.request_id_or_new(request_id, self.limits)
         ids = v.check_batch(customer_ids, self.limits)
         channel, k = self._channel_and_k(channel, k)
+        v.check_batch_items(len(ids), k, self.limits)
         exclude = v.check_exclude(exclude_product_ids, self.limits)
         loaded = self._loaded()
         rows = self._items(loaded, ids, [None] * len(ids), channel, k, exclude, request_id)

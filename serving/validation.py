@@ -105,6 +105,16 @@ def check_batch(customer_ids: Sequence[str], limits: RequestLimits) -> list[str]
     return check_ids(customer_ids, "customer_ids", limits.max_batch, limits)
 
 
+def check_batch_items(n_customers: int, k: int, limits: RequestLimits) -> None:
+    """At most max_batch_items items in one batch answer (customers x k)."""
+    if n_customers * k > limits.max_batch_items:
+        raise ValidationError(
+            "customer_ids",
+            f"{n_customers} customers x k={k} is {n_customers * k} items; at most "
+            f"{limits.max_batch_items} per call (send fewer customers or a smaller k)",
+        )
+
+
 def check_exclude(product_ids: Sequence[str], limits: RequestLimits) -> list[str]:
     """A bounded list of product ids to leave out."""
     return check_ids(product_ids, "exclude_product_ids", limits.max_exclude, limits)

@@ -159,7 +159,7 @@ class SequenceRecommender(Recommender):
         """One customer's design row as feature ids (see _sequence_rows), None if not one."""
         if history.shape[0] != 1:
             return None
-        if self.encoder.size == 0:
+        if not self.encoder.encodings:
             profile = np.zeros(0, dtype=np.int64)
         elif features is None:
             return None  # the matrix path says what is missing

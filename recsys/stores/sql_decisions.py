@@ -7,9 +7,7 @@ audit, never filtered on in SQL. Timestamps are UTC, like every table of the sto
 from __future__ import annotations
 
 import json
-import logging
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -17,13 +15,11 @@ from typing import Any, Final
 import sqlalchemy as sa
 
 from recsys.columns import Columns as C
-from recsys.stores.base import StoreUnavailable
 from recsys.stores.db import make_engine
+from recsys.stores.errors import unavailable
 from recsys.stores.migrate import upgrade
 from recsys.stores.tables import ID_LENGTH, NAME_LENGTH, REQUEST_ID
 from recsys.stores.tables import decisions as decisions_table
-
-logger = logging.getLogger(__name__)
 
 AT: Final = "at"
 MODEL_VERSION: Final = "model_version"
@@ -66,7 +62,7 @@ class DecisionStore:
 
     def create_tables(self) -> None:
         """Migrate the store to the newest schema (a no-op when it is there already)."""
-        with _unavailable("migrate the store"):
+        with unavailable("decision store", "migrate the store"):
             upgrade(self.engine)
 
     def append(self, decisions: Sequence[Decision]) -> int:
@@ -74,7 +70,7 @@ class DecisionStore:
         if not decisions:
             return 0
         rows = [_row(i, d) for i, d in enumerate(decisions)]
-        with _unavailable("append decisions"), self.engine.begin() as conn:
+        with unavailable("decision store", "append decisions"), self.engine.begin() as conn:
             conn.execute(decisions_table.insert(), rows)
         return len(rows)
 
@@ -102,7 +98,7 @@ class DecisionStore:
             if limit < 1:
                 raise ValueError(f"limit: must be >= 1, got {limit}")
             query = query.limit(limit)
-        with _unavailable("read decisions"), self.engine.connect() as conn:
+        with unavailable("decision store", "read decisions"), self.engine.connect() as conn:
             rows = conn.execute(query).all()
         return [_decision(r) for r in rows]
 
@@ -111,13 +107,13 @@ class DecisionStore:
         query = decisions_table.delete().where(
             decisions_table.c[AT] < _utc(older_than, "older_than")
         )
-        with _unavailable("purge decisions"), self.engine.begin() as conn:
+        with unavailable("decision store", "purge decisions"), self.engine.begin() as conn:
             return int(conn.execute(query).rowcount)
 
     def count(self) -> int:
         """Number of stored decisions."""
         query = sa.select(sa.func.count()).select_from(decisions_table)
-        with _unavailable("count decisions"), self.engine.connect() as conn:
+        with unavailable("decision store", "count decisions"), self.engine.connect() as conn:
             return int(conn.execute(query).scalar_one())
 
 
@@ -131,25 +127,6 @@ def open_decision_store(url: str, *, timeout_s: float | None = None) -> Decision
         engine.dispose()
         raise
     return store
-
-
-@contextmanager
-def _unavailable(action: str) -> Iterator[None]:
-    """Unreachable, locked or lost connection -> StoreUnavailable (nothing was written)."""
-    try:
-        yield
-    except (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError) as exc:
-        logger.warning("decision store: %s failed: %s", action, exc.__class__.__name__)
-        raise StoreUnavailable(f"decision store: cannot {action}: {_reason(exc)}") from exc
-    except sa.exc.DBAPIError as exc:
-        if not exc.connection_invalidated:
-            raise
-        raise StoreUnavailable(f"decision store: connection lost during {action}") from exc
-
-
-def _reason(exc: Exception) -> str:
-    orig = getattr(exc, "orig", None)
-    return str(orig if orig is not None else exc).strip().splitlines()[0]
 
 
 def _row(index: int, d: Decision) -> dict[str, object]:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import logging
 import math
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -15,8 +13,9 @@ import sqlalchemy as sa
 
 from recsys.columns import Columns as C
 from recsys.data.schema import UTC_DATETIME
-from recsys.stores.base import StoredEvent, StoreUnavailable
+from recsys.stores.base import StoredEvent
 from recsys.stores.db import SQLITE, make_engine
+from recsys.stores.errors import unavailable
 from recsys.stores.migrate import upgrade
 from recsys.stores.tables import (
     EVENT_ID,
@@ -27,8 +26,6 @@ from recsys.stores.tables import (
     REQUEST_ID,
 )
 from recsys.stores.tables import events as events_table
-
-logger = logging.getLogger(__name__)
 
 # What for_customers/export return: the canonical events columns, then the feedback links.
 EVENT_LOG_SCHEMA: Final = {
@@ -95,7 +92,7 @@ class SqlEventStore:
 
     def create_tables(self) -> None:
         """Migrate the store to the newest schema (a no-op when it is there already)."""
-        with _unavailable("migrate the store"):
+        with unavailable("event store", "migrate the store"):
             upgrade(self.engine)
 
     def append(self, events: Sequence[StoredEvent]) -> int:
@@ -104,7 +101,7 @@ class SqlEventStore:
             return 0
         recorded_at = datetime.now(UTC)
         rows = [_row(i, e, recorded_at) for i, e in enumerate(events)]
-        with _unavailable("append events"), self.engine.begin() as conn:
+        with unavailable("event store", "append events"), self.engine.begin() as conn:
             conn.execute(events_table.insert(), rows)
         return len(rows)
 
@@ -117,14 +114,14 @@ class SqlEventStore:
         since = _utc(since, "since")
         ids = list(dict.fromkeys(str(c) for c in customer_ids))
         chunks = [ids[i : i + IDS_PER_QUERY] for i in range(0, len(ids), IDS_PER_QUERY)]
-        with _unavailable("read events"):
+        with unavailable("event store", "read events"):
             rows = self._fetch([(self._read_statement(len(c)), c) for c in chunks], since)
         if not rows:
             return _EMPTY.clone()
         return _oldest_first([self._frame(rows)])
 
     def _fetch(self, queries: list[tuple[_Read, list[str]]], since: datetime) -> list[tuple]:
-        """Rows of the compiled reads; DBAPI errors raised as SQLAlchemy's (see _unavailable)."""
+        """Rows of the compiled reads; DBAPI errors as SQLAlchemy's (see errors.unavailable)."""
         dbapi = self.engine.dialect.loaded_dbapi
         raw = cursor = None
         try:
@@ -170,7 +167,7 @@ class SqlEventStore:
         if since is not None:
             query = query.where(events_table.c[C.timestamp] > _utc(since, "since"))
         frames = []
-        with _unavailable("export events"), self.engine.connect() as conn:
+        with unavailable("event store", "export events"), self.engine.connect() as conn:
             # stream_results: a server-side cursor on PostgreSQL, so memory stays one partition
             result = conn.execution_options(stream_results=True).execute(query)
             for part in result.partitions(ROWS_PER_PARTITION):
@@ -180,7 +177,7 @@ class SqlEventStore:
     def count(self) -> int:
         """Number of stored events."""
         query = sa.select(sa.func.count()).select_from(events_table)
-        with _unavailable("count events"), self.engine.connect() as conn:
+        with unavailable("event store", "count events"), self.engine.connect() as conn:
             return int(conn.execute(query).scalar_one())
 
     def _select(self) -> sa.Select:
@@ -212,25 +209,6 @@ def open_event_store(url: str, *, timeout_s: float | None = None) -> SqlEventSto
     store = SqlEventStore(engine)
     store.create_tables()
     return store
-
-
-@contextmanager
-def _unavailable(action: str) -> Iterator[None]:
-    """Unreachable, locked or lost connection -> StoreUnavailable (nothing was acknowledged)."""
-    try:
-        yield
-    except (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError) as exc:
-        logger.warning("event store: %s failed: %s", action, exc.__class__.__name__)
-        raise StoreUnavailable(f"event store: cannot {action}: {_reason(exc)}") from exc
-    except sa.exc.DBAPIError as exc:
-        if not exc.connection_invalidated:
-            raise
-        raise StoreUnavailable(f"event store: connection lost during {action}") from exc
-
-
-def _reason(exc: Exception) -> str:
-    orig = getattr(exc, "orig", None)
-    return str(orig if orig is not None else exc).strip().splitlines()[0]
 
 
 def _row(index: int, e: StoredEvent, recorded_at: datetime) -> dict[str, object]:

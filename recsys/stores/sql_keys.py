@@ -6,9 +6,6 @@ Rows hold the public id, name, role, salt and hash; the clear key is returned on
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
@@ -16,12 +13,11 @@ import sqlalchemy as sa
 from recsys.security import keys
 from recsys.security.keys import ApiKey, MalformedKey
 from recsys.security.roles import check_role
-from recsys.stores.base import StoreUnavailable
 from recsys.stores.db import make_engine
+from recsys.stores.errors import unavailable
 from recsys.stores.migrate import upgrade
 from recsys.stores.tables import api_keys
 
-logger = logging.getLogger(__name__)
 _PUBLIC = (
     api_keys.c.id,
     api_keys.c.name,
@@ -51,7 +47,7 @@ class SqlKeyStore:
 
     def create_tables(self) -> None:
         """Migrate the store to the newest schema (a no-op when it is there already)."""
-        with _unavailable("migrate the store"):
+        with unavailable("key store", "migrate the store"):
             upgrade(self.engine)
 
     def create(self, name: str, role: str) -> tuple[ApiKey, str]:
@@ -69,7 +65,7 @@ class SqlKeyStore:
             "revoked_at": None,
         }
         try:
-            with _unavailable("create a key"), self.engine.begin() as conn:
+            with unavailable("key store", "create a key"), self.engine.begin() as conn:
                 conn.execute(api_keys.insert(), row)
         except sa.exc.IntegrityError as exc:  # the name is unique (the id is 48 random bits)
             raise KeyExists(f"a key named {name!r} exists already; pick another name") from exc
@@ -78,7 +74,7 @@ class SqlKeyStore:
     def list_keys(self) -> list[ApiKey]:
         """Every key, revoked ones included, oldest first."""
         query = sa.select(*_PUBLIC).order_by(api_keys.c.created_at, api_keys.c.id)
-        with _unavailable("list keys"), self.engine.connect() as conn:
+        with unavailable("key store", "list keys"), self.engine.connect() as conn:
             return [_record(r) for r in conn.execute(query)]
 
     def get(self, id_or_name: str) -> ApiKey:
@@ -86,7 +82,7 @@ class SqlKeyStore:
         query = sa.select(*_PUBLIC).where(
             sa.or_(api_keys.c.id == id_or_name, api_keys.c.name == id_or_name)
         )
-        with _unavailable("read a key"), self.engine.connect() as conn:
+        with unavailable("key store", "read a key"), self.engine.connect() as conn:
             rows = conn.execute(query).all()
         if not rows:
             raise KeyNotFound(f"no API key with id or name {id_or_name!r}")
@@ -104,7 +100,7 @@ class SqlKeyStore:
             .where(api_keys.c.id == found.id, api_keys.c.revoked_at.is_(None))
             .values(revoked_at=now)
         )
-        with _unavailable("revoke a key"), self.engine.begin() as conn:
+        with unavailable("key store", "revoke a key"), self.engine.begin() as conn:
             conn.execute(update)
         return self.get(found.id)
 
@@ -117,7 +113,7 @@ class SqlKeyStore:
         query = sa.select(*_PUBLIC, api_keys.c.salt, api_keys.c.hash).where(
             api_keys.c.id == parsed.key_id
         )
-        with _unavailable("check a key"), self.engine.connect() as conn:
+        with unavailable("key store", "check a key"), self.engine.connect() as conn:
             row = conn.execute(query).first()
         if row is None or row.revoked_at is not None:
             return None
@@ -143,19 +139,3 @@ def _utc(moment: datetime | None) -> datetime | None:
     if moment is None:
         return None
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
-@contextmanager
-def _unavailable(action: str) -> Iterator[None]:
-    """Unreachable, locked or lost connection -> StoreUnavailable."""
-    try:
-        yield
-    except (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError) as exc:
-        logger.warning("key store: %s failed: %s", action, exc.__class__.__name__)
-        orig = getattr(exc, "orig", None)
-        reason = str(orig if orig is not None else exc).strip().splitlines()[0]
-        raise StoreUnavailable(f"key store: cannot {action}: {reason}") from exc
-    except sa.exc.DBAPIError as exc:
-        if not exc.connection_invalidated:
-            raise
-        raise StoreUnavailable(f"key store: connection lost during {action}") from exc

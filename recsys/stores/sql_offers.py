@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Collection, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
@@ -28,8 +27,8 @@ from recsys.offers.model import (
     Target,
     VolumeEvent,
 )
-from recsys.stores.base import StoreUnavailable
 from recsys.stores.db import make_engine
+from recsys.stores.errors import unavailable
 from recsys.stores.migrate import upgrade
 from recsys.stores.tables import (
     OFFER_ID,
@@ -102,7 +101,7 @@ class OfferStore:
             updated_at=now,
             revision=1,
         )
-        with _unavailable("create offer"), self.engine.begin() as conn:
+        with unavailable("offer store", "create offer"), self.engine.begin() as conn:
             self._check_name_free(conn, stored.name, None)
             conn.execute(offers.insert(), [_row(stored)])
             self._write_customers(conn, stored)
@@ -124,7 +123,7 @@ class OfferStore:
         bad = sorted(forbidden & set(changes))
         if bad:
             raise OfferProblem(bad[0], "is set by the store, not by an update")
-        with _unavailable("update offer"), self.engine.begin() as conn:
+        with unavailable("offer store", "update offer"), self.engine.begin() as conn:
             before = self._locked(conn, offer_id)
             if expected_revision is not None and before.revision != expected_revision:
                 raise OfferConflict(
@@ -154,7 +153,7 @@ class OfferStore:
 
     def get(self, offer_id: str, *, with_customers: bool = False) -> Offer:
         """One offer; OfferNotFound when there is none."""
-        with _unavailable("read offer"), self.engine.connect() as conn:
+        with unavailable("offer store", "read offer"), self.engine.connect() as conn:
             row = conn.execute(offers.select().where(offers.c.id == offer_id)).mappings().first()
             if row is None:
                 raise OfferNotFound(f"offer {offer_id!r} not found")
@@ -166,7 +165,7 @@ class OfferStore:
         try:
             return self.get(id_or_name)
         except OfferNotFound:
-            with _unavailable("read offer"), self.engine.connect() as conn:
+            with unavailable("offer store", "read offer"), self.engine.connect() as conn:
                 query = offers.select().where(offers.c.name == id_or_name)
                 row = conn.execute(query).mappings().first()
             if row is None:
@@ -178,7 +177,7 @@ class OfferStore:
         query = offers.select().order_by(offers.c.created_at.desc(), offers.c.id)
         if status:
             query = query.where(offers.c.status.in_([str(s) for s in status]))
-        with _unavailable("list offers"), self.engine.connect() as conn:
+        with unavailable("offer store", "list offers"), self.engine.connect() as conn:
             return [_offer(r, None) for r in conn.execute(query).mappings()]
 
     def live(self, now: datetime) -> list[Offer]:
@@ -186,7 +185,7 @@ class OfferStore:
         query = offers.select().where(
             offers.c.status == str(Status.active), offers.c.end_at > _utc(now)
         )
-        with _unavailable("read live offers"), self.engine.connect() as conn:
+        with unavailable("offer store", "read live offers"), self.engine.connect() as conn:
             rows = list(conn.execute(query).mappings())
             listed = [r["id"] for r in rows if r["has_customer_list"]]
             customers = _customers(conn, listed) if listed else {}
@@ -197,7 +196,7 @@ class OfferStore:
         query = sa.select(
             sa.func.count(), sa.func.max(offers.c.updated_at), sa.func.sum(offers.c.revision)
         )
-        with _unavailable("read offers"), self.engine.connect() as conn:
+        with unavailable("offer store", "read offers"), self.engine.connect() as conn:
             count, newest, revisions = conn.execute(query).one()
         return int(count), f"{newest}|{revisions}"
 
@@ -208,7 +207,7 @@ class OfferStore:
             .where(offer_audit.c.offer_id == offer_id)
             .order_by(offer_audit.c.at, offer_audit.c.id)
         )
-        with _unavailable("read offer audit"), self.engine.connect() as conn:
+        with unavailable("offer store", "read offer audit"), self.engine.connect() as conn:
             rows = list(conn.execute(query).mappings())
         return [
             AuditEntry(
@@ -232,7 +231,7 @@ class OfferStore:
     ) -> Exposure:
         """Frequency-cap exposures of these customers and volume-cap totals of these offers."""
         now = _utc(now)
-        with _unavailable("count offer exposures"), self.engine.connect() as conn:
+        with unavailable("offer store", "count offer exposures"), self.engine.connect() as conn:
             return _exposures(conn, offers_, list(customer_ids), now, hold)
 
     def reserve(
@@ -246,7 +245,7 @@ class OfferStore:
     ) -> bool:
         """Take one slot of `offer` for this customer if its caps allow it (atomic, durable)."""
         now = _utc(now)
-        with _unavailable("reserve offer slot"), self.engine.begin() as conn:
+        with unavailable("offer store", "reserve offer slot"), self.engine.begin() as conn:
             # the lock: concurrent reservations of this offer (any process) queue up here
             locked = conn.execute(
                 offers.update()
@@ -275,7 +274,7 @@ class OfferStore:
     def deliveries(self, offer_id: str) -> int:
         """Slots this offer has taken in answers so far."""
         query = sa.select(sa.func.count()).where(offer_deliveries.c.offer_id == offer_id)
-        with _unavailable("count deliveries"), self.engine.connect() as conn:
+        with unavailable("offer store", "count deliveries"), self.engine.connect() as conn:
             return int(conn.execute(query).scalar_one())
 
     # --- measuring -----------------------------------------------------------------------------
@@ -308,7 +307,7 @@ class OfferStore:
             .where(offer_deliveries.c.offer_id == offer_id)
             .group_by(offer_deliveries.c[C.channel])
         )
-        with _unavailable("count offer events"), self.engine.connect() as conn:
+        with unavailable("offer store", "count offer events"), self.engine.connect() as conn:
             rows = list(conn.execute(query)) + list(conn.execute(served))
         return [(str(c), str(e), int(n)) for c, e, n in rows]
 
@@ -341,7 +340,7 @@ class OfferStore:
 def open_offer_store(url: str) -> OfferStore:
     """An offer store on `url`, migrated to the newest schema."""
     engine = make_engine(url)
-    with _unavailable("migrate the store"):
+    with unavailable("offer store", "migrate the store"):
         upgrade(engine)
     return OfferStore(engine)
 
@@ -562,14 +561,3 @@ def _now(now: datetime | None) -> datetime:
 def _utc(moment: datetime) -> datetime:
     # SQLite hands back naive datetimes (stored in UTC)
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
-@contextmanager
-def _unavailable(action: str) -> Iterator[None]:
-    """Unreachable or locked store -> StoreUnavailable (nothing was changed)."""
-    try:
-        yield
-    except (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError) as exc:
-        orig = getattr(exc, "orig", None) or exc
-        reason = str(orig).strip().splitlines()[0] if str(orig).strip() else type(exc).__name__
-        raise StoreUnavailable(f"offer store: cannot {action}: {reason}") from exc

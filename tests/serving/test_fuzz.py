@@ -38,6 +38,7 @@ from tests.serving.trained import Trained
 PACKAGE = f"{_proto.__name__}.recsys.v1"
 SERVER_FAULTS = {grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN}
 CALL_TIMEOUT_S = 30.0
+DEFAULT_CLIENT_RECEIVE_BYTES = 4 * 1024 * 1024  # grpc clients refuse bigger answers
 TYPED = settings(
     max_examples=150,
     deadline=None,
@@ -142,6 +143,8 @@ def target(model: Trained, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     finally:
         channel.close()
         built.server.stop(None).wait(10)
+        if built.offer_book is not None:
+            built.offer_book.stop()
         if built.decision_log is not None:
             built.decision_log.close()
 
@@ -260,3 +263,23 @@ def test_a_megabyte_of_empty_events_is_refused_by_count_at_once(target: Target) 
     assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert info.value.details() == "events: has 400000 entries; at most 1000 allowed"
     assert time.perf_counter() - started < 2.0
+
+
+def test_the_largest_batch_the_limits_allow_fits_a_default_client(
+    target: Target, model: Trained
+) -> None:
+    limits = model.settings.limits
+    customers = model.loaded.engine.snapshot.customer_map.ids.tolist()
+    k = limits.max_k
+    n = limits.max_batch_items // k
+    stub = pb_grpc.RecommendationServiceStub(target.channel)  # default 4 MiB receive limit
+    request = pb.RecommendBatchRequest(customer_ids=(customers * 2)[:n], channel="call_center", k=k)
+    out = stub.RecommendBatch(request, timeout=60)
+    items = sum(len(r.items) for r in out.results)
+    # the catalog may hold fewer than k products: scale up to max_batch_items items
+    assert out.ByteSize() / items * limits.max_batch_items < DEFAULT_CLIENT_RECEIVE_BYTES * 0.8
+    over = pb.RecommendBatchRequest(customer_ids=(customers * 2)[: n + 1], channel="web", k=k)
+    with pytest.raises(grpc.RpcError) as info:
+        stub.RecommendBatch(over, timeout=10)
+    assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert info.value.details().startswith(f"customer_ids: {n + 1} customers x k={k} is ")

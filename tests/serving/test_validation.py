@@ -105,3 +105,9 @@ def test_limits_are_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     assert Settings().limits.max_batch == LIMITS.max_batch
     with pytest.raises(PydanticValidationError, match="max_id_length"):
         v.RequestLimits(max_id_length=129)  # the store's id columns hold 128 characters
+
+
+def test_batch_items_bound_customers_times_k() -> None:
+    v.check_batch_items(500, 50, LIMITS)
+    with pytest.raises(v.ValidationError, match=r"^customer_ids: 501 customers x k=50 is 25050"):
+        v.check_batch_items(501, 50, LIMITS)
