@@ -57,9 +57,10 @@ class RequestLimits(BaseModel):
     max_id_length: int = Field(default=128, ge=1, le=128)
     max_k: int = Field(default=50, ge=1)
     max_batch: int = Field(default=1000, ge=1)
-    # customers x k of one RecommendBatch: ~110 bytes an item, so 25k items stay well under
-    # the 4 MiB a gRPC client accepts by default (1000 x 50 made 5.2 MB: refused by clients)
-    max_batch_items: int = Field(default=25_000, ge=1)
+    # customers x k of one RecommendBatch: an item with its reasons is ~190 bytes, so 15k
+    # items (~2.9 MB) stay under the 4 MiB a gRPC client accepts by default (1000 x 50 made
+    # 5.2 MB: computed for a second, then refused by the client)
+    max_batch_items: int = Field(default=15_000, ge=1)
     max_events: int = Field(default=1000, ge=1)
     max_exclude: int = Field(default=100, ge=0)
     max_context_entries: int = Field(default=32, ge=0)

@@ -10,6 +10,7 @@ counted). The writer also purges rows older than the retention, at start and the
 
 from __future__ import annotations
 
+import json
 import logging
 import queue
 import threading
@@ -18,9 +19,11 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
+import numpy as np
+
 from recsys.stores.base import StoreUnavailable
 from recsys.stores.sql_decisions import Decision, DecisionStore
-from serving.domain import Recommendation
+from serving.domain import Recommendation, Removed
 from serving.metrics import ServingMetrics
 
 log = logging.getLogger(__name__)
@@ -262,8 +265,50 @@ def render(recommendation: Recommendation, channel: str, at: datetime | float) -
         for i in r.items
     ]
     moment = at if isinstance(at, datetime) else datetime.fromtimestamp(at, UTC)
-    removed = r.removed.as_dict() if r.removed is not None else {}
-    return Decision(r.request_id, moment, r.customer_id, channel, r.model_version, items, removed)
+    removed, removed_json = _REMOVALS.render(r.removed)
+    return Decision(
+        r.request_id, moment, r.customer_id, channel, r.model_version, items, removed, removed_json
+    )
+
+
+class _Removals:
+    """Rule -> removed product ids, rendered once per distinct mask row.
+
+    Most rows repeat: product-only rules are one row per channel and day, suitability one per
+    risk tolerance, age one per birth year. Rendering a row costs ~3 us, looking it up 0.3 us.
+    Used by the writer thread only.
+    """
+
+    MAX_ENTRIES: Final = 8192
+
+    def __init__(self) -> None:
+        self._cache: dict[tuple[str, bytes], tuple[list[str], str]] = {}
+        # the ids the cache renders with; held, so no later array can reuse its identity
+        self._ids: np.ndarray | None = None
+
+    def render(self, removed: Removed | None) -> tuple[dict[str, list[str]], str]:
+        """(rule -> ids, the same as JSON) for one answer's removals."""
+        if removed is None:
+            return {}, "{}"
+        if removed.product_ids is not self._ids or len(self._cache) > self.MAX_ENTRIES:
+            self._cache.clear()  # another model version's catalog, or very varied rows
+            self._ids = removed.product_ids
+        out: dict[str, list[str]] = {}
+        parts = []
+        for rule, row in removed.allowed.items():
+            if row.all():
+                continue
+            key = (rule, row.tobytes())
+            hit = self._cache.get(key)
+            if hit is None:
+                listed = [str(p) for p in removed.product_ids[~row]]
+                hit = self._cache[key] = (listed, json.dumps(listed))
+            out[rule] = hit[0]
+            parts.append(f"{json.dumps(rule)}:{hit[1]}")
+        return out, "{" + ",".join(parts) + "}"
+
+
+_REMOVALS = _Removals()
 
 
 def _render_all(batch: list[Pending]) -> list[Decision]:

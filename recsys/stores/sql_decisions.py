@@ -48,6 +48,8 @@ class Decision:
     model_version: str
     items: list[dict[str, Any]] = field(default_factory=list)
     removed: dict[str, list[str]] = field(default_factory=dict)
+    # `removed` already as JSON (the decision log renders it from cached pieces); empty = dump it
+    removed_json: str = field(default="", compare=False, repr=False)
 
 
 class DecisionStore:
@@ -139,7 +141,7 @@ def _row(index: int, d: Decision) -> dict[str, object]:
         MODEL_VERSION: d.model_version,
         # ensure_ascii (the default) keeps NUL and odd characters escaped: PostgreSQL-safe text
         ITEMS: json.dumps(d.items, separators=(",", ":")),
-        REMOVED: json.dumps(d.removed, separators=(",", ":")),
+        REMOVED: d.removed_json or json.dumps(d.removed, separators=(",", ":")),
     }
     for name, limit in _LIMITS.items():
         value = row[name]

@@ -208,3 +208,17 @@ def test_bad_sizes_are_refused(url: str) -> None:
     with pytest.raises(ValueError, match="retention_days"):
         DecisionLog(store, retention_days=-1)
     store.close()
+
+
+def test_cached_removals_follow_the_catalog_of_each_answer() -> None:
+    """Equal mask rows under two catalogs (a model swap) render each catalog's own ids."""
+    from serving.decision_log import _Removals
+
+    row = np.array([True, False, True, False])
+    old = Removed(np.array(["a", "b", "c", "d"], dtype=object), {"held": row})
+    new = Removed(np.array(["w", "x", "y", "z"], dtype=object), {"held": row})
+    removals = _Removals()
+    for _ in range(2):  # the second round comes from the cache
+        assert removals.render(old) == ({"held": ["b", "d"]}, '{"held":["b", "d"]}')
+        assert removals.render(new) == ({"held": ["x", "z"]}, '{"held":["x", "z"]}')
+    assert removals.render(None) == ({}, "{}")
