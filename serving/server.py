@@ -48,6 +48,7 @@ from serving.offer_service import OfferService
 from serving.offer_servicer import OfferServicer
 from serving.service import RecommendationService
 from serving.servicer import RecommendationServicer
+from serving.store_guard import guard_reads
 from serving.tls import server_credentials
 from serving.undecodable import UndecodableInterceptor
 
@@ -102,7 +103,9 @@ def build(
         offer_book, offer_store, hold=timedelta(minutes=settings.offer_hold_minutes)
     )
     service = RecommendationService(
-        holder, store, settings, on_store_down=metrics.store_read_failed, offers=placer
+        # reads bounded in time (serving.store_guard): a hung store must not stall Recommend
+        holder, guard_reads(store), settings, on_store_down=metrics.store_read_failed,
+        offers=placer,
     )
     offer_admin = OfferService(offer_store, holder, settings)
     decisions = _decision_log(settings, metrics)

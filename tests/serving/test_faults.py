@@ -1,8 +1,9 @@
 """Faults the server rides out: store down, registry down, SIGTERM under load, kill -9.
 
 Each fault is made real: a PostgreSQL role that may no longer log in (its sessions killed), a
-SQLite file another connection holds locked, a registry database that stops being one, a
-`recsys serve` process sent SIGTERM or SIGKILL. Faults tested elsewhere, not repeated here:
+database behind a proxy that goes silent, a SQLite file another connection holds locked, a
+registry database that stops being one, health watchers holding streams open, a `recsys serve`
+process sent SIGTERM or SIGKILL. Faults tested elsewhere, not repeated here:
 - a new version with a corrupt artifact is refused and the old one serves:
   test_follower.py::test_a_broken_version_is_refused_and_the_old_one_keeps_serving (truncated
   arrays, unparseable model.json, NaN scores), and under load through gRPC
@@ -44,7 +45,9 @@ from serving.follower import ModelFollower
 from serving.holder import ModelHolder
 from serving.metrics import ServingMetrics
 from serving.server import DEFAULT_THREADS, SERVICE_NAME, build
+from serving.store_guard import COOLDOWN_S, READ_BUDGET_S
 from tests.serving.free_port import free_port
+from tests.serving.silent_proxy import SilentProxy
 from tests.serving.test_server import wait_serving
 from tests.serving.trained import Trained
 
@@ -206,8 +209,44 @@ def test_postgres_down_recommend_serves_from_memory_and_record_events_is_unavail
             assert [bool(r.items) for r in results] == [True, True]
             assert served.metrics.value("recsys_store_read_failures_total") >= 2
         assert stub.RecordEvents(purchase(customer, product, "acked-after"), timeout=10).accepted
-        assert product not in top(stub, customer)  # the store's events count again
+        # reads resume once the breaker's cooldown is over: the store's events count again
+        wait_for(lambda: product not in top(stub, customer), "reads to resume", 5 * COOLDOWN_S)
     assert sorted(exported_request_ids(pg_outage.url)) == ["acked-after", "acked-before"]
+
+
+@pytest.fixture
+def silent_pg(pg_outage: PgOutage) -> Iterator[tuple[SilentProxy, str]]:
+    """The fresh role and schema reached through a proxy that can go silent."""
+    proxy = SilentProxy(("127.0.0.1", 5432))
+    try:
+        yield proxy, pg_outage.url.replace("127.0.0.1:5432", f"127.0.0.1:{proxy.port}")
+    finally:
+        proxy.close()
+
+
+@pytest.mark.postgres
+def test_a_silent_store_costs_one_read_budget_then_recommend_answers_from_memory(
+    model: Trained, silent_pg: tuple[SilentProxy, str]
+) -> None:
+    # regression: a read on a connection that never answers waited forever, on the loop
+    # thread, and every call of the server waited with it
+    proxy, url = silent_pg
+    settings = model.settings.model_copy(update={"database_url": url})
+    with serve_in_process(settings, holding(model)) as served:
+        customer = str(model.loaded.engine.snapshot.customer_map.ids[43])
+        snapshot_answer = top(served.stub, customer)
+        proxy.silent.set()
+        try:
+            took = []
+            for _ in range(5):
+                started = time.perf_counter()
+                assert top(served.stub, customer) == snapshot_answer
+                took.append(time.perf_counter() - started)
+            assert took[0] < READ_BUDGET_S + 1.0  # waited for the read once, within budget
+            assert max(took[1:]) < READ_BUDGET_S  # then the breaker skips the store
+            assert served.metrics.value("recsys_store_read_failures_total") == 5
+        finally:
+            proxy.silent.clear()  # held reads complete; the server shuts down cleanly
 
 
 @contextmanager

@@ -41,7 +41,9 @@ def test_non_finite_scores_are_refused_naming_customers(tiny_bank_data: BankData
     engine.model.global_rate[2] = np.nan  # unknown customers are scored by the global rates
     with pytest.raises(ModelCheckError, match=r"for 1 of 6 probe customers \(e.g. '\\x00recsys"):
         check_engine(engine)
-    engine.model.segment_rate[:, 2] = np.inf  # now one product blows up for everyone
+    rates = engine.model.segment_rate.copy()  # a new array, as a loaded artifact would bring
+    rates[:, 2] = np.inf  # now one product blows up for everyone
+    engine.model.segment_rate = rates
     with pytest.raises(ModelCheckError, match=r"non-finite scores for 6 of 6 probe customers"):
         check_engine(engine)
 

@@ -1,0 +1,362 @@
+"""Server CPU per Recommend call, in us, for the real server and variants of it: where it goes.
+
+    python bench/serve_overhead.py [--calls 20000] [--concurrency 16] [--clients 2]
+                                   [--rounds 3] [--family itemknn] [--variants full,...]
+
+Each variant is one server process (the bench model of bench/serve_model.py, wired by
+`serving.server.run_process` as `recsys serve` runs it) on its own port. Closed-loop clients
+(`--clients` processes, `--concurrency` callers in all) connect and warm up, then send exactly
+`--calls` Recommend calls; the server's CPU time (user + system, every thread, from /proc)
+over that window divided by the calls is the figure. CPU time barely moves with other load
+on a shared machine, unlike QPS; variants run interleaved, `--rounds` times, and the median
+is printed. The CPU of the grpc-loop thread and of the decision-log writer are shown apart.
+
+Variants (bench-only: the server is built with parts left out or replaced, no production
+flags):
+  full           what `recsys serve` runs (decision log on)
+  no-dlog        full, RECSYS_DECISION_LOG=false
+  no-metrics     no-dlog without AioMetricsInterceptor
+  no-undecodable no-dlog without UndecodableInterceptor
+  no-intercept   no-dlog without any interceptor
+  canned         no-intercept, and RecommendationService.recommend answers from a memo
+                 (gRPC + servicer glue + response building, none of the model's work)
+  empty          bench/serve_empty.py --aio: a grpc.aio server whose handler does nothing
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing
+import os
+import signal
+import statistics
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from serve_model import BENCH_HOME, ensure_model  # noqa: E402
+from serve_servers import (  # noqa: E402
+    PYTHON,
+    ROOT,
+    Server,
+    _cpu,
+    _grpc_serving,
+    _started,
+    _tree,
+    _wait,
+    free_port,
+)
+
+CHANNEL = "mobile"
+K = 5
+N_PAYLOADS = 5000
+WARMUP_CALLS = 300  # per client process, before the measured calls
+LOGS = BENCH_HOME / "overhead-logs"
+# variant -> (interceptor classes left out, decision log on, canned service)
+VARIANTS: dict[str, tuple[frozenset[str], bool, bool]] = {
+    "full": (frozenset(), True, False),
+    "no-dlog": (frozenset(), False, False),
+    "no-metrics": (frozenset({"AioMetricsInterceptor"}), False, False),
+    "no-undecodable": (frozenset({"UndecodableInterceptor"}), False, False),
+    "no-intercept": (frozenset({"*"}), False, False),
+    "canned": (frozenset({"*"}), False, True),
+}
+EMPTY = "empty"
+
+
+def main() -> None:
+    """Start every variant's server, measure them interleaved, print the table."""
+    args = _parse()
+    if args.serve:
+        _serve(args.serve, args.port, Path(args.threads_file))
+        return
+    names = [v for v in args.variants.split(",") if v]
+    unknown = [v for v in names if v not in VARIANTS and v != EMPTY]
+    if unknown:
+        raise SystemExit(f"--variants: unknown {unknown}; known {[*VARIANTS, EMPTY]}")
+    model = ensure_model(args.customers, args.family, args.seed)
+    payloads = tuple((c, CHANNEL, K) for c in model.customer_ids(N_PAYLOADS))
+    found: dict[str, list[dict[str, float]]] = {v: [] for v in names}
+    with ExitStack() as stack:
+        servers = {v: stack.enter_context(_variant_server(v, model.env())) for v in names}
+        _say(
+            f"model {args.family} on {args.customers:,} customers, version {model.version}; "
+            f"{args.calls:,} calls a run, concurrency {args.concurrency}, "
+            f"{args.clients} client processes; load {_load()}"
+        )
+        for r in range(args.rounds):
+            for v, (server, threads) in servers.items():
+                got = _measure(server, threads, payloads, args)
+                found[v].append(got)
+                _say(
+                    f"  round {r + 1} {v:15s} {got['total']:7.1f} us/call  "
+                    f"loop {got['loop']:6.1f}  dlog {got['dlog']:5.1f}  "
+                    f"switches {got['switches'] / 1e6:5.1f}  {got['qps']:6.0f} qps  load {_load()}"
+                )
+    _report(found, args)
+
+
+def _parse() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=20_000, help="measured calls per run")
+    parser.add_argument("--concurrency", type=int, default=16, help="callers in all")
+    parser.add_argument("--clients", type=int, default=2, help="client processes")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--customers", type=int, default=20_000)
+    parser.add_argument("--family", default="itemknn")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--variants", default=",".join([*VARIANTS, EMPTY]))
+    parser.add_argument("--serve", default="", help=argparse.SUPPRESS)  # a server process
+    parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--threads-file", default="", help=argparse.SUPPRESS)
+    return parser.parse_args()
+
+
+# --- server side -----------------------------------------------------------------------------
+def _serve(variant: str, port: int, threads_file: Path) -> None:
+    """One server process of `variant` (this script run with --serve), until SIGTERM."""
+    import threading
+
+    import serving.server as srv
+    from recsys.settings import Settings
+
+    drop, decision_log, canned = VARIANTS[variant]
+    real_loop_server = srv.LoopServer
+
+    def loop_server(setup: Any, *, interceptors: list[Any], **kw: Any) -> Any:
+        kept = [i for i in interceptors if "*" not in drop and type(i).__name__ not in drop]
+        return real_loop_server(setup, interceptors=kept, **kw)
+
+    srv.LoopServer = loop_server  # type: ignore[assignment,misc]
+    if canned:
+        srv.RecommendationService = _canned_service(srv.RecommendationService)  # type: ignore[misc]
+    settings = Settings(decision_log=decision_log)
+
+    def report_threads() -> None:  # both threads are started by build(), before serving
+        wanted = {"grpc-loop"} | ({"decision-log"} if decision_log else set())
+        while not wanted <= (names := {t.name: t.native_id for t in threading.enumerate()}).keys():
+            time.sleep(0.05)
+        threads_file.write_text(json.dumps(names))
+
+    threading.Thread(target=report_threads, daemon=True).start()
+    srv.run_process(settings, port, 0, reuse_port=False)
+
+
+def _canned_service(base: type) -> type:
+    """`base` whose recommend answers every customer with the first answer of its (channel, k).
+
+    A few customers' answers, reused: the payloads are more than the calls, so a memo per
+    customer would rarely hit. The answers' size is that of real ones.
+    """
+
+    class Canned(base):  # type: ignore[valid-type,misc]
+        memo: dict[tuple, list[Any]] = {}
+
+        def recommend(self, customer_id: str, channel: str, k: int = 0, *a: Any) -> Any:
+            answers = self.memo.setdefault((channel, k), [])
+            if len(answers) < 16:
+                answers.append(super().recommend(customer_id, channel, k, *a))
+            return answers[hash(customer_id) % len(answers)]
+
+    return Canned
+
+
+@contextmanager
+def _variant_server(variant: str, env: dict[str, str]) -> Iterator[tuple[Server, Path | None]]:
+    """The variant's server process, ready (health SERVING), with its thread-id file."""
+    port = free_port()
+    address = f"127.0.0.1:{port}"
+    if variant == EMPTY:
+        cmd = [
+            PYTHON,
+            str(ROOT / "bench" / "serve_empty.py"),
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+            "--aio",
+        ]
+        threads = None
+    else:
+        threads = LOGS / f"{variant}.threads.json"
+        threads.unlink(missing_ok=True)
+        cmd = [
+            PYTHON,
+            __file__,
+            "--serve",
+            variant,
+            "--port",
+            str(port),
+            "--threads-file",
+            str(threads),
+        ]
+    with _started(variant, cmd, env, address, LOGS) as server:
+        server.ready_s = _wait(server, lambda: _grpc_serving(address))
+        if threads is not None:
+            _wait(server, threads.exists)
+        yield server, threads
+
+
+def _cpu_task(pid: int, tid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/task/{tid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_now(server: Server, threads: Path | None) -> dict[str, float]:
+    """CPU seconds so far: the whole process tree, its grpc-loop and decision-log threads."""
+    pids = _tree(server.process.pid)
+    out = {"total": sum(_cpu(p) for p in pids), "loop": 0.0, "dlog": 0.0}
+    out["switches"] = float(sum(_switches(p) for p in pids))
+    if threads is not None and threads.exists():
+        tids = json.loads(threads.read_text())
+        pid = server.process.pid
+        out["loop"] = _cpu_task(pid, tids["grpc-loop"]) if "grpc-loop" in tids else 0.0
+        out["dlog"] = _cpu_task(pid, tids["decision-log"]) if "decision-log" in tids else 0.0
+    return out
+
+
+def _switches(pid: int) -> int:
+    """Context switches so far of every thread of `pid` (voluntary: waits, GIL handoffs)."""
+    total = 0
+    for status in Path(f"/proc/{pid}/task").glob("*/status"):
+        try:
+            for line in status.read_text().splitlines():
+                if "ctxt_switches:" in line:
+                    total += int(line.split()[1])
+        except OSError:
+            continue
+    return total
+
+
+# --- client side -----------------------------------------------------------------------------
+def _measure(
+    server: Server, threads: Path | None, payloads: tuple, args: argparse.Namespace
+) -> dict[str, float]:
+    """One run: clients warm up, then exactly args.calls calls; CPU us per call, and QPS."""
+    ctx = multiprocessing.get_context("spawn")
+    ready, done, go = ctx.Queue(), ctx.Queue(), ctx.Event()
+    n = max(1, min(args.clients, args.concurrency))
+    callers = [args.concurrency // n + (i < args.concurrency % n) for i in range(n)]
+    calls = [args.calls // n + (i < args.calls % n) for i in range(n)]
+    procs = [
+        ctx.Process(
+            target=_client_process,
+            args=(server.address, payloads, callers[i], calls[i], i, ready, done, go),
+        )
+        for i in range(n)
+    ]
+    for p in procs:
+        p.start()
+    for _ in procs:
+        ready.get(timeout=120)
+    before = _cpu_now(server, threads)
+    started = time.perf_counter()
+    go.set()
+    errors = sum(done.get(timeout=600) for _ in procs)
+    wall = time.perf_counter() - started
+    after = _cpu_now(server, threads)
+    for p in procs:
+        p.join(10)
+    if errors:
+        raise SystemExit(f"{server.name}: {errors} calls failed (see {server.log})")
+    per = {k: (after[k] - before[k]) / args.calls * 1e6 for k in before}
+    return {**per, "qps": args.calls / wall}
+
+
+def _client_process(
+    address: str,
+    payloads: tuple,
+    callers: int,
+    calls: int,
+    index: int,
+    ready: Any,
+    done: Any,
+    go: Any,
+) -> None:
+    done.put(asyncio.run(_client(address, payloads, callers, calls, index, ready, go)))
+
+
+async def _client(
+    address: str, payloads: tuple, callers: int, calls: int, index: int, ready: Any, go: Any
+) -> int:
+    """Warm up, report ready, wait for go, send `calls` calls over `callers`; the failures."""
+    import grpc
+
+    from serving._proto.recsys.v1 import recommendation_pb2 as pb
+    from serving._proto.recsys.v1 import recommendation_pb2_grpc as pb_grpc
+
+    options = [("grpc.use_local_subchannel_pool", 1)]
+    channels = [grpc.aio.insecure_channel(address, options=options) for _ in range(callers)]
+    stubs = [pb_grpc.RecommendationServiceStub(c) for c in channels]
+    requests = [pb.RecommendRequest(customer_id=c, channel=ch, k=k) for c, ch, k in payloads]
+    errors = 0
+
+    async def caller(i: int, count: int) -> None:
+        nonlocal errors
+        stub, n = stubs[i], index * 104729 + i * 7919
+        for _ in range(count):
+            try:
+                await stub.Recommend(requests[n % len(requests)], timeout=30)
+            except grpc.RpcError:
+                errors += 1
+            n += 1
+
+    shares = [calls // callers + (i < calls % callers) for i in range(callers)]
+    warm = [WARMUP_CALLS // callers + 1] * callers
+    await asyncio.gather(*(caller(i, w) for i, w in enumerate(warm)))
+    errors = 0
+    ready.put(index)
+    while not go.is_set():  # the event is a multiprocessing one: poll it off the loop
+        await asyncio.sleep(0.002)
+    await asyncio.gather(*(caller(i, s) for i, s in enumerate(shares)))
+    await asyncio.gather(*(c.close() for c in channels))
+    return errors
+
+
+# --- report ----------------------------------------------------------------------------------
+def _report(found: dict[str, list[dict[str, float]]], args: argparse.Namespace) -> None:
+    print(
+        f"\nserver CPU per Recommend call, us (median of {args.rounds} runs of "
+        f"{args.calls:,} calls; min-max of total in brackets); load now {_load()}"
+    )
+    header = (
+        f"{'variant':15s} {'total':>7s} {'range':>15s} {'loop':>7s} {'dlog':>6s} "
+        f"{'ctx sw':>6s} {'qps':>6s}"
+    )
+    print(header)
+    print("-" * len(header))
+    for v, runs in found.items():
+        med = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+        lo, hi = min(r["total"] for r in runs), max(r["total"] for r in runs)
+        loop = f"{med['loop']:7.1f}" if v != EMPTY else f"{'-':>7s}"
+        dlog = f"{med['dlog']:6.1f}" if v != EMPTY else f"{'-':>6s}"
+        print(
+            f"{v:15s} {med['total']:7.1f} {f'[{lo:.0f}-{hi:.0f}]':>15s} {loop} {dlog} "
+            f"{med['switches'] / 1e6:6.1f} {med['qps']:6.0f}"
+        )
+    sys.stdout.flush()
+
+
+def _load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def _say(text: str) -> None:
+    print(text, flush=True)
+
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    main()
