@@ -107,6 +107,12 @@ class Settings(BaseSettings):
     channels: dict[str, ChannelConfig] = Field(default_factory=_default_channels)
     weights: InteractionWeights = Field(default_factory=InteractionWeights)
     limits: RequestLimits = Field(default_factory=RequestLimits)
+    shutdown_delay_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        le=30,
+        description="after SIGTERM: health NOT_SERVING this long before calls are refused",
+    )
     offer_refresh_seconds: float = Field(
         default=5.0, gt=0, le=10, description="how often each server re-reads the offers"
     )

@@ -14,6 +14,7 @@ import logging
 import multiprocessing
 import signal
 import threading
+import time
 from concurrent import futures
 from dataclasses import dataclass
 from datetime import timedelta
@@ -104,7 +105,10 @@ def build(
     )
     service = RecommendationService(
         # reads bounded in time (serving.store_guard): a hung store must not stall Recommend
-        holder, guard_reads(store), settings, on_store_down=metrics.store_read_failed,
+        holder,
+        guard_reads(store),
+        settings,
+        on_store_down=metrics.store_read_failed,
         offers=placer,
     )
     offer_admin = OfferService(offer_store, holder, settings)
@@ -143,7 +147,8 @@ def build(
         # metrics outside auth: refused calls are counted too, by their status code
         # innermost: a request that does not parse is INVALID_ARGUMENT, not UNKNOWN
         interceptors=[
-            AioMetricsInterceptor(metrics), *auth_interceptors(settings, pool),
+            AioMetricsInterceptor(metrics),
+            *auth_interceptors(settings, pool),
             UndecodableInterceptor(),
         ],
         options=[
@@ -172,7 +177,12 @@ def build_server(
 ) -> tuple[LoopServer, int]:
     """A wired server (not started) and the port it is bound to (port 0 = any free)."""
     built = build(
-        settings, port=port, holder=holder, store=store, metrics=metrics, threads=threads,
+        settings,
+        port=port,
+        holder=holder,
+        store=store,
+        metrics=metrics,
+        threads=threads,
         reuse_port=reuse_port,
     )
     return built.server, built.port
@@ -238,6 +248,8 @@ def run_process(settings: Settings, port: int, metrics_port: int, *, reuse_port:
     log.info("stopping: health NOT_SERVING, draining calls", extra={"grace_s": GRACE_SECONDS})
     built.health.enter_graceful_shutdown()
     follower.stop()
+    # load balancers poll health: give them time to see NOT_SERVING before calls are refused
+    time.sleep(settings.shutdown_delay_seconds)
     built.server.stop(GRACE_SECONDS).wait()
     if built.offer_book is not None:
         built.offer_book.stop()

@@ -30,9 +30,19 @@ def common_status(exc: Exception) -> tuple[grpc.StatusCode, str] | None:
         return grpc.StatusCode.INVALID_ARGUMENT, str(exc)
     if isinstance(exc, d.UnknownProduct):
         return grpc.StatusCode.NOT_FOUND, str(exc)
-    if isinstance(exc, (d.NoModelLoaded, StoreUnavailable)):
+    if isinstance(exc, d.NoModelLoaded):
         return grpc.StatusCode.UNAVAILABLE, str(exc)
+    if isinstance(exc, StoreUnavailable):
+        return grpc.StatusCode.UNAVAILABLE, public_store_message(exc)
     return None
+
+
+def public_store_message(exc: StoreUnavailable) -> str:
+    """What a client is told of a store outage: which store and what failed, not the driver's
+    words (they name hosts, roles and files; the server's log keeps them)."""
+    store, _, rest = str(exc).partition(": ")
+    action = rest.partition(": ")[0] if rest else ""
+    return f"{store}: {action} (unavailable, retry later)" if action else f"{store}: unavailable"
 
 
 def with_status(classify: Classify = common_status) -> Callable[[Handler], Handler]:

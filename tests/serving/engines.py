@@ -22,5 +22,10 @@ def tiny_engine(data: BankData, family: str = "popularity") -> Engine:
     fit_on = train_data(snap)
     model = build_model(family, {}).fit(fit_on)
     fallback = build_model("popularity", {}).fit(fit_on)
-    return Engine(model, fallback, snap, excluded_categories=EXCLUDED,
-                  manifest={"data_fingerprint": "fp-tiny"})
+    return Engine(
+        model,
+        fallback,
+        snap,
+        excluded_categories=EXCLUDED,
+        manifest={"data_fingerprint": "fp-tiny"},
+    )

@@ -70,4 +70,3 @@ def register_bundle(
         mlflow.log_metrics(metrics)
         uri = log_pyfunc(bundle)
         return str(reg.register(uri, run.info.run_id, tags))
-

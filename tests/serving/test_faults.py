@@ -46,12 +46,14 @@ from serving.holder import ModelHolder
 from serving.metrics import ServingMetrics
 from serving.server import DEFAULT_THREADS, SERVICE_NAME, build
 from serving.store_guard import COOLDOWN_S, READ_BUDGET_S
-from tests.serving.free_port import free_port
+from tests.serving.processes import (
+    ROOT,  # noqa: E402 - the repository root
+    start_serve,
+)
 from tests.serving.silent_proxy import SilentProxy
 from tests.serving.test_server import wait_serving
 from tests.serving.trained import Trained
 
-ROOT = Path(__file__).resolve().parents[2]
 PG_SERVER = "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
 STORE_TIMEOUT_S = 1.0
 SERVING = health_pb2.HealthCheckResponse.SERVING
@@ -383,30 +385,6 @@ def test_registry_down_at_start_and_mid_run_the_server_keeps_answering(
 
 
 # --- `recsys serve` processes: SIGTERM under load, kill -9 and restart --------------------
-def start_serve(model: Trained, base: Path, name: str, database_url: str) -> tuple:
-    """`recsys serve` on a free port: the session's registry, the given event store."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "OPENBLAS_NUM_THREADS": "1",
-        "MLFLOW_TRACKING_URI": model.settings.resolved_tracking_uri,
-        "RECSYS_DATABASE_URL": database_url,
-        "RECSYS_HOME": str(base / name),  # own model cache per process
-    }
-    log = base / f"{name}.log"
-    command = [
-        sys.executable,
-        "-m",
-        "recsys_cli.main",
-        "serve",
-        "--port",
-        str(port),
-        "--metrics-port",
-        "0",
-    ]
-    with log.open("w") as out:
-        proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    return proc, port, log
 
 
 @contextmanager

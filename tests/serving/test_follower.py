@@ -48,14 +48,22 @@ def versions(tmp_path_factory: pytest.TempPathFactory) -> Versions:
     settings, bundle = trained.settings, trained.bundle
     engine = Engine.load(bundle)
     knn = build_model("itemknn", {}).fit(train_data(engine.snapshot))
-    knn_engine = Engine(knn, engine.fallback, engine.snapshot,
-                        excluded_categories=engine.excluded_categories,
-                        purchase_weight=engine.purchase_weight, manifest=engine.manifest)
-    itemknn = register_bundle(settings, knn_engine.save(base / "itemknn"), tags=ITEMKNN_TAGS,
-                              metrics={"ndcg_at_5": 0.5})
+    knn_engine = Engine(
+        knn,
+        engine.fallback,
+        engine.snapshot,
+        excluded_categories=engine.excluded_categories,
+        purchase_weight=engine.purchase_weight,
+        manifest=engine.manifest,
+    )
+    itemknn = register_bundle(
+        settings, knn_engine.save(base / "itemknn"), tags=ITEMKNN_TAGS, metrics={"ndcg_at_5": 0.5}
+    )
     copy = register_bundle(settings, bundle, tags={"family": "popular"}, metrics={})
-    broken = {name: register_bundle(settings, corrupt(bundle, base / name), tags={}, metrics={})
-              for name, corrupt in CORRUPTIONS.items()}
+    broken = {
+        name: register_bundle(settings, corrupt(bundle, base / name), tags={}, metrics={})
+        for name, corrupt in CORRUPTIONS.items()
+    }
     return Versions(trained, itemknn, copy, broken)
 
 
@@ -79,8 +87,9 @@ def nan_arrays(bundle: Path, target: Path) -> Path:
     shutil.copytree(bundle, target)
     npz = target / "model" / "arrays.npz"
     with np.load(npz) as z:
-        arrays = {k: np.full_like(z[k], np.nan) if z[k].dtype.kind == "f" else z[k]
-                  for k in z.files}
+        arrays = {
+            k: np.full_like(z[k], np.nan) if z[k].dtype.kind == "f" else z[k] for k in z.files
+        }
     np.savez(npz, **arrays)
     return target
 
@@ -146,8 +155,11 @@ def test_poll_once_swaps_to_a_newly_promoted_version(
     assert follower.poll_once() is True
     new = follower.holder.current()
     assert new is not None and new is not old and seen == [old, new]
-    assert (new.version, new.family, new.engine.model.family) == (versions.itemknn, "itemknn",
-                                                                    "itemknn")
+    assert (new.version, new.family, new.engine.model.family) == (
+        versions.itemknn,
+        "itemknn",
+        "itemknn",
+    )
     assert (new.metrics, new.data_fingerprint) == ({"ndcg_at_5": 0.5}, "fp-itemknn")
     assert new.trained_at == datetime.fromisoformat(ITEMKNN_TAGS["trained_at"])
     # a request that took the old model before the swap finishes on it
@@ -198,8 +210,9 @@ def test_registry_unreachable_at_start_serves_the_cached_model(
     served = online.load_initial()
     assert served is not None
 
-    offline, metrics = follower_for(unreachable(trained.settings), tmp_path / "cache",
-                                    poll_seconds=2.0, max_backoff_seconds=5.0)
+    offline, metrics = follower_for(
+        unreachable(trained.settings), tmp_path / "cache", poll_seconds=2.0, max_backoff_seconds=5.0
+    )
     started = time.perf_counter()
     model = offline.load_initial()
     assert time.perf_counter() - started < 10, "the registry timeout held up the start"

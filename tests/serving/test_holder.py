@@ -36,9 +36,13 @@ def test_swap_serves_the_new_model_and_tells_every_listener(tiny_bank_data: Bank
 
 def test_info_and_fallbacks_from_the_bundle(tiny_bank_data: BankData) -> None:
     model = loaded(tiny_bank_data, "5")
-    assert model.info() == {"version": "5", "family": "popularity",
-                            "trained_at": "2024-07-01T00:00:00+00:00", "metrics": {"m": 1.0},
-                            "data_fingerprint": "fp-tiny"}
+    assert model.info() == {
+        "version": "5",
+        "family": "popularity",
+        "trained_at": "2024-07-01T00:00:00+00:00",
+        "metrics": {"m": 1.0},
+        "data_fingerprint": "fp-tiny",
+    }
     bare = LoadedModel.from_info(model.engine, "6", {"trained_at": "yesterday"}, source="cache")
     assert (bare.family, bare.trained_at, bare.metrics) == ("popularity", TINY_LAST_EVENT, {})
     assert (bare.data_fingerprint, bare.source) == ("fp-tiny", "cache")

@@ -58,13 +58,23 @@ def versions(tmp_path_factory: pytest.TempPathFactory) -> Versions:
     trained = trained_registry(base)
     engine = Engine.load(trained.bundle)
     knn = build_model("itemknn", {}).fit(train_data(engine.snapshot))
-    knn_engine = Engine(knn, engine.fallback, engine.snapshot,
-                        excluded_categories=engine.excluded_categories,
-                        purchase_weight=engine.purchase_weight, manifest=engine.manifest)
-    itemknn = register_bundle(trained.settings, knn_engine.save(base / "itemknn"),
-                              tags={"family": "itemknn"}, metrics={})
-    broken = register_bundle(trained.settings, garbage_arrays(trained.bundle, base / "broken"),
-                             tags={"family": "popular"}, metrics={})
+    knn_engine = Engine(
+        knn,
+        engine.fallback,
+        engine.snapshot,
+        excluded_categories=engine.excluded_categories,
+        purchase_weight=engine.purchase_weight,
+        manifest=engine.manifest,
+    )
+    itemknn = register_bundle(
+        trained.settings, knn_engine.save(base / "itemknn"), tags={"family": "itemknn"}, metrics={}
+    )
+    broken = register_bundle(
+        trained.settings,
+        garbage_arrays(trained.bundle, base / "broken"),
+        tags={"family": "popular"},
+        metrics={},
+    )
     return Versions(trained, itemknn, broken)
 
 

@@ -57,8 +57,12 @@ def test_the_bound_request_id_tags_lines_and_is_unbound_after(stream: io.StringI
         log.warning("inside again")
     log.warning("outside")
     got = [(d["msg"], d.get("request_id")) for d in lines(stream)]
-    assert got == [("inside", "req-1"), ("nested", "req-2"), ("inside again", "req-1"),
-                   ("outside", None)]
+    assert got == [
+        ("inside", "req-1"),
+        ("nested", "req-2"),
+        ("inside again", "req-1"),
+        ("outside", None),
+    ]
 
 
 def test_request_ids_do_not_leak_between_threads(stream: io.StringIO) -> None:

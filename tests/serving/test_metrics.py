@@ -52,8 +52,9 @@ def test_unconfigured_channels_and_event_types_share_one_label() -> None:
     metrics.events_recorded("teleport", "", 1)
     labels = {"method": "Recommend", "channel": OTHER, "code": "INVALID_ARGUMENT"}
     assert metrics.value("recsys_requests_total", labels) == 3
-    channels = {dict(lbls)["channel"] for name, lbls in samples(metrics)
-                if name == "recsys_requests_total"}
+    channels = {
+        dict(lbls)["channel"] for name, lbls in samples(metrics) if name == "recsys_requests_total"
+    }
     assert channels == {OTHER}
     events = "recsys_events_recorded_total"
     assert metrics.value(events, {"type": "click", "channel": "mobile"}) == 3
@@ -135,8 +136,11 @@ def test_the_interceptor_records_every_outcome_of_real_calls(
     )
     assert say("mobile") == b"mobile"
     assert say("mobile") == b"mobile"
-    for request, code in [("bad", grpc.StatusCode.INVALID_ARGUMENT),
-                          ("boom", grpc.StatusCode.UNKNOWN), ("gone", grpc.StatusCode.NOT_FOUND)]:
+    for request, code in [
+        ("bad", grpc.StatusCode.INVALID_ARGUMENT),
+        ("boom", grpc.StatusCode.UNKNOWN),
+        ("gone", grpc.StatusCode.NOT_FOUND),
+    ]:
         with pytest.raises(grpc.RpcError) as caught:
             say(request)
         assert caught.value.code() == code

@@ -30,8 +30,14 @@ def test_bundle_path_is_read_from_the_pyfunc_artifacts(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "artifacts", [{}, {"other": {"path": "artifacts/x"}}, {"bundle": {"path": "../../etc"}},
-                  {"bundle": {"path": "/abs"}}, {"bundle": {}}],
+    "artifacts",
+    [
+        {},
+        {"other": {"path": "artifacts/x"}},
+        {"bundle": {"path": "../../etc"}},
+        {"bundle": {"path": "/abs"}},
+        {"bundle": {}},
+    ],
 )
 def test_an_mlmodel_without_a_usable_bundle_is_a_check_error(
     tmp_path: Path, artifacts: object
@@ -50,4 +56,3 @@ def test_an_unreachable_registry_raises_quickly() -> None:
     with pytest.raises(RegistryUnavailable, match="reading bank-recsys@champion"):
         source.champion()
     assert time.perf_counter() - started < 10
-

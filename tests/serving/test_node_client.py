@@ -53,8 +53,11 @@ def node_modules() -> Path:
     installed = NODE_DIR / "node_modules"
     if not (installed / "@grpc" / "grpc-js").is_dir():
         done = subprocess.run(
-            ["npm", "ci", "--no-audit", "--no-fund"], cwd=NODE_DIR, capture_output=True,
-            text=True, timeout=600,
+            ["npm", "ci", "--no-audit", "--no-fund"],
+            cwd=NODE_DIR,
+            capture_output=True,
+            text=True,
+            timeout=600,
         )
         assert done.returncode == 0, f"npm ci failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}"
     return installed
@@ -68,11 +71,13 @@ def truth(model: Trained) -> Truth:
     held = holdings_at(data.events, products, model.loaded.engine.snapshot.as_of)
     held_by = held.group_by(C.customer_id).agg(pl.col(C.product_id))
     return Truth(
-        tolerance=dict(zip(data.customers[C.customer_id], data.customers[C.risk_tolerance],
-                           strict=True)),
+        tolerance=dict(
+            zip(data.customers[C.customer_id], data.customers[C.risk_tolerance], strict=True)
+        ),
         risk=dict(zip(products[C.product_id], products[C.risk_rating], strict=True)),
-        repeatable=dict(zip(products[C.product_id], products[C.repeatable].fill_null(False),
-                            strict=True)),
+        repeatable=dict(
+            zip(products[C.product_id], products[C.repeatable].fill_null(False), strict=True)
+        ),
         category=dict(zip(products[C.product_id], products[C.category], strict=True)),
         channels=dict(zip(products[C.product_id], products[C.channels].to_list(), strict=True)),
         held={c: set(p) for c, p in held_by.iter_rows()},
@@ -83,8 +88,10 @@ def plan_for(running: Running, model: Trained, truth: Truth) -> dict[str, Any]:
     """Known customers of every risk tolerance who hold something, unknown ones, contexts."""
     ids = model.loaded.engine.snapshot.customer_map.ids[FIRST_ROW:].tolist()
     holders = [c for c in ids if truth.held.get(c)]
-    known = [next(c for c in holders if truth.tolerance[c] == t)
-             for t in sorted({truth.tolerance[c] for c in holders})]
+    known = [
+        next(c for c in holders if truth.tolerance[c] == t)
+        for t in sorted({truth.tolerance[c] for c in holders})
+    ]
     buyer = next(c for c in holders if c not in known)
     return {
         "target": f"127.0.0.1:{running.port}",
@@ -92,15 +99,23 @@ def plan_for(running: Running, model: Trained, truth: Truth) -> dict[str, Any]:
         "known": known,
         "unknown": UNKNOWN,
         "with_context": [
-            {"customer_id": "NEW-node-ctx", "kind": "unknown_with_context",
-             "context": {C.risk_tolerance: str(CONTEXT_TOLERANCE), C.birth_year: "1980"}},
+            {
+                "customer_id": "NEW-node-ctx",
+                "kind": "unknown_with_context",
+                "context": {C.risk_tolerance: str(CONTEXT_TOLERANCE), C.birth_year: "1980"},
+            },
             # a known customer cannot raise their own tolerance by sending one
-            {"customer_id": known[0], "kind": "known_with_context",
-             "context": {C.risk_tolerance: "5"}},
+            {
+                "customer_id": known[0],
+                "kind": "known_with_context",
+                "context": {C.risk_tolerance: "5"},
+            },
         ],
         "some_product": next(iter(truth.risk)),
         "purchase": {
-            "customer_id": buyer, "channel": "branch", "k": 10,
+            "customer_id": buyer,
+            "channel": "branch",
+            "k": 10,
             "candidates": sorted(p for p, r in truth.repeatable.items() if not r),
         },
     }
@@ -108,7 +123,10 @@ def plan_for(running: Running, model: Trained, truth: Truth) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def answers(
-    node_modules: Path, running: Running, model: Trained, truth: Truth,
+    node_modules: Path,
+    running: Running,
+    model: Trained,
+    truth: Truth,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The plan and what the Node client printed for it."""
@@ -116,7 +134,10 @@ def answers(
     plan_file = tmp_path_factory.mktemp("node") / "plan.json"
     plan_file.write_text(json.dumps(plan))
     done = subprocess.run(
-        ["node", str(SCRIPT), str(plan_file)], cwd=NODE_DIR, capture_output=True, text=True,
+        ["node", str(SCRIPT), str(plan_file)],
+        cwd=NODE_DIR,
+        capture_output=True,
+        text=True,
         timeout=120,
     )
     assert done.returncode == 0, f"node client failed:\n{done.stderr[-3000:]}"
@@ -131,7 +152,11 @@ def tolerance_limit(answer: dict[str, Any], truth: Truth) -> int:
 
 
 def problems_with(
-    items: list[dict[str, Any]], customer_id: str, channel: str, limit: int, truth: Truth,
+    items: list[dict[str, Any]],
+    customer_id: str,
+    channel: str,
+    limit: int,
+    truth: Truth,
     model: Trained,
 ) -> list[str]:
     """Every rule an answer breaks, as readable lines (empty = a clean answer)."""
@@ -161,8 +186,11 @@ def test_every_channel_answers_known_and_unknown_customers_within_the_rules(
     plan, result = answers
     asked = len(plan["known"]) + len(plan["unknown"]) + len(plan["with_context"])
     assert len(result["recommend"]) == len(plan["channels"]) * asked
-    assert {a["channel"] for a in result["recommend"]} == set(plan["channels"]) == {
-        "mobile", "web", "branch", "call_center", "atm"}
+    assert (
+        {a["channel"] for a in result["recommend"]}
+        == set(plan["channels"])
+        == {"mobile", "web", "branch", "call_center", "atm"}
+    )
     assert result["model_info"]["version"] == model.loaded.version
     for a in result["recommend"]:
         where = f"{a['customer_id']} ({a['kind']}) on {a['channel']}"
@@ -172,8 +200,9 @@ def test_every_channel_answers_known_and_unknown_customers_within_the_rules(
         k = model.settings.channels[a["channel"]].default_k
         assert 1 <= len(a["items"]) <= k, f"{where}: {len(a['items'])} items, default k {k}"
         limit = tolerance_limit(a, truth)
-        assert problems_with(a["items"], a["customer_id"], a["channel"], limit, truth,
-                             model) == [], where
+        assert (
+            problems_with(a["items"], a["customer_id"], a["channel"], limit, truth, model) == []
+        ), where
 
 
 def test_batches_answer_in_request_order_within_the_rules(
@@ -188,8 +217,10 @@ def test_batches_answer_in_request_order_within_the_rules(
         for r in batch["results"]:
             limit = truth.tolerance.get(r["customer_id"], UNKNOWN_RISK_TOLERANCE)
             assert r["items"], (r["customer_id"], batch["channel"])
-            assert problems_with(r["items"], r["customer_id"], batch["channel"], limit, truth,
-                                 model) == []
+            assert (
+                problems_with(r["items"], r["customer_id"], batch["channel"], limit, truth, model)
+                == []
+            )
 
 
 def test_hostile_input_is_invalid_argument_naming_the_field(

@@ -3,10 +3,7 @@ and a frequency cap holds under concurrent requests to both."""
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -23,44 +20,18 @@ from recsys.rules import combine
 from recsys.stores.sql_offers import OfferStore, open_offer_store
 from serving._proto.recsys.v1 import recommendation_pb2 as pb
 from serving._proto.recsys.v1 import recommendation_pb2_grpc as pb_grpc
-from tests.serving.free_port import free_port
+from tests.serving.processes import start_serve
 from tests.serving.test_server import wait_serving
 from tests.serving.trained import Trained
 
-ROOT = Path(__file__).resolve().parents[2]
 TAKES_EFFECT_WITHIN_S = 10.0
-
-
-def _start(model: Trained, base: Path, name: str, url: str) -> tuple[subprocess.Popen, int, Path]:
-    port = free_port()
-    env = {
-        **os.environ,
-        "OPENBLAS_NUM_THREADS": "1",
-        "MLFLOW_TRACKING_URI": model.settings.resolved_tracking_uri,
-        "RECSYS_DATABASE_URL": url,
-        "RECSYS_HOME": str(base / name),
-    }
-    log = base / f"{name}.log"
-    command = [
-        sys.executable,
-        "-m",
-        "recsys_cli.main",
-        "serve",
-        "--port",
-        str(port),
-        "--metrics-port",
-        "0",
-    ]
-    with log.open("w") as out:
-        proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    return proc, port, log
 
 
 @pytest.fixture
 def servers(model: Trained, tmp_path: Path) -> Iterator[tuple[list, OfferStore]]:
     url = f"sqlite:///{tmp_path / 'shared.db'}"  # not the session store: offers stay here
     offers = open_offer_store(url)
-    started = [_start(model, tmp_path, name, url) for name in ("a", "b")]
+    started = [start_serve(model, tmp_path, name, url) for name in ("a", "b")]
     channels: list[grpc.Channel] = []
     try:
         channels = [wait_serving(*s) for s in started]

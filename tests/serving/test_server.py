@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,10 +22,9 @@ from serving._proto.recsys.v1 import recommendation_pb2_grpc as pb_grpc
 from serving.holder import ModelHolder
 from serving.server import SERVICE_NAME, build_server, serve
 from tests.serving.conftest import Running
-from tests.serving.free_port import free_port
+from tests.serving.processes import start_serve
 from tests.serving.trained import Trained
 
-ROOT = Path(__file__).resolve().parents[2]
 STARTUP_TIMEOUT_S = 120.0
 SERVING = health_pb2.HealthCheckResponse.SERVING
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
@@ -67,7 +64,11 @@ def test_reflection_lists_the_service_health_and_reflection(running: Running) ->
     assert {SERVICE_NAME, "grpc.health.v1.Health"} <= services
     described = DescriptorPool(database).FindServiceByName(SERVICE_NAME)
     assert {m.name for m in described.methods} == {
-        "Recommend", "RecommendBatch", "SimilarProducts", "RecordEvents", "GetModelInfo",
+        "Recommend",
+        "RecommendBatch",
+        "SimilarProducts",
+        "RecordEvents",
+        "GetModelInfo",
     }
 
 
@@ -86,22 +87,6 @@ def test_several_workers_need_a_fixed_port(model: Trained) -> None:
 
 
 # --- two server processes sharing the event store ----------------------------------------
-def start_server(model: Trained, base: Path, name: str) -> tuple[subprocess.Popen, int, Path]:
-    """`recsys serve` in a subprocess on a free port, with the shared registry and store."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "OPENBLAS_NUM_THREADS": "1",
-        "MLFLOW_TRACKING_URI": model.settings.resolved_tracking_uri,
-        "RECSYS_DATABASE_URL": model.settings.resolved_database_url,
-        "RECSYS_HOME": str(base / name),  # own model cache per process
-    }
-    log = base / f"{name}.log"
-    command = [sys.executable, "-m", "recsys_cli.main", "serve", "--port", str(port),
-               "--metrics-port", "0"]
-    with log.open("w") as out:
-        proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    return proc, port, log
 
 
 def wait_serving(proc: subprocess.Popen, port: int, log: Path) -> grpc.Channel:
@@ -124,7 +109,7 @@ def wait_serving(proc: subprocess.Popen, port: int, log: Path) -> grpc.Channel:
 def two_servers(
     model: Trained, tmp_path: Path
 ) -> Iterator[list[pb_grpc.RecommendationServiceStub]]:
-    started = [start_server(model, tmp_path, name) for name in ("a", "b")]
+    started = [start_serve(model, tmp_path, name) for name in ("a", "b")]
     channels: list[grpc.Channel] = []
     try:
         channels = [wait_serving(*s) for s in started]

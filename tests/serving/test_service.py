@@ -137,7 +137,8 @@ def test_purchase_of_a_non_repeatable_product_disappears_at_once(
     customer = known_customer(engine, 11)
     before = service.recommend(customer, "branch", k=10)
     product = next(
-        i.product_id for i in before.items
+        i.product_id
+        for i in before.items
         if not engine.catalog.repeatable[engine.snapshot.product_map.to_internal([i.product_id])[0]]
     )
     assert service.record_events([EventIn(customer, product, "view", "mobile")]) == 1
@@ -240,9 +241,7 @@ def test_cooccurrence_cosine_on_a_known_matrix() -> None:
     import scipy.sparse as sp
 
     # products 0 and 1 always held together; 2 shares one of 0's two customers; 3 unused
-    history = sp.csr_matrix(
-        np.array([[1, 1, 0, 0], [1, 1, 1, 0], [0, 0, 1, 0]], dtype=np.float32)
-    )
+    history = sp.csr_matrix(np.array([[1, 1, 0, 0], [1, 1, 1, 0], [0, 0, 1, 0]], dtype=np.float32))
     cos = cooccurrence_cosine(history)
     assert cos[0, 1] == pytest.approx(1.0)
     assert cos[0, 2] == pytest.approx(0.5)

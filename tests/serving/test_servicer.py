@@ -82,8 +82,10 @@ def test_unknown_customer_with_context(running: Running, model: Trained) -> None
 def requests(draw: st.DrawFn, customers: list[str]) -> tuple[pb.RecommendRequest, int | None]:
     """A Recommend request and the risk tolerance it must respect (None: the snapshot's)."""
     known = draw(st.booleans())
-    customer_id = draw(st.sampled_from(customers)) if known else draw(
-        st.from_regex(r"NEW-[A-Z0-9]{1,12}", fullmatch=True)
+    customer_id = (
+        draw(st.sampled_from(customers))
+        if known
+        else draw(st.from_regex(r"NEW-[A-Z0-9]{1,12}", fullmatch=True))
     )
     context: dict[str, str] = {}
     if draw(st.booleans()):
@@ -141,8 +143,15 @@ def test_recorded_purchase_disappears_from_the_next_answer(
     stamp.GetCurrentTime()
     events = pb.RecordEventsRequest(
         events=[
-            pb.Event(customer_id=customer_id, product_id=product, type="purchase",
-                     channel="branch", timestamp=stamp, amount=120.5, request_id="r-1"),
+            pb.Event(
+                customer_id=customer_id,
+                product_id=product,
+                type="purchase",
+                channel="branch",
+                timestamp=stamp,
+                amount=120.5,
+                request_id="r-1",
+            ),
         ]
     )
     counted = {"type": "purchase", "channel": "branch"}
@@ -255,7 +264,10 @@ def test_similar_products(running: Running, model: Trained) -> None:
 def test_model_info(running: Running, model: Trained) -> None:
     info = running.stub.GetModelInfo(pb.GetModelInfoRequest(), timeout=10)
     assert (info.model_name, info.version, info.alias, info.family) == (
-        "bank-recsys", "1", "champion", "itemknn",
+        "bank-recsys",
+        "1",
+        "champion",
+        "itemknn",
     )
     assert info.metrics["ndcg_at_5"] == pytest.approx(model.outcome.metrics["ndcg_at_5"])
     assert info.data_fingerprint == model.loaded.data_fingerprint != ""

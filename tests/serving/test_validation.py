@@ -13,7 +13,10 @@ LIMITS = v.RequestLimits()
 
 def test_default_limits() -> None:
     assert (LIMITS.max_id_length, LIMITS.max_k, LIMITS.max_batch, LIMITS.max_events) == (
-        128, 50, 1000, 1000,
+        128,
+        50,
+        1000,
+        1000,
     )
     assert (LIMITS.max_exclude, LIMITS.max_context_entries) == (100, 32)
 
