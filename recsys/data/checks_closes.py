@@ -42,7 +42,9 @@ def close_without_holding_query(events: pl.DataFrame) -> pl.LazyFrame:
         moves = moves.filter(~_unreadable_history())
     return (
         moves.select(C.row, *_PAIR, C.timestamp, delta.alias(_DELTA))
-        .sort([*_PAIR, C.timestamp, _DELTA], descending=[False, False, False, True])
+        # the row last: closes at one instant are matched in file order, so the same rows are
+        # reported on every run (a multi-key sort is not stable otherwise)
+        .sort([*_PAIR, C.timestamp, _DELTA, C.row], descending=[False, False, False, True, False])
         .pipe(_replay)
         .filter(pl.col(_HELD) < pl.col(_FLOOR))
         .select(C.row, pl.concat_str(_PAIR, separator="/").alias(SHOWN))

@@ -58,8 +58,11 @@ def corruptions(draw: st.DrawFn) -> tuple[str, str, str, object]:
         return kind, table, draw(st.sampled_from(KEYS[table])), None
     if kind == "break_type":
         table = draw(st.sampled_from(list(TYPED)))
-        garbage = draw(st.sampled_from(["??", "3.5", "yes", "2024-13-45", "1e999x", "N/A"]))
-        return kind, table, draw(st.sampled_from(TYPED[table])), garbage
+        column = draw(st.sampled_from(TYPED[table]))
+        garbage = ["??", "3.5", "yes", "2024-13-45", "1e999x", "N/A"]
+        if column == C.amount:  # a float column: "3.5" is a valid amount, not garbage
+            garbage.remove("3.5")
+        return kind, table, column, draw(st.sampled_from(garbage))
     if kind == "rating":
         table = draw(st.sampled_from(list(RATINGS)))
         return kind, table, RATINGS[table], draw(st.sampled_from([0, 6, -3, 127]))

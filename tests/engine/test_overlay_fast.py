@@ -35,8 +35,14 @@ from recsys.stores.sql_events import open_event_store
 from tests.conftest import TINY_LAST_EVENT, tiny_bank_data
 
 AS_OF = datetime(2024, 7, 10, 8, 30, 15, 123_456, tzinfo=UTC)  # microseconds on purpose
-DEFAULT_WEIGHTS = {"purchase": 1.0, "close": 0.0, "apply": 0.5, "click": 0.1, "view": 0.05,
-                   "impression": 0.0}
+DEFAULT_WEIGHTS = {
+    "purchase": 1.0,
+    "close": 0.0,
+    "apply": 0.5,
+    "click": 0.1,
+    "view": 0.05,
+    "impression": 0.0,
+}
 KNOWN = ["c1", "c2", "c3", "c4", "c5"]  # the tiny snapshot's customers
 STRANGERS = ["new", "other"]  # not in the snapshot
 PRODUCTS = ["p1", "p2", "p3", "p4", "p5", "p6", "GONE"]  # GONE: not in the catalog
@@ -49,37 +55,44 @@ WEIGHT_VALUES = [0.0, 0.05, 0.1, 0.5, 1.0, 2.0, -0.25, 1e-30]
 @functools.cache
 def snapshot() -> Snapshot:
     """The tiny bank at its last event (6 products, customers c1..c5)."""
-    return Snapshot.build(tiny_bank_data(), weights=DEFAULT_WEIGHTS, half_life_days=30.0,
-                          as_of=TINY_LAST_EVENT)
+    return Snapshot.build(
+        tiny_bank_data(), weights=DEFAULT_WEIGHTS, half_life_days=30.0, as_of=TINY_LAST_EVENT
+    )
 
 
 def events_frame(rows: list[tuple[str, str, str, datetime]]) -> pl.DataFrame:
     """Events with the columns and dtypes the event store returns."""
-    customers, products, kinds, stamps = (list(c) for c in zip(*rows, strict=True)) if rows else (
-        [], [], [], [])
-    return pl.DataFrame({
-        C.customer_id: pl.Series(customers, dtype=pl.String),
-        C.product_id: pl.Series(products, dtype=pl.String),
-        C.event: pl.Series(kinds, dtype=pl.String),
-        C.timestamp: pl.Series(stamps, dtype=UTC_DATETIME),
-        C.channel: pl.Series(["mobile"] * len(rows), dtype=pl.String),
-        C.amount: pl.Series([None] * len(rows), dtype=pl.Float64),
-        "request_id": pl.Series([None] * len(rows), dtype=pl.String),
-        "offer_id": pl.Series([None] * len(rows), dtype=pl.String),
-    })
+    customers, products, kinds, stamps = (
+        (list(c) for c in zip(*rows, strict=True)) if rows else ([], [], [], [])
+    )
+    return pl.DataFrame(
+        {
+            C.customer_id: pl.Series(customers, dtype=pl.String),
+            C.product_id: pl.Series(products, dtype=pl.String),
+            C.event: pl.Series(kinds, dtype=pl.String),
+            C.timestamp: pl.Series(stamps, dtype=UTC_DATETIME),
+            C.channel: pl.Series(["mobile"] * len(rows), dtype=pl.String),
+            C.amount: pl.Series([None] * len(rows), dtype=pl.Float64),
+            "request_id": pl.Series([None] * len(rows), dtype=pl.String),
+            "offer_id": pl.Series([None] * len(rows), dtype=pl.String),
+        }
+    )
 
 
 def random_rows(rng: np.random.Generator, b: int, n: int, values: Callable) -> sp.csr_matrix:
-    """(b, n) CSR with about a third of the cells set to `values(size)` (canonical, no zeros)."""
+    """(b, n) CSR with about a third of the cells set to `values(size)`, canonical, and now and
+    then an explicit zero (both paths drop it)."""
     dense = np.where(rng.random((b, n)) < 0.35, values(size=(b, n)), 0.0)
-    return sp.csr_matrix(dense.astype(np.float32))
+    out = sp.csr_matrix(dense.astype(np.float32))
+    if out.nnz and rng.random() < 0.3:
+        out.data[rng.integers(out.nnz)] = 0.0
+    return out
 
 
 @st.composite
 def cases(draw: st.DrawFn) -> dict:
     """A batch state, an event stream and the overlay's settings."""
-    ids = draw(st.lists(st.sampled_from(KNOWN + STRANGERS), min_size=1,
-                        max_size=SMALL_CUSTOMERS))
+    ids = draw(st.lists(st.sampled_from(KNOWN + STRANGERS), min_size=1, max_size=SMALL_CUSTOMERS))
     snap = snapshot()
     state = batch_state(snap, ids)
     n = len(snap.product_map)
@@ -96,10 +109,13 @@ def cases(draw: st.DrawFn) -> dict:
         st.sampled_from(Events.all),
         st.one_of(st.sampled_from(OFFSETS_US), st.integers(-500 * DAY_US, DAY_US)),
     )
-    rows = [(c, p, e, AS_OF + timedelta(microseconds=us))
-            for c, p, e, us in draw(st.lists(event, max_size=40))]
-    weights = {e: draw(st.one_of(st.sampled_from(WEIGHT_VALUES), st.floats(-3, 3)))
-               for e in Events.all}
+    rows = [
+        (c, p, e, AS_OF + timedelta(microseconds=us))
+        for c, p, e, us in draw(st.lists(event, max_size=40))
+    ]
+    weights = {
+        e: draw(st.one_of(st.sampled_from(WEIGHT_VALUES), st.floats(-3, 3))) for e in Events.all
+    }
     # build_interactions cannot weigh events when every weight is zero and a half-life is set
     # (polars: "arithmetic on dtypes str and f64"); settings never say that, so neither do we
     assume(any(w != 0.0 for w in weights.values()))
@@ -136,8 +152,15 @@ def run(path: Callable, case: dict) -> tuple[BatchState | str, list[str]]:
     """One path's state (or its ValueError's message) and the warnings it logged."""
     with warnings_logged() as logged:
         try:
-            out = path(case["state"], case["events"], snapshot().product_map, case["repeatable"],
-                       case["weights"], case["half_life_days"], AS_OF)
+            out = path(
+                case["state"],
+                case["events"],
+                snapshot().product_map,
+                case["repeatable"],
+                case["weights"],
+                case["half_life_days"],
+                AS_OF,
+            )
         except ValueError as exc:
             return f"ValueError: {exc}", logged
     return out, logged
@@ -180,17 +203,17 @@ def test_the_small_path_equals_the_frame_path(case: dict) -> None:
     assert (case["state"].history != history).nnz == 0
 
 
-def test_a_store_read_takes_the_small_path(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_store_read_takes_the_small_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The frame the event store returns is one the small path accepts, and it is used."""
     store = open_event_store(f"sqlite:///{tmp_path / 'events.db'}")
     snap = snapshot()
-    store.append([
-        StoredEvent("c2", "p5", "purchase", AS_OF - timedelta(hours=1), channel="mobile"),
-        StoredEvent("c2", "p5", "view", AS_OF - timedelta(hours=2), channel="mobile"),
-        StoredEvent("c2", "p1", "click", AS_OF - timedelta(days=3), channel="web"),
-    ])
+    store.append(
+        [
+            StoredEvent("c2", "p5", "purchase", AS_OF - timedelta(hours=1), channel="mobile"),
+            StoredEvent("c2", "p5", "view", AS_OF - timedelta(hours=2), channel="mobile"),
+            StoredEvent("c2", "p1", "click", AS_OF - timedelta(days=3), channel="web"),
+        ]
+    )
     events = store.for_customers(["c2"], since=TINY_LAST_EVENT)
     state = batch_state(snap, ["c2"])
     assert overlay._small(state, events)
@@ -199,9 +222,15 @@ def test_a_store_read_takes_the_small_path(
         raise AssertionError("the request path built frames")
 
     monkeypatch.setattr(overlay, "_apply_frames", refused)
-    out = apply_events(state, events, product_map=snap.product_map,
-                       repeatable=snap.products[C.repeatable].to_numpy(),
-                       weights=DEFAULT_WEIGHTS, half_life_days=30.0, as_of=AS_OF)
+    out = apply_events(
+        state,
+        events,
+        product_map=snap.product_map,
+        repeatable=snap.products[C.repeatable].to_numpy(),
+        weights=DEFAULT_WEIGHTS,
+        half_life_days=30.0,
+        as_of=AS_OF,
+    )
     p5, p1 = snap.product_map.to_internal(["p5", "p1"])
     assert out.held[0, p5] == 1.0
     assert out.history[0, p5] > 1.0 and 0 < out.history[0, p1] < 0.1
@@ -212,8 +241,7 @@ def test_large_batches_and_other_frames_take_the_frame_path() -> None:
     snap = snapshot()
     at = [("c1", "p5", "purchase", AS_OF)]
     assert overlay._small(batch_state(snap, ["c1"] * SMALL_CUSTOMERS), events_frame(at))
-    assert not overlay._small(batch_state(snap, ["c1"] * (SMALL_CUSTOMERS + 1)),
-                              events_frame(at))
+    assert not overlay._small(batch_state(snap, ["c1"] * (SMALL_CUSTOMERS + 1)), events_frame(at))
     nanos = events_frame(at).with_columns(pl.col(C.timestamp).dt.cast_time_unit("ns"))
     assert not overlay._small(batch_state(snap, ["c1"]), nanos)
     with_null = events_frame(at).with_columns(pl.lit(None, pl.String).alias(C.product_id))

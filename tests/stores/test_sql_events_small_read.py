@@ -1,0 +1,67 @@
+"""for_customers' small reads (typed and sorted in Python) equal its polars frame path."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta, timezone
+
+import polars as pl
+import pytest
+
+import recsys.stores.sql_events as sql_events
+from recsys.columns import Columns as C
+from recsys.stores.base import StoredEvent
+from recsys.stores.sql_events import EVENT_LOG_SCHEMA, SMALL_READ, SqlEventStore
+
+T0 = datetime(2024, 7, 1, 9, 0, 0, 123456, tzinfo=UTC)
+ZONES = [UTC, timezone(timedelta(hours=2)), timezone(timedelta(hours=-5, minutes=-30))]
+
+
+def random_events(rng: random.Random, n: int) -> list[StoredEvent]:
+    """Events of c1..c3 with equal instants, sub-second times, other zones, nulls and amounts."""
+    offsets = [0, 1, 1, 2.5, 60, 3600.000001, 86_400 * 40]  # repeats: ties in time
+    return [
+        StoredEvent(
+            rng.choice(["c1", "c2", "c3"]),
+            rng.choice(["p1", "p2", "é-ü"]),
+            rng.choice(["purchase", "close", "view", "click", "impression"]),
+            (T0 + timedelta(seconds=rng.choice(offsets))).astimezone(rng.choice(ZONES)),
+            channel=rng.choice([None, "mobile", "web"]),
+            amount=rng.choice([None, 0.0, 120.5, -3.25]),
+            request_id=rng.choice([None, "r-1"]),
+            offer_id=rng.choice([None, "o-9"]),
+        )
+        for _ in range(n)
+    ]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_small_reads_equal_the_frame_path(
+    store: SqlEventStore, monkeypatch: pytest.MonkeyPatch, seed: int
+) -> None:
+    rng = random.Random(seed)
+    for _ in range(3):  # several appends: insert order decides ties across batches too
+        store.append(random_events(rng, rng.randint(1, 20)))
+    since = T0 - timedelta(seconds=1) if seed % 2 else T0  # T0 itself excluded on odd seeds
+    reads = [["c1"], ["c2", "c3"], ["c1", "c2", "c3", "nobody"]]
+    small = [store.for_customers(ids, since) for ids in reads]
+    monkeypatch.setattr(sql_events, "SMALL_READ", 0)
+    framed = [store.for_customers(ids, since) for ids in reads]
+    for got, expected in zip(small, framed, strict=True):
+        assert 0 < got.height <= SMALL_READ
+        assert got.schema == pl.Schema(EVENT_LOG_SCHEMA)
+        assert got.equals(expected), (got, expected)
+        assert got[C.timestamp].is_sorted()
+
+
+def test_a_read_past_the_small_size_takes_the_frame_path(
+    store: SqlEventStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store.append(random_events(random.Random(9), SMALL_READ + 1))
+
+    def refused(rows: object) -> None:
+        raise AssertionError("a large read was typed in Python")
+
+    monkeypatch.setattr(sql_events, "_small_frame", refused)
+    got = store.for_customers(["c1", "c2", "c3"], T0 - timedelta(days=1))
+    assert got.height == SMALL_READ + 1 and got[C.timestamp].is_sorted()
