@@ -9,7 +9,11 @@ Each variant is one server process (the bench model of bench/serve_model.py, wir
 `--calls` Recommend calls; the server's CPU time (user + system, every thread, from /proc)
 over that window divided by the calls is the figure. CPU time barely moves with other load
 on a shared machine, unlike QPS; variants run interleaved, `--rounds` times, and the median
-is printed. The CPU of the grpc-loop thread and of the decision-log writer are shown apart.
+is printed. Columns: total; service = thread CPU inside RecommendationService.recommend (a
+timer wraps it in every variant, ~0.5 us a call); loop-svc = the rest of the grpc-loop thread
+(grpc.aio's Python side, asyncio, interceptors, servicer, response building and
+serialization); other = the process's other threads (gRPC's C event-engine and poller
+threads, idle pollers); dlog = the decision-log writer thread; context switches per call.
 
 Variants (bench-only: the server is built with parts left out or replaced, no production
 flags):
@@ -18,8 +22,9 @@ flags):
   no-metrics     no-dlog without AioMetricsInterceptor
   no-undecodable no-dlog without UndecodableInterceptor
   no-intercept   no-dlog without any interceptor
-  canned         no-intercept, and RecommendationService.recommend answers from a memo
-                 (gRPC + servicer glue + response building, none of the model's work)
+  canned         no-intercept, and RecommendationService.recommend answers from 16 real
+                 answers kept per (channel, k): gRPC + servicer glue + response building of
+                 real-sized answers, none of the model's work
   empty          bench/serve_empty.py --aio: a grpc.aio server whose handler does nothing
 """
 
@@ -61,6 +66,7 @@ K = 5
 N_PAYLOADS = 5000
 WARMUP_CALLS = 300  # per client process, before the measured calls
 LOGS = BENCH_HOME / "overhead-logs"
+PROBE_EVERY_S = 0.2  # how often a server rewrites its probe file (thread ids, service CPU)
 # variant -> (interceptor classes left out, decision log on, canned service)
 VARIANTS: dict[str, tuple[frozenset[str], bool, bool]] = {
     "full": (frozenset(), True, False),
@@ -77,7 +83,7 @@ def main() -> None:
     """Start every variant's server, measure them interleaved, print the table."""
     args = _parse()
     if args.serve:
-        _serve(args.serve, args.port, Path(args.threads_file))
+        _serve(args.serve, args.port, Path(args.probe_file))
         return
     names = [v for v in args.variants.split(",") if v]
     unknown = [v for v in names if v not in VARIANTS and v != EMPTY]
@@ -94,13 +100,14 @@ def main() -> None:
             f"{args.clients} client processes; load {_load()}"
         )
         for r in range(args.rounds):
-            for v, (server, threads) in servers.items():
-                got = _measure(server, threads, payloads, args)
+            for v, (server, probe) in servers.items():
+                got = _measure(server, probe, payloads, args)
                 found[v].append(got)
                 _say(
-                    f"  round {r + 1} {v:15s} {got['total']:7.1f} us/call  "
-                    f"loop {got['loop']:6.1f}  dlog {got['dlog']:5.1f}  "
-                    f"switches {got['switches'] / 1e6:5.1f}  {got['qps']:6.0f} qps  load {_load()}"
+                    f"  round {r + 1} {v:15s} {got['total']:6.0f} us/call: service "
+                    f"{got['service']:4.0f}, loop {got['loop']:4.0f}, dlog {got['dlog']:3.0f}; "
+                    f"{got['switches'] / 1e6:4.1f} switches/call, {got['qps']:5.0f} qps; "
+                    f"load {_load()}"
                 )
     _report(found, args)
 
@@ -117,12 +124,12 @@ def _parse() -> argparse.Namespace:
     parser.add_argument("--variants", default=",".join([*VARIANTS, EMPTY]))
     parser.add_argument("--serve", default="", help=argparse.SUPPRESS)  # a server process
     parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
-    parser.add_argument("--threads-file", default="", help=argparse.SUPPRESS)
+    parser.add_argument("--probe-file", default="", help=argparse.SUPPRESS)
     return parser.parse_args()
 
 
 # --- server side -----------------------------------------------------------------------------
-def _serve(variant: str, port: int, threads_file: Path) -> None:
+def _serve(variant: str, port: int, probe_file: Path) -> None:
     """One server process of `variant` (this script run with --serve), until SIGTERM."""
     import threading
 
@@ -137,18 +144,39 @@ def _serve(variant: str, port: int, threads_file: Path) -> None:
         return real_loop_server(setup, interceptors=kept, **kw)
 
     srv.LoopServer = loop_server  # type: ignore[assignment,misc]
+    service_cpu = _time_service(srv.RecommendationService)
     if canned:
         srv.RecommendationService = _canned_service(srv.RecommendationService)  # type: ignore[misc]
     settings = Settings(decision_log=decision_log)
 
-    def report_threads() -> None:  # both threads are started by build(), before serving
+    def report() -> None:  # both threads are started by build(), before serving
         wanted = {"grpc-loop"} | ({"decision-log"} if decision_log else set())
         while not wanted <= (names := {t.name: t.native_id for t in threading.enumerate()}).keys():
             time.sleep(0.05)
-        threads_file.write_text(json.dumps(names))
+        while True:  # replaced whole (rename), so the bench never reads half a file
+            partial = probe_file.with_suffix(".tmp")
+            partial.write_text(json.dumps({"threads": names, "service_s": service_cpu[0]}))
+            partial.replace(probe_file)
+            time.sleep(PROBE_EVERY_S)
 
-    threading.Thread(target=report_threads, daemon=True).start()
+    threading.Thread(target=report, daemon=True).start()
     srv.run_process(settings, port, 0, reuse_port=False)
+
+
+def _time_service(service: type) -> list[float]:
+    """Wrap `service.recommend` with a CPU timer (thread time, ~0.5 us a call); [seconds]."""
+    spent = [0.0]
+    recommend = service.recommend
+
+    def timed(self: Any, *args: Any, **kwargs: Any) -> Any:
+        started = time.thread_time()
+        try:
+            return recommend(self, *args, **kwargs)
+        finally:
+            spent[0] += time.thread_time() - started
+
+    service.recommend = timed  # type: ignore[attr-defined]
+    return spent
 
 
 def _canned_service(base: type) -> type:
@@ -185,10 +213,10 @@ def _variant_server(variant: str, env: dict[str, str]) -> Iterator[tuple[Server,
             "1",
             "--aio",
         ]
-        threads = None
+        probe = None
     else:
-        threads = LOGS / f"{variant}.threads.json"
-        threads.unlink(missing_ok=True)
+        probe = LOGS / f"{variant}.probe.json"
+        probe.unlink(missing_ok=True)
         cmd = [
             PYTHON,
             __file__,
@@ -196,14 +224,14 @@ def _variant_server(variant: str, env: dict[str, str]) -> Iterator[tuple[Server,
             variant,
             "--port",
             str(port),
-            "--threads-file",
-            str(threads),
+            "--probe-file",
+            str(probe),
         ]
     with _started(variant, cmd, env, address, LOGS) as server:
         server.ready_s = _wait(server, lambda: _grpc_serving(address))
-        if threads is not None:
-            _wait(server, threads.exists)
-        yield server, threads
+        if probe is not None:
+            _wait(server, probe.exists)
+        yield server, probe
 
 
 def _cpu_task(pid: int, tid: int) -> float:
@@ -214,16 +242,19 @@ def _cpu_task(pid: int, tid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _cpu_now(server: Server, threads: Path | None) -> dict[str, float]:
-    """CPU seconds so far: the whole process tree, its grpc-loop and decision-log threads."""
+def _cpu_now(server: Server, probe: Path | None) -> dict[str, float]:
+    """CPU seconds so far: the process tree, its grpc-loop and decision-log threads, and
+    service.recommend; and the context switches of the tree."""
+    time.sleep(2.5 * PROBE_EVERY_S)  # the server's probe file has caught up with the calls
     pids = _tree(server.process.pid)
-    out = {"total": sum(_cpu(p) for p in pids), "loop": 0.0, "dlog": 0.0}
+    out = {"total": sum(_cpu(p) for p in pids), "loop": 0.0, "dlog": 0.0, "service": 0.0}
     out["switches"] = float(sum(_switches(p) for p in pids))
-    if threads is not None and threads.exists():
-        tids = json.loads(threads.read_text())
-        pid = server.process.pid
+    if probe is not None:
+        found = json.loads(probe.read_text())
+        tids, pid = found["threads"], server.process.pid
         out["loop"] = _cpu_task(pid, tids["grpc-loop"]) if "grpc-loop" in tids else 0.0
         out["dlog"] = _cpu_task(pid, tids["decision-log"]) if "decision-log" in tids else 0.0
+        out["service"] = found["service_s"]
     return out
 
 
@@ -242,7 +273,7 @@ def _switches(pid: int) -> int:
 
 # --- client side -----------------------------------------------------------------------------
 def _measure(
-    server: Server, threads: Path | None, payloads: tuple, args: argparse.Namespace
+    server: Server, probe: Path | None, payloads: tuple, args: argparse.Namespace
 ) -> dict[str, float]:
     """One run: clients warm up, then exactly args.calls calls; CPU us per call, and QPS."""
     ctx = multiprocessing.get_context("spawn")
@@ -261,12 +292,12 @@ def _measure(
         p.start()
     for _ in procs:
         ready.get(timeout=120)
-    before = _cpu_now(server, threads)
+    before = _cpu_now(server, probe)
     started = time.perf_counter()
     go.set()
     errors = sum(done.get(timeout=600) for _ in procs)
     wall = time.perf_counter() - started
-    after = _cpu_now(server, threads)
+    after = _cpu_now(server, probe)
     for p in procs:
         p.join(10)
     if errors:
@@ -326,27 +357,40 @@ async def _client(
 
 
 # --- report ----------------------------------------------------------------------------------
+COLUMNS = (  # (heading, what: a key of a run's figures, or a difference of two)
+    ("total", "total"),
+    ("service", "service"),  # in RecommendationService.recommend (the handler's own work)
+    ("loop-svc", "loop-service"),  # the loop thread less that: gRPC, asyncio, glue, pb
+    ("other", "total-loop-dlog"),  # gRPC's C threads (event engine, poller), the rest
+    ("dlog", "dlog"),
+)
+
+
 def _report(found: dict[str, list[dict[str, float]]], args: argparse.Namespace) -> None:
+    """The medians per variant, in us of server CPU per call."""
     print(
-        f"\nserver CPU per Recommend call, us (median of {args.rounds} runs of "
-        f"{args.calls:,} calls; min-max of total in brackets); load now {_load()}"
+        f"\nserver CPU per Recommend call, us: median of {args.rounds} runs of {args.calls:,} "
+        f"calls (min-max of total); load now {_load()}"
     )
-    header = (
-        f"{'variant':15s} {'total':>7s} {'range':>15s} {'loop':>7s} {'dlog':>6s} "
-        f"{'ctx sw':>6s} {'qps':>6s}"
-    )
+    header = f"{'variant':15s} " + " ".join(f"{h:>8s}" for h, _ in COLUMNS)
+    header += f" {'range':>12s} {'sw/call':>7s} {'qps':>6s}"
     print(header)
     print("-" * len(header))
     for v, runs in found.items():
         med = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
         lo, hi = min(r["total"] for r in runs), max(r["total"] for r in runs)
-        loop = f"{med['loop']:7.1f}" if v != EMPTY else f"{'-':>7s}"
-        dlog = f"{med['dlog']:6.1f}" if v != EMPTY else f"{'-':>6s}"
+        cells = [_cell(med, what) if v != EMPTY or what == "total" else "-" for _, what in COLUMNS]
         print(
-            f"{v:15s} {med['total']:7.1f} {f'[{lo:.0f}-{hi:.0f}]':>15s} {loop} {dlog} "
-            f"{med['switches'] / 1e6:6.1f} {med['qps']:6.0f}"
+            f"{v:15s} "
+            + " ".join(f"{c:>8s}" for c in cells)
+            + f" {f'[{lo:.0f}-{hi:.0f}]':>12s} {med['switches'] / 1e6:7.1f} {med['qps']:6.0f}"
         )
     sys.stdout.flush()
+
+
+def _cell(figures: dict[str, float], what: str) -> str:
+    first, *less = what.split("-")
+    return f"{figures[first] - sum(figures[k] for k in less):.0f}"
 
 
 def _load() -> str:

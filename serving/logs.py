@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import IO, Any
@@ -24,14 +22,26 @@ _STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {
 REDACTED_FIELDS = frozenset({"context"})
 
 
-@contextmanager
-def bind_request_id(request_id: str) -> Iterator[str]:
+def bind_request_id(request_id: str) -> _Bound:
     """Tag every log line written inside the block (in this thread/task) with `request_id`."""
-    token = request_id_var.set(request_id)
-    try:
-        yield request_id
-    finally:
-        request_id_var.reset(token)
+    return _Bound(request_id)
+
+
+class _Bound:
+    """The `with` block of bind_request_id (a class: every call enters one, and a
+    @contextmanager generator costs twice as much)."""
+
+    __slots__ = ("_request_id", "_token")
+
+    def __init__(self, request_id: str) -> None:
+        self._request_id = request_id
+
+    def __enter__(self) -> str:
+        self._token = request_id_var.set(self._request_id)
+        return self._request_id
+
+    def __exit__(self, *_exc: object) -> None:
+        request_id_var.reset(self._token)
 
 
 class JsonFormatter(logging.Formatter):

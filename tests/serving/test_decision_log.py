@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -222,3 +222,51 @@ def test_cached_removals_follow_the_catalog_of_each_answer() -> None:
         assert removals.render(old) == ({"held": ["b", "d"]}, '{"held":["b", "d"]}')
         assert removals.render(new) == ({"held": ["x", "z"]}, '{"held":["x", "z"]}')
     assert removals.render(None) == ({}, "{}")
+
+
+class CountingStore(DecisionStore):
+    """A real (SQLite) DecisionStore that also keeps the size of every append: the batches."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(open_decision_store(url).engine)
+        self.batches: list[int] = []
+
+    def append(self, decisions: Sequence[Decision]) -> int:
+        self.batches.append(len(decisions))
+        return super().append(decisions)
+
+
+def test_answers_arriving_while_the_writer_gathers_share_one_batch(url: str) -> None:
+    store = CountingStore(url)
+    log = DecisionLog(store, flush_s=0.5).start()
+    log.submit(recommendation("c1", "r0"), "web")
+    time.sleep(0.05)  # the writer has the first answer and waits for more
+    for i in range(1, 10):
+        log.submit(recommendation("c1", f"r{i}"), "web")
+    wait_until(lambda: log.logged == 10)
+    assert store.batches == [10]
+    assert log.close(timeout=5)
+
+
+def test_a_backlog_goes_in_full_batches_without_waiting_for_the_flush(url: str) -> None:
+    store = CountingStore(url)
+    log = DecisionLog(store, batch_size=10, flush_s=30.0)  # not started: a backlog builds
+    for i in range(20):
+        log.submit(recommendation("c1", f"r{i}"), "web")
+    start = time.monotonic()
+    log.start()
+    wait_until(lambda: log.logged == 20, timeout=5.0)
+    assert time.monotonic() - start < 5.0 and store.batches == [10, 10]
+    assert log.close(timeout=5)
+
+
+def test_close_cuts_the_gathering_wait_short_and_writes_what_it_holds(url: str) -> None:
+    store = CountingStore(url)
+    log = DecisionLog(store, flush_s=30.0).start()
+    for i in range(3):
+        log.submit(recommendation("c1", f"r{i}"), "web")
+    time.sleep(0.1)  # the writer holds r0 and waits for the batch to fill
+    start = time.monotonic()
+    assert log.close(timeout=5)
+    assert time.monotonic() - start < 2.0
+    assert store.batches == [3] and log.logged == 3

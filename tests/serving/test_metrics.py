@@ -61,6 +61,22 @@ def test_unconfigured_channels_and_event_types_share_one_label() -> None:
     assert metrics.value(events, {"type": OTHER, "channel": ""}) == 1
 
 
+def test_repeated_observations_land_in_the_registrys_own_series() -> None:
+    """observe() keeps each call's series bound; they must be the ones the registry exports."""
+    metrics = ServingMetrics(channels=["mobile"])
+    for i in range(3):
+        metrics.observe("Recommend", "mobile", "OK", 0.001 * (i + 1))
+        metrics.observe("Recommend", f"hostile-{i}", "OK", 0.001)
+    metrics.requests.labels("Recommend", "mobile", "OK").inc()  # the same series, not a copy
+    labels = {"method": "Recommend", "channel": "mobile", "code": "OK"}
+    assert metrics.value("recsys_requests_total", labels) == 4
+    assert metrics.value("recsys_requests_total", {**labels, "channel": OTHER}) == 3
+    count = metrics.value("recsys_request_latency_seconds_count", {"method": "Recommend"})
+    assert count == 6
+    total = metrics.value("recsys_request_latency_seconds_sum", {"method": "Recommend"})
+    assert total == pytest.approx(0.009)
+
+
 def test_model_gauges_and_counters() -> None:
     metrics = ServingMetrics()
     metrics.model_loaded("1", "als", replaced=False)
