@@ -104,9 +104,8 @@ def build(
         offer_book, offer_store, hold=timedelta(minutes=settings.offer_hold_minutes)
     )
     service = RecommendationService(
-        # reads bounded in time (serving.store_guard): a hung store must not stall Recommend
         holder,
-        guard_reads(store),
+        guard_reads(store),  # bounded in time (serving.store_guard): a hung store must not stall
         settings,
         on_store_down=metrics.store_read_failed,
         offers=placer,

@@ -21,14 +21,21 @@ POSTGRESQL = "postgresql"
 DEFAULT_TIMEOUT_S = 5.0
 
 
-def make_engine(url: str, *, timeout_s: float = DEFAULT_TIMEOUT_S) -> sa.Engine:
-    """An engine for `url` (sqlite:///FILE or postgresql://...); ValueError for other schemes."""
+def make_engine(
+    url: str, *, timeout_s: float = DEFAULT_TIMEOUT_S, fsync_each_commit: bool = True
+) -> sa.Engine:
+    """An engine for `url` (sqlite:///FILE or postgresql://...); ValueError for other schemes.
+
+    `fsync_each_commit=False` (SQLite only) keeps WAL's `synchronous=NORMAL`: a commit still
+    survives the process being killed, only an OS crash or power loss may take the last ones.
+    For high-rate bookkeeping that may be lost that way (offer slot reservations), not events.
+    """
     if not (timeout_s > 0 and math.isfinite(timeout_s)):
         raise ValueError(f"timeout_s must be a positive number of seconds, got {timeout_s}")
     parsed = sa.make_url(url)
     backend = parsed.get_backend_name()
     if backend == SQLITE:
-        return _sqlite_engine(parsed, timeout_s)
+        return _sqlite_engine(parsed, timeout_s, "FULL" if fsync_each_commit else "NORMAL")
     if backend == POSTGRESQL:
         return _postgresql_engine(parsed, timeout_s)
     raise ValueError(
@@ -37,7 +44,7 @@ def make_engine(url: str, *, timeout_s: float = DEFAULT_TIMEOUT_S) -> sa.Engine:
     )
 
 
-def _sqlite_engine(url: sa.URL, timeout_s: float) -> sa.Engine:
+def _sqlite_engine(url: sa.URL, timeout_s: float, synchronous: str) -> sa.Engine:
     if url.database and url.database != ":memory:":
         # a fresh checkout has no var/ yet; SQLite would fail with "unable to open database file"
         Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
@@ -50,7 +57,7 @@ def _sqlite_engine(url: sa.URL, timeout_s: float) -> sa.Engine:
         # busy_timeout first: switching to WAL needs a lock another process may hold
         cursor.execute(f"PRAGMA busy_timeout = {busy_ms}")
         cursor.execute("PRAGMA journal_mode = WAL")
-        cursor.execute("PRAGMA synchronous = FULL")
+        cursor.execute(f"PRAGMA synchronous = {synchronous}")
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.close()
 
