@@ -27,6 +27,7 @@ from recsys.stores.base import StoreUnavailable
 from recsys.stores.sql_offers import OfferStore, within_caps
 from serving.cache import PerVersion
 from serving.offer_book import OfferBook
+from serving.offer_deliveries import DeliveryRecorder
 
 log = logging.getLogger(__name__)
 
@@ -51,10 +52,18 @@ class SnapshotTargets:
 class OfferPlacer:
     """Builds the per-request arbiter from the live offers of a channel."""
 
-    def __init__(self, book: OfferBook, store: OfferStore, *, hold: timedelta) -> None:
+    def __init__(
+        self,
+        book: OfferBook,
+        store: OfferStore,
+        *,
+        hold: timedelta,
+        recorder: DeliveryRecorder | None = None,
+    ) -> None:
         self.book = book
         self.store = store
         self.hold = hold
+        self.recorder = recorder  # slots of uncapped offers; None: reserved like capped ones
         self._targets = PerVersion(SnapshotTargets.of)
 
     def arbiter(
@@ -113,6 +122,11 @@ class OfferPlacer:
                     j = int(slots[r, pos])
                     if (r, j) in reserved:
                         continue
+                    if self.recorder is not None and not _capped(offers[j]):
+                        # no cap depends on it: queued for the stats, the answer does not wait
+                        self.recorder.record(offers[j].id, ids[r], request_id, channel, now)
+                        reserved.add((int(r), j))
+                        continue
                     if self.store.reserve(offers[j], ids[r], request_id, channel, now, self.hold):
                         reserved.add((int(r), j))
                     else:  # a cap filled or the offer stopped meanwhile: without it, again
@@ -123,6 +137,11 @@ class OfferPlacer:
         except StoreUnavailable as exc:
             log.warning("offers left out of the answer: %s", exc)
             return arbitrate(scores, allowed, np.zeros_like(eligible), arrays, k)
+
+    def writes_on_request(self, now: datetime, channel: str) -> bool:
+        """Whether a capped offer runs in `channel`: placing it commits to the store."""
+        live = self.book.live(now, channel)
+        return any(_capped(o) or self.recorder is None for o in live)
 
     def _under_caps(
         self,
@@ -150,6 +169,10 @@ class OfferPlacer:
             for r in np.flatnonzero(candidates[:, j]).tolist():
                 ok[r, j] = within_caps(offers[j], customer_ids[r], seen)
         return ok
+
+
+def _capped(offer: Offer) -> bool:
+    return offer.cap is not None or offer.volume_cap is not None
 
 
 def _profile(

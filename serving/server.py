@@ -44,6 +44,7 @@ from serving.logs import configure_json_logging
 from serving.loop_server import LoopServer
 from serving.metrics import AioMetricsInterceptor, ServingMetrics
 from serving.offer_book import OfferBook
+from serving.offer_deliveries import DeliveryRecorder
 from serving.offer_placer import OfferPlacer
 from serving.offer_service import OfferService
 from serving.offer_servicer import OfferServicer
@@ -101,7 +102,10 @@ def build(
     offer_store = open_offer_store(settings.resolved_database_url)
     offer_book = OfferBook(offer_store, refresh_seconds=settings.offer_refresh_seconds)
     placer = OfferPlacer(
-        offer_book, offer_store, hold=timedelta(minutes=settings.offer_hold_minutes)
+        offer_book,
+        offer_store,
+        hold=timedelta(minutes=settings.offer_hold_minutes),
+        recorder=DeliveryRecorder(offer_store),
     )
     service = RecommendationService(
         holder,
@@ -252,6 +256,9 @@ def run_process(settings: Settings, port: int, metrics_port: int, *, reuse_port:
     built.server.stop(GRACE_SECONDS).wait()
     if built.offer_book is not None:
         built.offer_book.stop()
+    placer = built.service.offers
+    if placer is not None and placer.recorder is not None:
+        placer.recorder.close()  # the slots of the last answers, for the stats
     if built.decision_log is not None:
         built.decision_log.close()  # after the drain: the last answers are queued by now
     metrics.stop_http()

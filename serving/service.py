@@ -92,8 +92,8 @@ class RecommendationService:
         return Recommendation(customer_id, items, loaded.version, request_id, removed)
 
     def may_place_offers(self, channel: str) -> bool:
-        """Whether an offer runs now in `channel` (a Recommend there may write to the store)."""
-        return self.offers is not None and bool(self.offers.book.live(self.clock(), channel))
+        """Whether a Recommend in `channel` may commit to the store (a capped offer runs)."""
+        return self.offers is not None and self.offers.writes_on_request(self.clock(), channel)
 
     def recommend_batch(
         self,
@@ -199,7 +199,12 @@ class RecommendationService:
                 now=now,
             )
         state = customer_states(
-            engine, self.store, customer_ids, contexts, self.settings.weights, now,
+            engine,
+            self.store,
+            customer_ids,
+            contexts,
+            self.settings.weights,
+            now,
             self.on_store_down,
         )
         out = engine.recommend(

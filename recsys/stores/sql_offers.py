@@ -68,6 +68,17 @@ class Exposure:
 
 
 @dataclass(frozen=True)
+class Delivery:
+    """A slot an offer took in an answer."""
+
+    offer_id: str
+    customer_id: str
+    request_id: str
+    channel: str
+    at: datetime
+
+
+@dataclass(frozen=True)
 class AuditEntry:
     """One change of an offer."""
 
@@ -274,6 +285,24 @@ class OfferStore:
                 ],
             )
         return True
+
+    def record_deliveries(self, rows: Sequence[Delivery]) -> int:
+        """Store slots of uncapped offers (no cap to check: no lock, one batch insert)."""
+        if not rows:
+            return 0
+        values = [
+            {
+                "offer_id": d.offer_id,
+                C.customer_id: d.customer_id,
+                REQUEST_ID: d.request_id,
+                C.channel: d.channel,
+                "at": _utc(d.at),
+            }
+            for d in rows
+        ]
+        with unavailable("offer store", "record deliveries"), self.slots.begin() as conn:
+            conn.execute(offer_deliveries.insert(), values)
+        return len(values)
 
     def deliveries(self, offer_id: str) -> int:
         """Slots this offer has taken in answers so far."""

@@ -26,6 +26,7 @@ from recsys.stores.sql_events import SqlEventStore, open_event_store
 from recsys.stores.sql_offers import OfferStore, open_offer_store
 from serving.holder import ModelHolder
 from serving.offer_book import OfferBook
+from serving.offer_deliveries import DeliveryRecorder
 from serving.offer_placer import OfferPlacer
 from serving.service import RecommendationService
 from tests.serving.trained import Trained
@@ -48,7 +49,7 @@ class Clock:
 class Setup:
     """A service with offers on its own store, a clock, and the pieces to drive them."""
 
-    def __init__(self, model: Trained, folder: Path) -> None:
+    def __init__(self, model: Trained, folder: Path, *, recorder: bool = False) -> None:
         url = f"sqlite:///{folder / 'offers.db'}"
         self.events: SqlEventStore = open_event_store(url)
         self.offers: OfferStore = open_offer_store(url)
@@ -62,7 +63,12 @@ class Setup:
             self.events,
             model.settings,
             clock=self.clock,
-            offers=OfferPlacer(self.book, self.offers, hold=HOLD),
+            offers=OfferPlacer(
+                self.book,
+                self.offers,
+                hold=HOLD,
+                recorder=DeliveryRecorder(self.offers) if recorder else None,
+            ),
         )
 
     def add(self, offer: Offer) -> Offer:
@@ -291,3 +297,21 @@ def test_no_offer_ever_bypasses_a_hard_rule(model: Trained, tmp_path: Path, data
         assert allowed[row, index].all(), "an item the hard rules forbid"
         if not consent[result.customer_id]:
             assert not _offer_items(result), "an offer to a customer without marketing consent"
+
+
+def test_uncapped_offers_are_counted_off_the_request_path(model: Trained, tmp_path: Path) -> None:
+    """Only a capped offer makes Recommend commit; an uncapped one's slots are queued."""
+    setup = Setup(model, tmp_path, recorder=True)
+    engine = setup.engine
+    segment = engine.snapshot.customers[C.segment].mode()[0]
+    placer = setup.service.offers
+    assert placer is not None and placer.recorder is not None
+    free = setup.add(_pin(_pick_product(engine, "mobile"), segment, cap=None))
+    assert not setup.service.may_place_offers("mobile")  # no store write on the request
+    ids = engine.snapshot.customers[C.customer_id].to_list()[:80]
+    shown = sum(bool(_offer_items(setup.service.recommend(c, "mobile"))) for c in ids)
+    assert shown > 0
+    placer.recorder.flush()
+    assert setup.offers.deliveries(free.id) == shown
+    setup.add(_pin(_pick_product(engine, "mobile"), segment, name="capped"))
+    assert setup.service.may_place_offers("mobile")
