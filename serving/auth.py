@@ -19,7 +19,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import Executor
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 import grpc
@@ -171,41 +171,31 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
         self, metadata: Sequence[tuple[str, Any]] | None, method: str
     ) -> Refusal | None:
         """None when the call may go on; cache hits are answered on the loop, misses off it."""
-        presented = bearer(metadata)
-        if isinstance(presented, Refusal):
-            return presented
-        digest = keys.fingerprint(presented)
-        hit, key = self._cache.cached(digest)
-        if not hit:
-            loop = asyncio.get_running_loop()
-            resolve = functools.partial(self._resolve, presented, digest)
-            found = await loop.run_in_executor(self._blocking, resolve)
-            if isinstance(found, Refusal):
-                return found
-            key = found
-        refusal = _decide(key, method)
-        if refusal is None:
-            CALLER.set(key)  # this call's context only: the handler reads who is calling
-        return refusal
+        found = self._from_cache(metadata)
+        if isinstance(found, _Miss):
+            resolve = functools.partial(self._resolve, found.presented, found.digest)
+            found = await asyncio.get_running_loop().run_in_executor(self._blocking, resolve)
+        return _admit(found, method)
 
     def check_blocking(
         self, metadata: Sequence[tuple[str, Any]] | None, method: str
     ) -> Refusal | None:
         """`_check` for synchronous handlers (already on a pool thread)."""
+        found = self._from_cache(metadata)
+        if isinstance(found, _Miss):
+            found = self._resolve(found.presented, found.digest)
+        return _admit(found, method)
+
+    def _from_cache(
+        self, metadata: Sequence[tuple[str, Any]] | None
+    ) -> ApiKey | None | Refusal | _Miss:
+        """The key as the cache knows it (None: known bad), a refusal, or a miss to resolve."""
         presented = bearer(metadata)
         if isinstance(presented, Refusal):
             return presented
         digest = keys.fingerprint(presented)
         hit, key = self._cache.cached(digest)
-        if not hit:
-            found = self._resolve(presented, digest)
-            if isinstance(found, Refusal):
-                return found
-            key = found
-        refusal = _decide(key, method)
-        if refusal is None:
-            CALLER.set(key)  # this call's context only: the handler reads who is calling
-        return refusal
+        return key if hit else _Miss(presented, digest)
 
     def _resolve(self, presented: str, digest: str) -> ApiKey | None | Refusal:
         try:
@@ -213,6 +203,24 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
         except StoreUnavailable as exc:
             log.warning("cannot check an API key: %s", exc)
             return Refusal(grpc.StatusCode.UNAVAILABLE, "cannot check the API key now: " + str(exc))
+
+
+@dataclass(frozen=True)
+class _Miss:
+    """A key the cache does not know yet: to be resolved against the store."""
+
+    presented: str = field(repr=False)  # the clear key: never in a repr or a log
+    digest: str
+
+
+def _admit(found: ApiKey | None | Refusal, method: str) -> Refusal | None:
+    """None when `found` may call `method` (and it becomes the call's CALLER)."""
+    if isinstance(found, Refusal):
+        return found
+    refusal = _decide(found, method)
+    if refusal is None:
+        CALLER.set(found)  # this call's context only: the handler reads who is calling
+    return refusal
 
 
 def _decide(key: ApiKey | None, method: str) -> Refusal | None:
