@@ -113,3 +113,24 @@ class LeastSquaresFoldIn:
 
 def _sorted_distinct(indices: np.ndarray) -> bool:
     return len(indices) < 2 or bool((indices[1:] > indices[:-1]).all())
+
+
+class FoldInReasons:
+    """Reasons of a model that folds customers in with `self._foldin` (ALS, BPR).
+
+    Mixed in before `Recommender`: its `_explain` / `_explain_products` hooks.
+    """
+
+    _foldin: LeastSquaresFoldIn
+
+    def _explain(
+        self, history: sp.csr_matrix, product: int, k: int, features: object
+    ) -> list[Reason]:
+        items, shares = self._foldin.contributions(history, product)
+        return co_held_reasons(items, shares, product, k)
+
+    def _explain_products(
+        self, history: sp.csr_matrix, products: list[int], k: int, features: object
+    ) -> list[list[Reason]]:
+        # the row's fold-in system is built once for all products
+        return self._foldin.reasons(history, products, k)

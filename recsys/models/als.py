@@ -11,7 +11,6 @@ customers to popularity or LightFM; `needs_history` says so).
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -20,9 +19,8 @@ import scipy.sparse as sp
 from implicit.cpu.als import AlternatingLeastSquares
 from pydantic import BaseModel, ConfigDict, Field
 
-from recsys.models._foldin import LeastSquaresFoldIn
+from recsys.models._foldin import FoldInReasons, LeastSquaresFoldIn
 from recsys.models.base import Recommender
-from recsys.models.reason import Reason, co_held_reasons
 from recsys.models.train_data import TrainData
 
 logger = logging.getLogger(__name__)
@@ -45,7 +43,7 @@ class ALSConfig(BaseModel):
     num_threads: int = Field(default=1, ge=0)
 
 
-class ALSRecommender(Recommender):
+class ALSRecommender(FoldInReasons, Recommender):
     """score(u) = Y x_u with x_u folded in from the customer's current history."""
 
     family = "als"
@@ -93,24 +91,6 @@ class ALSRecommender(Recommender):
         features: pl.DataFrame | None,
     ) -> np.ndarray:
         return self._foldin.users(history) @ self._foldin.y.T
-
-    def _explain(
-        self, history: sp.csr_matrix, product: int, k: int, features: pl.DataFrame | None
-    ) -> list[Reason]:
-        items, shares = self._foldin.contributions(history, product)
-        return co_held_reasons(items, shares, product, k)
-
-    def explain_products(
-        self,
-        history_row: sp.csr_matrix,
-        products: Sequence[int],
-        k_reasons: int = 3,
-        *,
-        features: pl.DataFrame | None = None,
-    ) -> list[list[Reason]]:
-        """explain() of several products, the row's fold-in system built once."""
-        history = self._check_explain(history_row, products, k_reasons, features)
-        return self._foldin.reasons(history, products, k_reasons)
 
     def _state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         return {}, {"item_factors": self.item_factors}

@@ -111,11 +111,19 @@ class Recommender(ABC):
         *,
         features: pl.DataFrame | None = None,
     ) -> list[list[Reason]]:
-        """[explain(history_row, p, k_reasons, features=...) for p in products]; one request's.
+        """[explain(history_row, p, k_reasons, features=...) for p in products]; one request's."""
+        history = self._check_explain(history_row, products, k_reasons, features)
+        return self._explain_products(history, [int(p) for p in products], k_reasons, features)
 
-        Models whose reasons share work across products override it (same answers).
-        """
-        return [self.explain(history_row, int(p), k_reasons, features=features) for p in products]
+    def _explain_products(
+        self,
+        history: sp.csr_matrix,
+        products: list[int],
+        k: int,
+        features: pl.DataFrame | None,
+    ) -> list[list[Reason]]:
+        """One `_explain` per product; models that share work across products override it."""
+        return [self._explain(history, p, k, features)[:k] for p in products]
 
     def _check_explain(
         self,

@@ -11,7 +11,6 @@ without retraining, and an empty history scores the item biases (a popularity pr
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -20,9 +19,8 @@ import scipy.sparse as sp
 from implicit.cpu.bpr import BayesianPersonalizedRanking
 from pydantic import BaseModel, ConfigDict, Field
 
-from recsys.models._foldin import LeastSquaresFoldIn
+from recsys.models._foldin import FoldInReasons, LeastSquaresFoldIn
 from recsys.models.base import Recommender
-from recsys.models.reason import Reason, co_held_reasons
 from recsys.models.train_data import TrainData
 
 
@@ -42,7 +40,7 @@ class BPRConfig(BaseModel):
     num_threads: int = Field(default=1, ge=0)
 
 
-class BPRRecommender(Recommender):
+class BPRRecommender(FoldInReasons, Recommender):
     """score(u, j) = y_j . x_u + b_j, x_u projected from the current history."""
 
     family = "bpr"
@@ -78,24 +76,6 @@ class BPRRecommender(Recommender):
         features: pl.DataFrame | None,
     ) -> np.ndarray:
         return self._foldin.users(history) @ self._foldin.y.T + self.item_bias
-
-    def _explain(
-        self, history: sp.csr_matrix, product: int, k: int, features: pl.DataFrame | None
-    ) -> list[Reason]:
-        items, shares = self._foldin.contributions(history, product)
-        return co_held_reasons(items, shares, product, k)
-
-    def explain_products(
-        self,
-        history_row: sp.csr_matrix,
-        products: Sequence[int],
-        k_reasons: int = 3,
-        *,
-        features: pl.DataFrame | None = None,
-    ) -> list[list[Reason]]:
-        """explain() of several products, the row's fold-in system built once."""
-        history = self._check_explain(history_row, products, k_reasons, features)
-        return self._foldin.reasons(history, products, k_reasons)
 
     def _state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         return {}, {"item_factors": self.item_factors, "item_bias": self.item_bias}

@@ -25,7 +25,6 @@ alone, so the model also serves cold starts.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -196,19 +195,17 @@ class SequenceRecommender(Recommender):
         reasons.sort(key=lambda r: -r.weight)
         return reasons[:k] or [Reason(ReasonCode.popular, "popular with our customers")]
 
-    def explain_products(
+    def _explain_products(
         self,
-        history_row: sp.csr_matrix,
-        products: Sequence[int],
-        k_reasons: int = 3,
-        *,
-        features: pl.DataFrame | None = None,
+        history: sp.csr_matrix,
+        products: list[int],
+        k_reasons: int,
+        features: pl.DataFrame | None,
     ) -> list[list[Reason]]:
-        """explain() of several products, the customer's design row built once."""
-        history = self._check_explain(history_row, products, k_reasons, features)
+        """The reasons of several products, the customer's design row built once."""
         row = self._design_row(history, features)
         if row is None:
-            return [self._explain(history, int(p), k_reasons, features) for p in products]
+            return [self._explain(history, p, k_reasons, features) for p in products]
         ids, n_held, n_newest = row
         return one.row_reasons(
             ids,
