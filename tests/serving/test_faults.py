@@ -46,9 +46,8 @@ from serving.holder import ModelHolder
 from serving.metrics import ServingMetrics
 from serving.server import DEFAULT_THREADS, SERVICE_NAME, build
 from serving.store_guard import COOLDOWN_S, READ_BUDGET_S
-from tests.serving.processes import ROOT, start_serve
+from tests.serving.processes import ROOT, start_serve, wait_serving
 from tests.serving.silent_proxy import SilentProxy
-from tests.serving.test_server import wait_serving
 from tests.serving.trained import Trained
 
 PG_SERVER = "postgresql+psycopg2://postgres@127.0.0.1:5432/test"

@@ -3,14 +3,12 @@ and a frequency cap holds under concurrent requests to both."""
 
 from __future__ import annotations
 
-import signal
 import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import grpc
 import numpy as np
 import pytest
 
@@ -20,8 +18,7 @@ from recsys.rules import combine
 from recsys.stores.sql_offers import OfferStore, open_offer_store
 from serving._proto.recsys.v1 import recommendation_pb2 as pb
 from serving._proto.recsys.v1 import recommendation_pb2_grpc as pb_grpc
-from tests.serving.processes import start_serve
-from tests.serving.test_server import wait_serving
+from tests.serving.processes import serving_processes
 from tests.serving.trained import Trained
 
 TAKES_EFFECT_WITHIN_S = 10.0
@@ -31,21 +28,10 @@ TAKES_EFFECT_WITHIN_S = 10.0
 def servers(model: Trained, tmp_path: Path) -> Iterator[tuple[list, OfferStore]]:
     url = f"sqlite:///{tmp_path / 'shared.db'}"  # not the session store: offers stay here
     offers = open_offer_store(url)
-    started = [start_serve(model, tmp_path, name, url) for name in ("a", "b")]
-    channels: list[grpc.Channel] = []
     try:
-        channels = [wait_serving(*s) for s in started]
-        yield [pb_grpc.RecommendationServiceStub(c) for c in channels], offers
-        for proc, _, log in started:
-            proc.send_signal(signal.SIGTERM)
-            assert proc.wait(30) == 0, log.read_text()[-3000:]
+        with serving_processes(model, tmp_path, ["a", "b"], url) as stubs:
+            yield stubs, offers
     finally:
-        for c in channels:
-            c.close()
-        for proc, _, _ in started:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
         offers.close()
 
 

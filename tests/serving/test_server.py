@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import signal
-import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import grpc
 import pytest
 from google.protobuf.descriptor_pool import DescriptorPool
-from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1 import health_pb2
 from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
     ProtoReflectionDescriptorDatabase,
 )
@@ -22,17 +19,11 @@ from serving._proto.recsys.v1 import recommendation_pb2_grpc as pb_grpc
 from serving.holder import ModelHolder
 from serving.server import SERVICE_NAME, build_server, serve
 from tests.serving.conftest import Running
-from tests.serving.processes import start_serve
+from tests.serving.processes import health_of, serving_processes
 from tests.serving.trained import Trained
 
-STARTUP_TIMEOUT_S = 120.0
 SERVING = health_pb2.HealthCheckResponse.SERVING
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
-
-
-def health_of(channel: grpc.Channel, service: str) -> int:
-    stub = health_pb2_grpc.HealthStub(channel)
-    return stub.Check(health_pb2.HealthCheckRequest(service=service), timeout=5).status
 
 
 def test_health_is_not_serving_until_a_model_is_loaded(
@@ -89,41 +80,12 @@ def test_several_workers_need_a_fixed_port(model: Trained) -> None:
 # --- two server processes sharing the event store ----------------------------------------
 
 
-def wait_serving(proc: subprocess.Popen, port: int, log: Path) -> grpc.Channel:
-    channel = grpc.insecure_channel(f"127.0.0.1:{port}")
-    deadline = time.monotonic() + STARTUP_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"server exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            if health_of(channel, SERVICE_NAME) == SERVING:
-                return channel
-        except grpc.RpcError:
-            pass
-        time.sleep(0.3)
-    tail = log.read_text()[-3000:]
-    pytest.fail(f"server on {port} not SERVING within {STARTUP_TIMEOUT_S} s:\n{tail}")
-
-
 @pytest.fixture
 def two_servers(
     model: Trained, tmp_path: Path
 ) -> Iterator[list[pb_grpc.RecommendationServiceStub]]:
-    started = [start_serve(model, tmp_path, name) for name in ("a", "b")]
-    channels: list[grpc.Channel] = []
-    try:
-        channels = [wait_serving(*s) for s in started]
-        yield [pb_grpc.RecommendationServiceStub(c) for c in channels]
-        for proc, _, log in started:  # SIGTERM: drain and exit cleanly
-            proc.send_signal(signal.SIGTERM)
-            assert proc.wait(30) == 0, log.read_text()[-3000:]
-    finally:
-        for c in channels:
-            c.close()
-        for proc, _, _ in started:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
+    with serving_processes(model, tmp_path, ["a", "b"]) as stubs:
+        yield stubs
 
 
 def test_an_event_recorded_through_one_process_shows_in_the_other(
