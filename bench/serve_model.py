@@ -101,8 +101,8 @@ def _dataset(root: Path, n_customers: int, seed: int, data_dir: Path | None) -> 
     return write_dataset(generate(n_customers, seed), out, fmt="parquet")
 
 
-def _train(root: Path, data: Path, family: str) -> str:
-    """Train + register + promote with the real pipeline; the registered version."""
+def _train(root: Path, data: Path, family: str, *, promote: bool = True) -> str:
+    """Train + register (+ promote) with the real pipeline; the registered version."""
     from recsys.settings import Settings
     from training.config import TrainConfig
     from training.pipeline import run_training
@@ -115,7 +115,9 @@ def _train(root: Path, data: Path, family: str) -> str:
     )
     configure_mlflow(settings)
     config = TrainConfig.model_validate({"model": {"family": family}})
-    outcome = run_training(data, config, settings, register=True, promote=True)
-    if outcome.version is None or outcome.decision is None or not outcome.decision.promote:
+    outcome = run_training(data, config, settings, register=True, promote=promote)
+    if outcome.version is None:
+        raise RuntimeError("the bench model was not registered")
+    if promote and (outcome.decision is None or not outcome.decision.promote):
         raise RuntimeError(f"bench model was not promoted: {outcome.decision}")
     return str(outcome.version)

@@ -2,8 +2,8 @@
 
 One generated bank (linked from a serve bench folder of the same size and seed when there is
 one) trained twice by the real pipeline into a bench-only MLflow registry under
-var/bench/soak-<N>-<family>-s<seed>/: A through bench/serve_model.py's `_train` (register and
-promote), then B with `register=True, promote=False`, so that the bench can move the champion
+var/bench/soak-<N>-<family>-s<seed>/, both through bench/serve_model.py's `_train`: A registered and
+promoted, then B registered only (`promote=False`), so that the bench can move the champion
 alias to B while the server is under load. A finished build leaves `ready.json`.
 """
 
@@ -60,7 +60,7 @@ def ensure_soak_models(n_customers: int, family: str, seed: int = 7) -> SoakMode
     started = time.perf_counter()
     data = _dataset(root, n_customers, seed, _cached_bank(n_customers, seed))
     version_a = int(_train(root, data, family))
-    version_b = _train_unpromoted(root, data, family)
+    version_b = int(_train(root, data, family, promote=False))  # registered, not champion
     if version_b == version_a:
         raise RuntimeError(f"second training registered the same version {version_a}")
     ready.write_text(json.dumps({"a": version_a, "b": version_b, "customers": n_customers}))
@@ -75,26 +75,6 @@ def _cached_bank(n_customers: int, seed: int) -> Path | None:
         if (folder / READY).exists() and all((data / t).exists() for t in TABLES):
             return data
     return None
-
-
-def _train_unpromoted(root: Path, data: Path, family: str) -> int:
-    """Train and register another version without moving the alias; its number."""
-    from recsys.settings import Settings
-    from training.config import TrainConfig
-    from training.pipeline import run_training
-    from training.tracking import configure_mlflow
-
-    settings = Settings(
-        home=root / "home",
-        mlflow_tracking_uri=None,
-        database_url=f"sqlite:///{(root / 'events.db').resolve()}",
-    )
-    configure_mlflow(settings)
-    config = TrainConfig.model_validate({"model": {"family": family}})
-    outcome = run_training(data, config, settings, register=True, promote=False)
-    if outcome.version is None:
-        raise RuntimeError("the second bench model was not registered")
-    return int(outcome.version)
 
 
 def offer_product(model: BenchModel) -> str:
