@@ -46,8 +46,8 @@ K = 5
 STAGES = (
     ("offers (live offers, arbiter)", "serving.offer_placer", "OfferPlacer.arbiter"),
     ("state (snapshot rows)", "recsys.engine.engine", "Engine.state"),
-    ("store read", "serving.suggest", "store.for_customers"),
-    ("overlay (events)", "serving.suggest", "apply_events"),
+    ("store read", "serving.suggest", "store.recent"),
+    ("overlay (events)", "serving.suggest", "apply_recent"),
     ("masks (rules)", "recsys.engine.engine", "Engine.allowed_masks"),
     ("scores (model)", "recsys.engine.engine", "Engine.scores"),
     ("combine masks", "recsys.engine.engine", "combine"),

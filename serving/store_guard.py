@@ -22,15 +22,18 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import datetime
+from typing import TypeVar
 
 import polars as pl
 
+from recsys.data.recent_events import RecentEvents
 from recsys.stores.base import EventStore, StoredEvent, StoreUnavailable
 from recsys.stores.db import SQLITE
 from recsys.stores.sql_events import SqlEventStore
 
 READ_BUDGET_S = 0.25  # a Recommend read takes ~1 ms; 250 ms late means the store is in trouble
 COOLDOWN_S = 1.0
+T = TypeVar("T")
 READERS = 2  # reads stuck in a hung store hold these threads; past that, reads fail at once
 
 
@@ -42,7 +45,7 @@ def guard_reads(store: EventStore) -> EventStore:
 
 
 class GuardedReads:
-    """`store` with for_customers bounded in time and paused after a failure."""
+    """`store` with its per-customer reads bounded in time and paused after a failure."""
 
     def __init__(
         self, store: EventStore, *, budget_s: float = READ_BUDGET_S, cooldown_s: float = COOLDOWN_S
@@ -50,9 +53,7 @@ class GuardedReads:
         self.store = store
         self.budget_s = budget_s
         self.cooldown_s = cooldown_s
-        self._work: queue.SimpleQueue[tuple[Future, Callable[[], pl.DataFrame]]] = (
-            queue.SimpleQueue()
-        )
+        self._work: queue.SimpleQueue[tuple[Future, Callable[[], object]]] = queue.SimpleQueue()
         for i in range(READERS):
             # daemon threads: a read stuck in a hung store must not hold up the process's exit
             # (a ThreadPoolExecutor's threads are joined at exit)
@@ -63,7 +64,14 @@ class GuardedReads:
 
     def for_customers(self, customer_ids: Sequence[str], since: datetime) -> pl.DataFrame:
         """The store's answer within the budget, else StoreUnavailable (breaker opened)."""
-        future = self._submit(customer_ids, since)
+        return self._within_budget(lambda: self.store.for_customers(customer_ids, since))
+
+    def recent(self, customer_ids: Sequence[str], since: datetime) -> RecentEvents:
+        """The store's answer within the budget, else StoreUnavailable (breaker opened)."""
+        return self._within_budget(lambda: self.store.recent(customer_ids, since))
+
+    def _within_budget(self, read: Callable[[], T]) -> T:
+        future = self._submit(read)
         try:
             return future.result(self.budget_s)
         except FutureTimeout:
@@ -76,7 +84,7 @@ class GuardedReads:
             self._open()
             raise
 
-    def _submit(self, customer_ids: Sequence[str], since: datetime) -> Future:
+    def _submit(self, read: Callable[[], object]) -> Future:
         with self._lock:
             now = time.monotonic()
             if now < self._closed_until:
@@ -89,7 +97,7 @@ class GuardedReads:
                 raise StoreUnavailable("event store: earlier reads have not returned")
             self._busy += 1
         future: Future = Future()
-        self._work.put((future, lambda: self.store.for_customers(customer_ids, since)))
+        self._work.put((future, read))
         return future
 
     def _reader(self) -> None:

@@ -13,7 +13,7 @@ import numpy as np
 
 from recsys.columns import Columns as C
 from recsys.engine.engine import Engine, Suggestions
-from recsys.engine.overlay import apply_events
+from recsys.engine.overlay import apply_recent
 from recsys.engine.profile import apply_context
 from recsys.engine.state import BatchState
 from recsys.models.reason import Reason, ReasonCode
@@ -100,13 +100,13 @@ def customer_states(
                 field, problem = "context", str(exc)
             raise ValidationError(field, problem) from exc
     try:
-        events = store.for_customers(sorted(set(state.customer_ids)), engine.snapshot.as_of)
+        events = store.recent(sorted(set(state.customer_ids)), engine.snapshot.as_of)
     except StoreUnavailable as exc:
         _store_down(exc, on_store_down)
         return state
-    if events.height == 0:
+    if not events:
         return state
-    return apply_events(
+    return apply_recent(
         state,
         events,
         product_map=engine.snapshot.product_map,

@@ -18,7 +18,8 @@ they can only come from a catalog change between the store write and this model)
 
 Two paths, one result: batches run the builders themselves on polars frames (~4 ms however
 few the events); a request (up to SMALL_CUSTOMERS customers, SMALL_EVENTS rows) replays the
-same rules in plain Python over the rows, ~0.1 ms, bit for bit the same state.
+same rules in plain Python over the rows, ~0.1 ms, bit for bit the same state. The server
+hands the store's rows over as RecentEvents (`apply_recent`): no frame is built for a request.
 """
 
 from __future__ import annotations
@@ -38,7 +39,8 @@ from recsys.columns import Events
 from recsys.data.holdings import net_moves, require_aware
 from recsys.data.idmap import IdMap
 from recsys.data.interactions import build_interactions
-from recsys.data.schema import UTC_DATETIME
+from recsys.data.recent_events import SCHEMA, RecentEvents
+from recsys.engine.csr import csr_of
 from recsys.engine.state import BatchState
 
 logger = logging.getLogger(__name__)
@@ -50,13 +52,6 @@ _POSITION = "_position"  # row of the batch (a customer may appear twice in a ba
 _COLUMN = "_column"  # internal product id
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
-# the columns the small path reads, with the dtypes it reads them in (the event store's)
-_DTYPES = {
-    C.customer_id: pl.String,
-    C.product_id: pl.String,
-    C.event: pl.String,
-    C.timestamp: UTC_DATETIME,
-}
 _MOVES = {Events.purchase: 1, Events.close: -1}  # units a purchase / a close moves
 
 
@@ -71,6 +66,36 @@ def apply_events(
     as_of: datetime,
 ) -> BatchState:
     """A new state whose held and history rows include `events` (canonical events columns)."""
+    as_of = _checked(state, product_map, repeatable, as_of)
+    if _small(state, events):
+        return _apply_small(state, events, product_map, repeatable, weights, half_life_days, as_of)
+    return _apply_frames(state, events, product_map, repeatable, weights, half_life_days, as_of)
+
+
+def apply_recent(
+    state: BatchState,
+    events: RecentEvents,
+    *,
+    product_map: IdMap,
+    repeatable: np.ndarray,
+    weights: Mapping[str, float],
+    half_life_days: float | None,
+    as_of: datetime,
+) -> BatchState:
+    """`apply_events` of the store's recent events (EventStore.recent), the request path."""
+    as_of = _checked(state, product_map, repeatable, as_of)
+    if not events:
+        return state
+    if _small_rows(state, len(events)):
+        return _apply_rows(state, events, product_map, repeatable, weights, half_life_days, as_of)
+    frame = events.frame()
+    return _apply_frames(state, frame, product_map, repeatable, weights, half_life_days, as_of)
+
+
+def _checked(
+    state: BatchState, product_map: IdMap, repeatable: np.ndarray, as_of: datetime
+) -> datetime:
+    """`as_of` once it is timezone-aware and the catalog sizes agree; ValueError otherwise."""
     as_of = require_aware(as_of, "as_of")
     n = len(product_map)
     if len(repeatable) != n or state.held.shape[1] != n:
@@ -78,9 +103,7 @@ def apply_events(
             f"catalog sizes differ: product_map {n}, repeatable {len(repeatable)}, "
             f"state {state.held.shape[1]} products"
         )
-    if _small(state, events):
-        return _apply_small(state, events, product_map, repeatable, weights, half_life_days, as_of)
-    return _apply_frames(state, events, product_map, repeatable, weights, half_life_days, as_of)
+    return as_of
 
 
 def _apply_frames(
@@ -191,14 +214,21 @@ def _replay_holdings(
 # compares both paths on random event streams).
 def _small(state: BatchState, events: pl.DataFrame) -> bool:
     """Whether the small path applies: few customers and rows, canonical columns, no nulls."""
-    if len(state.customer_ids) > SMALL_CUSTOMERS or events.height > SMALL_EVENTS:
+    if not _small_rows(state, events.height):
         return False
     # anything else (another time unit, missing columns, nulls) is left to the frame path,
     # which compares, converts or raises the way it always has
-    for name, dtype in _DTYPES.items():
+    for name, dtype in SCHEMA.items():
         column = events.get_column(name, default=None)
         if column is None or column.dtype != dtype or column.has_nulls():
             return False
+    return True
+
+
+def _small_rows(state: BatchState, rows: int) -> bool:
+    """Few customers and rows, and states the small path reads cell by cell (canonical CSR)."""
+    if len(state.customer_ids) > SMALL_CUSTOMERS or rows > SMALL_EVENTS:
+        return False
     return bool(state.history.has_canonical_format and state.held.has_canonical_format)
 
 
@@ -211,14 +241,26 @@ def _apply_small(
     half_life_days: float | None,
     as_of: datetime,
 ) -> BatchState:
+    """`_apply_frames`' result in plain Python over the rows of a frame (as_of in UTC)."""
+    rows = RecentEvents.from_frame(events)
+    return _apply_rows(state, rows, product_map, repeatable, weights, half_life_days, as_of)
+
+
+def _apply_rows(
+    state: BatchState,
+    events: RecentEvents,
+    product_map: IdMap,
+    repeatable: np.ndarray,
+    weights: Mapping[str, float],
+    half_life_days: float | None,
+    as_of: datetime,
+) -> BatchState:
     """`_apply_frames`' result in plain Python over the rows (as_of in UTC)."""
     positions: dict[str, list[int]] = {}
     for i, customer in enumerate(state.customer_ids):
         positions.setdefault(customer, []).append(i)
     limit = (as_of - _EPOCH) // _MICROSECOND  # the events' physical value: UTC microseconds
-    customers = events.get_column(C.customer_id).to_list()
-    # Series.to_physical runs a query (~25 us); the cast reads the same int64 values
-    stamps = events.get_column(C.timestamp).cast(pl.Int64).to_list()
+    customers, stamps = events.customer_id, events.micros
     mine = [
         j
         for j, (c, t) in enumerate(zip(customers, stamps, strict=True))
@@ -226,8 +268,7 @@ def _apply_small(
     ]
     if not mine:
         return state
-    products = events.get_column(C.product_id).to_list()
-    kinds = events.get_column(C.event).to_list()
+    products, kinds = events.product_id, events.event
     columns = product_map.to_internal([products[j] for j in mine], strict=False).tolist()
     # (batch position, product column, event, timestamp): an event per position of its customer
     located: list[tuple[int, int, str, int]] = []
@@ -243,7 +284,8 @@ def _apply_small(
     ):
         # an event type without a weight, or bad weights: the frame path warns as it does and
         # the builders raise their own errors (one wording, from one place)
-        return _apply_frames(state, events, product_map, repeatable, weights, half_life_days, as_of)
+        frame = events.frame()
+        return _apply_frames(state, frame, product_map, repeatable, weights, half_life_days, as_of)
     if unknown:
         shown = sorted(set(unknown))[:5]
         logger.warning(
@@ -340,6 +382,6 @@ def _sparse(values: np.ndarray, dtype: np.dtype) -> sp.csr_matrix:
     """float64 `values` stored as `dtype` CSR without zero cells (what the batch path keeps)."""
     stored = values.astype(dtype)
     rows, cols = np.nonzero(stored)  # row-major: sorted rows, sorted columns in each
-    # int32 indices: scipy's constructor takes them as they are (int64 costs it a check)
+    # int32 indices, as scipy's constructor picks for a catalog-sized matrix
     indptr = np.searchsorted(rows, np.arange(len(values) + 1)).astype(np.int32)
-    return sp.csr_matrix((stored[rows, cols], cols.astype(np.int32), indptr), shape=values.shape)
+    return csr_of(stored[rows, cols], cols.astype(np.int32), indptr, values.shape)

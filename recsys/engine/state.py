@@ -10,6 +10,7 @@ import polars as pl
 import scipy.sparse as sp
 
 from recsys.columns import Columns as C
+from recsys.engine.csr import csr_of
 from recsys.engine.snapshot import Snapshot
 from recsys.rules.customers import CustomerBatch
 
@@ -132,7 +133,8 @@ def _take_rows(matrix: sp.csr_matrix, rows: np.ndarray, n: int) -> sp.csr_matrix
         start, stop = (int(indptr[row]), int(indptr[row + 1])) if row >= 0 else (0, 0)
         ptr = np.array([0, stop - start], dtype=indptr.dtype)
         cut = slice(start, stop)
-        return sp.csr_matrix((matrix.data[cut].copy(), matrix.indices[cut].copy(), ptr), (1, n))
+        # a snapshot row is canonical: its cells need no check (see recsys.engine.csr)
+        return csr_of(matrix.data[cut].copy(), matrix.indices[cut].copy(), ptr, (1, n))
     safe = np.where(rows >= 0, rows, 0)
     starts = indptr[safe]
     lengths = np.where(rows >= 0, indptr[safe + 1] - starts, 0)

@@ -9,6 +9,8 @@ from typing import Protocol
 
 import polars as pl
 
+from recsys.data.recent_events import RecentEvents
+
 
 @dataclass(frozen=True)
 class StoredEvent:
@@ -37,6 +39,10 @@ class EventStore(Protocol):
 
     def for_customers(self, customer_ids: Sequence[str], since: datetime) -> pl.DataFrame:
         """Events of these customers with timestamp > since, oldest first (canonical columns)."""
+        ...
+
+    def recent(self, customer_ids: Sequence[str], since: datetime) -> RecentEvents:
+        """The same events as `for_customers`, only the columns a state overlay reads."""
         ...
 
     def export(self, since: datetime | None = None) -> pl.DataFrame:

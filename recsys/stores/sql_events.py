@@ -5,13 +5,14 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, Final
 
 import polars as pl
 import sqlalchemy as sa
 
 from recsys.columns import Columns as C
+from recsys.data.recent_events import RecentEvents, utc_micros
 from recsys.data.schema import UTC_DATETIME
 from recsys.stores.base import StoredEvent
 from recsys.stores.db import SQLITE, make_engine
@@ -43,8 +44,6 @@ ROWS_PER_PARTITION: Final = 100_000  # rows turned into one polars frame at a ti
 # Reads of up to this many rows (a request's customer) are sorted and typed in Python: polars'
 # parse, sort and drop cost ~200 us whatever the size, ~4x the Python work on a few rows.
 SMALL_READ: Final = 128
-_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND: Final = timedelta(microseconds=1)
 # SQLAlchemy's SQLite text form of a DateTime, parsed by polars instead of row by row in Python.
 _SQLITE_DATETIME: Final = "%Y-%m-%d %H:%M:%S%.f"
 _LIMITS: Final = {
@@ -57,6 +56,8 @@ _LIMITS: Final = {
 }
 _REQUIRED: Final = (C.customer_id, C.product_id, C.event)
 _SINCE: Final = "since"
+_ALL, _RECENT = "all", "recent"  # the column sets of the per-customer reads
+_RECENT_COLUMNS: Final = (C.customer_id, C.product_id, C.event, C.timestamp)  # RecentEvents'
 _EMPTY: Final = pl.DataFrame(schema=EVENT_LOG_SCHEMA)
 
 
@@ -89,7 +90,7 @@ class SqlEventStore:
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
         self._raw_timestamps = engine.dialect.name == SQLITE
-        self._reads: dict[int, _Read] = {}
+        self._reads: dict[tuple[int, str], _Read] = {}
 
     def close(self) -> None:
         """Close the pooled connections (at shutdown; a forked child opens its own store)."""
@@ -116,16 +117,35 @@ class SqlEventStore:
         Every Recommend reads through here, so it runs a statement compiled once per id count
         on a pooled DBAPI cursor (~20 us on SQLite) and builds no frame when nothing is found.
         """
-        since = _utc(since, "since")
-        ids = list(dict.fromkeys(str(c) for c in customer_ids))
-        chunks = [ids[i : i + IDS_PER_QUERY] for i in range(0, len(ids), IDS_PER_QUERY)]
-        with unavailable("event store", "read events"):
-            rows = self._fetch([(self._read_statement(len(c)), c) for c in chunks], since)
+        rows = self._read(customer_ids, since, _ALL)
         if not rows:
             return _EMPTY.clone()
         if len(rows) <= SMALL_READ:
             return _small_frame(rows)
         return _oldest_first([self._frame(rows)])
+
+    def recent(self, customer_ids: Sequence[str], since: datetime) -> RecentEvents:
+        """What `for_customers` finds, as the columns a state overlay reads (no frame built)."""
+        rows = self._read(customer_ids, since, _RECENT)
+        if not rows:
+            return RecentEvents()
+        # rows: event id, customer, product, event, timestamp; oldest first, ties by id
+        stamps = [utc_micros(r[4]) for r in rows]
+        order = sorted(range(len(rows)), key=lambda i: (stamps[i], rows[i][0]))
+        return RecentEvents(
+            customer_id=[rows[i][1] for i in order],
+            product_id=[rows[i][2] for i in order],
+            event=[rows[i][3] for i in order],
+            micros=[stamps[i] for i in order],
+        )
+
+    def _read(self, customer_ids: Sequence[str], since: datetime, columns: str) -> list[tuple]:
+        """Rows (event id first) of `columns` for these customers after `since`, unordered."""
+        since = _utc(since, "since")
+        ids = list(dict.fromkeys(str(c) for c in customer_ids))
+        chunks = [ids[i : i + IDS_PER_QUERY] for i in range(0, len(ids), IDS_PER_QUERY)]
+        with unavailable("event store", "read events"):
+            return self._fetch([(self._read_statement(len(c), columns), c) for c in chunks], since)
 
     def _fetch(self, queries: list[tuple[_Read, list[str]]], since: datetime) -> list[tuple]:
         """Rows of the compiled reads; DBAPI errors as SQLAlchemy's (see errors.unavailable)."""
@@ -154,18 +174,19 @@ class SqlEventStore:
             if raw is not None:
                 raw.close()  # back to the pool
 
-    def _read_statement(self, n_ids: int) -> _Read:
-        """`for_customers`' SELECT for `n_ids` customers, compiled for this database once."""
-        read = self._reads.get(n_ids)
+    def _read_statement(self, n_ids: int, columns: str) -> _Read:
+        """The SELECT of `columns` (_ALL, _RECENT) for `n_ids` customers, compiled once."""
+        read = self._reads.get((n_ids, columns))
         if read is None:
             timestamp = events_table.c[C.timestamp]
             ids = [sa.bindparam(f"customer_{i}", type_=sa.String) for i in range(n_ids)]
-            query = self._select().where(
+            select = self._select() if columns == _ALL else self._select(_RECENT_COLUMNS)
+            query = select.where(
                 events_table.c[C.customer_id].in_(ids),
                 timestamp > sa.bindparam(_SINCE, type_=timestamp.type),
             )
             read = _Read.compile(query, self.engine.dialect)
-            self._reads[n_ids] = read  # a race only compiles the same statement twice
+            self._reads[n_ids, columns] = read  # a race only compiles the same statement twice
         return read
 
     def export(self, since: datetime | None = None) -> pl.DataFrame:
@@ -187,11 +208,11 @@ class SqlEventStore:
         with unavailable("event store", "count events"), self.engine.connect() as conn:
             return int(conn.execute(query).scalar_one())
 
-    def _select(self) -> sa.Select:
+    def _select(self, columns: Sequence[str] = tuple(EVENT_LOG_SCHEMA)) -> sa.Select:
         timestamp = events_table.c[C.timestamp]
         if self._raw_timestamps:
             timestamp = sa.type_coerce(timestamp, sa.String).label(C.timestamp)
-        cols = [timestamp if n == C.timestamp else events_table.c[n] for n in EVENT_LOG_SCHEMA]
+        cols = [timestamp if n == C.timestamp else events_table.c[n] for n in columns]
         return sa.select(events_table.c[EVENT_ID], *cols)
 
     def _frame(self, rows: Sequence[sa.Row]) -> pl.DataFrame:
@@ -255,7 +276,7 @@ def _utc(moment: datetime, name: str) -> datetime:
 def _small_frame(rows: Sequence[sa.Row]) -> pl.DataFrame:
     """`_oldest_first([_frame(rows)])` for a few rows of `_select`, sorted and typed in Python."""
     at = 1 + list(EVENT_LOG_SCHEMA).index(C.timestamp)  # rows start with the event id
-    stamps = [_micros(r[at]) for r in rows]
+    stamps = [utc_micros(r[at]) for r in rows]
     order = sorted(range(len(rows)), key=lambda i: (stamps[i], rows[i][0]))
     columns = list(zip(*(rows[i] for i in order), strict=True))[1:]
     series = [
@@ -266,14 +287,6 @@ def _small_frame(rows: Sequence[sa.Row]) -> pl.DataFrame:
     ordered = pl.Series(C.timestamp, [stamps[i] for i in order], dtype=pl.Int64)
     series.insert(at - 1, ordered.cast(UTC_DATETIME))  # int64 microseconds are its physical form
     return pl.DataFrame(series)
-
-
-def _micros(stamp: str | datetime) -> int:
-    """UTC microseconds since the epoch of a stored timestamp (SQLite: SQLAlchemy's UTC text)."""
-    moment = datetime.fromisoformat(stamp) if isinstance(stamp, str) else stamp
-    if moment.tzinfo is None:  # stored in UTC (tables.py); the text form drops the zone
-        moment = moment.replace(tzinfo=UTC)
-    return (moment - _EPOCH) // _MICROSECOND
 
 
 def _oldest_first(frames: list[pl.DataFrame]) -> pl.DataFrame:

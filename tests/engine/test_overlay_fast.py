@@ -26,8 +26,9 @@ from hypothesis import strategies as st
 import recsys.engine.overlay as overlay
 from recsys.columns import Columns as C
 from recsys.columns import Events
+from recsys.data.recent_events import RecentEvents
 from recsys.data.schema import UTC_DATETIME
-from recsys.engine.overlay import SMALL_CUSTOMERS, apply_events
+from recsys.engine.overlay import SMALL_CUSTOMERS, apply_events, apply_recent
 from recsys.engine.snapshot import Snapshot
 from recsys.engine.state import BatchState, batch_state
 from recsys.stores.base import StoredEvent
@@ -185,6 +186,17 @@ def assert_same_state(got: BatchState, expected: BatchState, base: BatchState) -
     assert got.rows is base.rows and got.features is base.features
 
 
+def assert_same_outcome(
+    got: BatchState | str, expected: BatchState | str, base: BatchState
+) -> None:
+    """The same error message, or the same state."""
+    if isinstance(expected, str):
+        assert got == expected
+    else:
+        assert not isinstance(got, str), got
+        assert_same_state(got, expected, base)
+
+
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(case=cases())
 def test_the_small_path_equals_the_frame_path(case: dict) -> None:
@@ -193,18 +205,59 @@ def test_the_small_path_equals_the_frame_path(case: dict) -> None:
     got, got_logged = run(overlay._apply_small, case)
     expected, expected_logged = run(overlay._apply_frames, case)
     assert got_logged == expected_logged
-    if isinstance(expected, str):
-        assert got == expected
-    else:
-        assert not isinstance(got, str), got
-        assert_same_state(got, expected, case["state"])
+    assert_same_outcome(got, expected, case["state"])
     # neither path writes into the caller's state
     assert (case["state"].held != held).nnz == 0
     assert (case["state"].history != history).nnz == 0
 
 
+def public(apply: Callable, case: dict, events: object) -> tuple[BatchState | str, list[str]]:
+    """`apply` (apply_events or apply_recent) on the case, as `run` gives a path's outcome."""
+    with warnings_logged() as logged:
+        try:
+            out = apply(
+                case["state"],
+                events,
+                product_map=snapshot().product_map,
+                repeatable=case["repeatable"],
+                weights=case["weights"],
+                half_life_days=case["half_life_days"],
+                as_of=AS_OF,
+            )
+        except ValueError as exc:
+            return f"ValueError: {exc}", logged
+    return out, logged
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=cases(), batch=st.booleans())
+def test_the_store_rows_give_the_state_the_frame_gives(case: dict, batch: bool) -> None:
+    """apply_recent (the server's RecentEvents) == apply_events of the same rows as a frame,
+    on the small path and, for a batch past SMALL_CUSTOMERS, on the frame path."""
+    if batch:
+        ids = case["state"].customer_ids * (SMALL_CUSTOMERS + 1)
+        case = {**case, "state": batch_state(snapshot(), ids)}
+    rows = RecentEvents.from_frame(case["events"])
+    got, got_logged = public(apply_recent, case, rows)
+    expected, expected_logged = public(apply_events, case, case["events"])
+    assert got_logged == expected_logged
+    assert_same_outcome(got, expected, case["state"])
+
+
+def test_recent_events_check_their_columns() -> None:
+    with pytest.raises(ValueError, match="differ in length"):
+        RecentEvents(["c1"], ["p1"], ["view"], [])
+    at = [("c1", "p5", "purchase", AS_OF), ("c2", "p1", "view", AS_OF - timedelta(days=1))]
+    rows = RecentEvents.from_frame(events_frame(at))
+    assert len(rows) == 2 and rows.customer_id == ["c1", "c2"]
+    assert rows.frame().equals(events_frame(at).select(rows.frame().columns))
+    nanos = events_frame(at).with_columns(pl.col(C.timestamp).dt.cast_time_unit("ns"))
+    with pytest.raises(ValueError, match=r"events\[timestamp\]"):
+        RecentEvents.from_frame(nanos)
+
+
 def test_a_store_read_takes_the_small_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The frame the event store returns is one the small path accepts, and it is used."""
+    """The store's recent rows are applied on the small path: no frame is built."""
     store = open_event_store(f"sqlite:///{tmp_path / 'events.db'}")
     snap = snapshot()
     store.append(
@@ -214,15 +267,16 @@ def test_a_store_read_takes_the_small_path(tmp_path: Path, monkeypatch: pytest.M
             StoredEvent("c2", "p1", "click", AS_OF - timedelta(days=3), channel="web"),
         ]
     )
-    events = store.for_customers(["c2"], since=TINY_LAST_EVENT)
+    events = store.recent(["c2"], since=TINY_LAST_EVENT)
     state = batch_state(snap, ["c2"])
-    assert overlay._small(state, events)
+    assert overlay._small(state, store.for_customers(["c2"], since=TINY_LAST_EVENT))
 
     def refused(*args: object) -> None:
         raise AssertionError("the request path built frames")
 
     monkeypatch.setattr(overlay, "_apply_frames", refused)
-    out = apply_events(
+    monkeypatch.setattr(RecentEvents, "frame", refused)
+    out = apply_recent(
         state,
         events,
         product_map=snap.product_map,

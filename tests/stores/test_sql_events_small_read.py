@@ -54,6 +54,20 @@ def test_small_reads_equal_the_frame_path(
         assert got[C.timestamp].is_sorted()
 
 
+@pytest.mark.parametrize("seed", range(3))
+def test_recent_rows_are_the_reads_overlay_columns(store: SqlEventStore, seed: int) -> None:
+    """`recent` finds what `for_customers` finds, in its order, without building a frame."""
+    rng = random.Random(seed)
+    for _ in range(3):
+        store.append(random_events(rng, rng.randint(1, 40)))
+    since = T0 - timedelta(seconds=1) if seed % 2 else T0
+    for ids in (["c1"], ["c2", "c3"], ["c1", "c2", "c3", "nobody"], ["nobody"]):
+        got = store.recent(ids, since)
+        framed = store.for_customers(ids, since)
+        assert len(got) == framed.height
+        assert got.frame().equals(framed.select(got.frame().columns)), (ids, got, framed)
+
+
 def test_a_read_past_the_small_size_takes_the_frame_path(
     store: SqlEventStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
