@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import queue
 import threading
 import time
@@ -23,7 +24,7 @@ import numpy as np
 
 from recsys.stores.base import StoreUnavailable
 from recsys.stores.sql_decisions import Decision, DecisionStore
-from serving.domain import Recommendation, Removed
+from serving.domain import Item, ItemReason, Recommendation, Removed
 from serving.metrics import ServingMetrics
 
 log = logging.getLogger(__name__)
@@ -265,8 +266,64 @@ def render(recommendation: Recommendation, channel: str, at: datetime | float) -
     moment = at if isinstance(at, datetime) else datetime.fromtimestamp(at, UTC)
     removed, removed_json = _REMOVALS.render(r.removed)
     return Decision(
-        r.request_id, moment, r.customer_id, channel, r.model_version, items, removed, removed_json
+        r.request_id,
+        moment,
+        r.customer_id,
+        channel,
+        r.model_version,
+        items,
+        removed,
+        items_json=_ITEMS.render(r.items),
+        removed_json=removed_json,
     )
+
+
+class _ItemsJson:
+    """json.dumps(items, separators=(",", ":")) of render's item dicts, from cached pieces.
+
+    A catalog has few products and reasons, so an item's JSON is mostly text seen before:
+    the product's id and name, and its reasons; only rank, score and offer are new. Dumping
+    the dicts cost ~24 us an answer, a quarter of the writer's work per answer.
+    Used by the writer thread only.
+    """
+
+    MAX_ENTRIES: Final = 8192
+
+    def __init__(self) -> None:
+        self._products: dict[tuple[str, str], str] = {}
+        self._reasons: dict[tuple[ItemReason, ...], str] = {}
+
+    def render(self, items: Sequence[Item]) -> str:
+        """The items' JSON, byte for byte what json.dumps gives for render's dicts."""
+        if len(self._products) > self.MAX_ENTRIES or len(self._reasons) > self.MAX_ENTRIES:
+            self._products.clear()
+            self._reasons.clear()
+        return "[" + ",".join(self._item(i) for i in items) + "]"
+
+    def _item(self, item: Item) -> str:
+        product = self._products.get((item.product_id, item.name))
+        if product is None:
+            product = f'"product_id":{_dumps(item.product_id)},"name":{_dumps(item.name)}'
+            self._products[item.product_id, item.name] = product
+        reasons = self._reasons.get(item.reasons)
+        if reasons is None:
+            reasons = _dumps([{"code": x.code, "text": x.text} for x in item.reasons])
+            self._reasons[item.reasons] = reasons
+        offer = _dumps(item.offer_id) if item.offer_id else "null"
+        score = item.score
+        # a finite float is written as its repr, as json does; NaN, inf and the rest by json
+        shown = float.__repr__(score) if type(score) is float and math.isfinite(score) else None
+        return (
+            f'{{"rank":{_dumps(item.rank)},{product},"score":{shown or _dumps(score)},'
+            f'"reasons":{reasons},"offer_id":{offer}}}'
+        )
+
+
+# json.dumps(value, separators=(",", ":")) without building an encoder per call
+_dumps = json.JSONEncoder(separators=(",", ":")).encode
+
+
+_ITEMS = _ItemsJson()
 
 
 class _Removals:

@@ -48,7 +48,9 @@ class Decision:
     model_version: str
     items: list[dict[str, Any]] = field(default_factory=list)
     removed: dict[str, list[str]] = field(default_factory=dict)
-    # `removed` already as JSON (the decision log renders it from cached pieces); empty = dump it
+    # `items` and `removed` already as JSON (the decision log renders them from cached pieces,
+    # the same text json.dumps gives); empty = dump them here
+    items_json: str = field(default="", compare=False, repr=False)
     removed_json: str = field(default="", compare=False, repr=False)
 
 
@@ -140,7 +142,7 @@ def _row(index: int, d: Decision) -> dict[str, object]:
         C.channel: d.channel,
         MODEL_VERSION: d.model_version,
         # ensure_ascii (the default) keeps NUL and odd characters escaped: PostgreSQL-safe text
-        ITEMS: json.dumps(d.items, separators=(",", ":")),
+        ITEMS: d.items_json or json.dumps(d.items, separators=(",", ":")),
         REMOVED: d.removed_json or json.dumps(d.removed, separators=(",", ":")),
     }
     for name, limit in _LIMITS.items():

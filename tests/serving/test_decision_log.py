@@ -3,6 +3,7 @@ close flushes, old rows are purged. Real SQLite stores; a held lock stalls the w
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -11,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from recsys.stores.db import make_engine
 from recsys.stores.sql_decisions import Decision, DecisionStore, open_decision_store
@@ -270,3 +273,33 @@ def test_close_cuts_the_gathering_wait_short_and_writes_what_it_holds(url: str) 
     assert log.close(timeout=5)
     assert time.monotonic() - start < 2.0
     assert store.batches == [3] and log.logged == 3
+
+
+@given(
+    items=st.lists(
+        st.builds(
+            Item,
+            product_id=st.text(min_size=1, max_size=8),
+            name=st.text(max_size=12),
+            category=st.just("account"),
+            score=st.one_of(
+                st.floats(allow_nan=True, allow_infinity=True, width=32).map(float),
+                st.integers(-3, 3),
+            ),
+            rank=st.integers(1, 50),
+            reasons=st.lists(
+                st.builds(ItemReason, st.sampled_from(["co_held", "popular"]), st.text()),
+                max_size=3,
+            ).map(tuple),
+            offer_id=st.one_of(st.just(""), st.text(min_size=1, max_size=6)),
+        ),
+        max_size=6,
+    )
+)
+def test_the_items_json_is_what_json_dumps_gives(items: list[Item]) -> None:
+    """The writer's JSON from cached pieces == json.dumps of render's dicts, byte for byte
+    (non-ASCII escaped, NaN and infinities as json writes them), and it reads back."""
+    answer = Recommendation("c1", tuple(items), "7", "r1")
+    for _ in range(2):  # the second time from the cache
+        out = render(answer, "web", T0)
+        assert out.items_json == json.dumps(out.items, separators=(",", ":"))
