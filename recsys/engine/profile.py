@@ -149,6 +149,12 @@ def _integer(key: str, value: str, bounds: tuple[int, int]) -> int:
 def _override(features: pl.DataFrame, rows: dict[int, dict[str, object]]) -> pl.DataFrame:
     """features with the given (row -> {column: value}) cells replaced, column by column."""
     b = features.height
+    if b == 1:
+        # a request's one customer: the row rebuilt with its values, ~10x cheaper than the
+        # column expressions below (one query each); the same strict typing by the schema
+        row = features.row(0, named=True)
+        row.update(rows[0])
+        return pl.DataFrame([row], schema=features.schema, strict=True)
     updates = []
     for column in sorted({k for values in rows.values() for k in values}):
         cells = [None] * b

@@ -18,6 +18,11 @@ UNKNOWN_SEGMENT = "unknown"
 # A customer the bank has not profiled is treated as the most cautious investor: only R1.
 UNKNOWN_RISK_TOLERANCE = 1
 PLACEHOLDER_BIRTH_YEAR = 1970  # never decides anything: age_known=False rows skip aged products
+_DEFAULTS = {  # rule inputs of a customer whose profile does not say
+    C.birth_year: PLACEHOLDER_BIRTH_YEAR,
+    C.risk_tolerance: UNKNOWN_RISK_TOLERANCE,
+    C.marketing_consent: False,
+}
 
 
 @dataclass(frozen=True, eq=False)
@@ -177,6 +182,12 @@ def _features(
         # known customers only: the rows as they are (ids equal, no segment to fill);
         # one row is a zero-copy slice, ~50x cheaper than a gather plus two column updates
         return frame.slice(int(rows[0]), 1) if len(rows) == 1 else frame[rows]
+    if len(rows) == 1 and rows[0] < 0:
+        # one customer the snapshot does not know (a request): the frame the lines below
+        # build, made from its one row directly: ~15x cheaper than a gather and four updates
+        row: dict[str, object] = dict.fromkeys(frame.columns)
+        row[C.customer_id], row[C.segment] = ids[0], UNKNOWN_SEGMENT
+        return pl.DataFrame([row], schema=frame.schema)
     picked = frame[np.where(rows >= 0, rows, 0)]  # a numpy gather: no Python list of rows
     if (rows < 0).any():
         known = pl.Series(rows >= 0)
@@ -188,9 +199,21 @@ def _features(
 
 def rule_inputs(features: pl.DataFrame) -> CustomerBatch:
     """The hard rules' inputs of a features frame, cautious defaults where a value is null."""
+    if features.height == 1:
+        # a request's one customer, read as Python values: Series.fill_null runs a query each
+        row = features.row(0, named=True)
+        value = {c: default if row[c] is None else row[c] for c, default in _DEFAULTS.items()}
+        return CustomerBatch.from_arrays(
+            birth_year=[value[C.birth_year]],
+            risk_tolerance=[value[C.risk_tolerance]],
+            marketing_consent=[value[C.marketing_consent]],
+            segment=[row[C.segment]],
+        )
     return CustomerBatch.from_arrays(
-        birth_year=features[C.birth_year].fill_null(PLACEHOLDER_BIRTH_YEAR).to_numpy(),
-        risk_tolerance=features[C.risk_tolerance].fill_null(UNKNOWN_RISK_TOLERANCE).to_numpy(),
-        marketing_consent=features[C.marketing_consent].fill_null(False).to_numpy(),
+        birth_year=features[C.birth_year].fill_null(_DEFAULTS[C.birth_year]).to_numpy(),
+        risk_tolerance=features[C.risk_tolerance].fill_null(_DEFAULTS[C.risk_tolerance]).to_numpy(),
+        marketing_consent=features[C.marketing_consent]
+        .fill_null(_DEFAULTS[C.marketing_consent])
+        .to_numpy(),
         segment=features[C.segment].to_numpy(),
     )

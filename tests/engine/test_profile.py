@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from recsys.columns import Columns as C
 from recsys.engine.profile import apply_context
@@ -123,3 +125,44 @@ def test_one_context_per_customer(tiny_snapshot: Snapshot) -> None:
     state = batch_state(tiny_snapshot, ["a", "b"])
     with pytest.raises(ValueError, match="contexts has 1 entries for 2 customers"):
         apply_context(state, [None], today=TODAY)
+
+
+CONTEXT_VALUES = {
+    C.birth_year: ["1990", "2001", "1950"],
+    C.segment: ["affluent", "young", "mass"],
+    C.risk_tolerance: ["1", "3", "5"],
+    C.marketing_consent: ["true", "false", "0"],
+    C.income_band: ["high", "low"],
+    C.region: ["south", "north"],
+    C.joined_at: ["2024-07-01", "2010-01-31"],
+    OCCUPATION: ["pilot", "nurse"],
+}
+
+
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)
+@given(
+    customer=st.sampled_from(["new", "c1", "c4"]),
+    context=st.one_of(
+        st.none(),
+        st.dictionaries(st.sampled_from(sorted(CONTEXT_VALUES)), st.just("")).flatmap(
+            lambda keys: st.fixed_dictionaries(
+                {k: st.sampled_from(CONTEXT_VALUES[k]) for k in keys}
+            )
+        ),
+    ),
+)
+def test_one_customer_gets_the_state_it_gets_in_a_batch(
+    tiny_snapshot: Snapshot, customer: str, context: dict[str, str] | None
+) -> None:
+    """A request's customer (one-row fast paths: features, context, rule inputs) == the same
+    customer and context inside a batch (the frame paths)."""
+    alone = apply_context(batch_state(tiny_snapshot, [customer]), [context], today=TODAY)
+    batch = apply_context(
+        batch_state(tiny_snapshot, ["c2", customer, "other"]), [None, context, FULL], today=TODAY
+    )
+    assert alone.features.schema == batch.features.schema
+    assert alone.features.row(0) == batch.features.row(1)
+    for name in ("birth_year", "risk_tolerance", "marketing_consent", "segment"):
+        got, expected = getattr(alone.customers, name), getattr(batch.customers, name)
+        assert got.dtype == expected.dtype and got.tolist() == expected.tolist()[1:2], name
+    assert alone.age_known.tolist() == batch.age_known.tolist()[1:2]
