@@ -14,13 +14,13 @@ import polars as pl
 
 from recsys.columns import Columns as C
 from recsys.engine.explain import Explainer
-from recsys.engine.small_batch import RequestRules, topk
+from recsys.engine.small_batch import RequestRules
 from recsys.engine.snapshot import Snapshot
 from recsys.engine.state import BatchState, ProfileArrays, batch_state
 from recsys.models.base import Recommender
 from recsys.models.reason import Reason
 from recsys.models.registry import load_model
-from recsys.rules import Catalog, combine, rule_masks
+from recsys.rules import Catalog, combine, masked_topk, rule_masks
 from recsys.rules.catalog import NO_MAX_AGE
 
 MANIFEST = "manifest.json"
@@ -158,7 +158,7 @@ class Engine:
         scores, fallback = self.scores(state)
         allowed = combine(masks)
         if arbiter is None:
-            ids, top = topk(scores, allowed, k)
+            ids, top = masked_topk(scores, allowed, k)
             return Suggestions(ids=ids, scores=top, fallback=fallback, masks=masks)
         ids, top, offers = arbiter(state, scores, allowed, k)
         return Suggestions(ids=ids, scores=top, fallback=fallback, masks=masks, offers=offers)

@@ -1,4 +1,4 @@
-"""Hard rules and top-k for the few rows of a request: recsys.rules' results, less work per call.
+"""Hard rules for the few rows of a request: recsys.rules' results, less work per call.
 
 A request scores one customer against a catalog of tens to hundreds of products, so the cost
 is per numpy call, not per element. Three things are done once instead of per call:
@@ -9,8 +9,9 @@ is per numpy call, not per element. Three things are done once instead of per ca
 - for one customer, suitability and age are functions of one value each (risk tolerance;
   birth year and day), so their rows are computed by the rules themselves once per value and
   kept; the held row is read off the CSR row's cells; several customers' holdings are handed
-  to the rules dense (a row of quantities), skipping the CSR bookkeeping;
-- top-k of one row is one stable sort.
+  to the rules dense (a row of quantities), skipping the CSR bookkeeping.
+
+(Top-k of one row is masked_topk's own fast path, recsys.rules.topk.)
 
 `RequestRules` checks, when built, that the rules it treats as product-only do not change
 with the customer (two very different probe customers give the same masks), so a customer
@@ -26,7 +27,7 @@ from typing import Final
 import numpy as np
 import scipy.sparse as sp
 
-from recsys.rules import PAD_ID, RULES, Catalog, CustomerBatch, masked_topk, rule_masks
+from recsys.rules import RULES, Catalog, CustomerBatch, rule_masks
 from recsys.rules.eligibility import age_eligible
 from recsys.rules.held import not_held
 from recsys.rules.suitability import suitable
@@ -167,26 +168,3 @@ def dense_rows(m: sp.csr_matrix) -> np.ndarray:
     rows = np.repeat(np.arange(b), np.diff(m.indptr))
     flat = np.bincount(rows * n + m.indices, weights=m.data, minlength=b * n)
     return flat.reshape(b, n)
-
-
-def topk(scores: np.ndarray, allowed: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """masked_topk; one row (a request) by one stable sort of a few hundred values at most.
-
-    Same result as masked_topk: best score first, ties to the lower id, disallowed products
-    never, padded with PAD_ID / -inf. Anything unusual (NaN, bad k) goes to masked_topk.
-    """
-    if scores.shape[0] != 1 or scores.dtype != np.float32 or type(k) is not int or k < 1:
-        return masked_topk(scores, allowed, k)
-    masked = np.where(allowed[0], scores[0], np.float32(-np.inf))
-    if masked.size and np.isnan(masked.max()):  # the max is NaN where any value is
-        return masked_topk(scores, allowed, k)  # raises, naming the row
-    order = np.argsort(-masked, kind="stable")[:k]  # stable: equal scores keep the lower id
-    values = masked[order]
-    found = np.where(values > -np.inf, order, PAD_ID).astype(np.int32)
-    if len(order) == k:  # the catalog has k products or more: nothing to pad
-        return found[None, :], values[None, :]
-    ids = np.full((1, k), PAD_ID, dtype=np.int32)
-    out = np.full((1, k), -np.inf, dtype=np.float32)
-    out[0, : len(order)] = values
-    ids[0, : len(order)] = found
-    return ids, out

@@ -18,6 +18,46 @@ def masked_topk(
     A score of -inf means "never recommend", exactly like a disallowed product. NaN scores
     of allowed products raise ValueError (a broken model must not pick at random).
     """
+    one = _one_row(scores, allowed, k)
+    return one if one is not None else _batch_topk(scores, allowed, k)
+
+
+def _one_row(
+    scores: np.ndarray, allowed: np.ndarray | None, k: int
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """A request's one row by one stable sort of a few hundred values: the batch path's result
+    at a fifth of its cost. None when the input is anything else (the batch path checks it).
+    """
+    if not (
+        type(scores) is np.ndarray
+        and scores.ndim == 2
+        and scores.shape[0] == 1
+        and scores.dtype == np.float32
+        and type(k) is int
+        and k >= 1
+        and type(allowed) is np.ndarray
+        and allowed.shape == scores.shape
+        and allowed.dtype == bool
+    ):
+        return None
+    masked = np.where(allowed[0], scores[0], np.float32(-np.inf))
+    if masked.size and np.isnan(masked.max()):  # the max is NaN where any value is
+        return None  # the batch path raises, naming the row
+    order = np.argsort(-masked, kind="stable")[:k]  # stable: equal scores keep the lower id
+    values = masked[order]
+    found = np.where(values > -np.inf, order, PAD_ID).astype(np.int32)
+    if len(order) == k:  # the catalog has k products or more: nothing to pad
+        return found[None, :], values[None, :]
+    ids = np.full((1, k), PAD_ID, dtype=np.int32)
+    out = np.full((1, k), -np.inf, dtype=np.float32)
+    out[0, : len(order)] = values
+    ids[0, : len(order)] = found
+    return ids, out
+
+
+def _batch_topk(
+    scores: np.ndarray, allowed: np.ndarray | None, k: int
+) -> tuple[np.ndarray, np.ndarray]:
     scores, allowed = _checked(scores, allowed, k)
     b, n = scores.shape
     masked = np.where(allowed, scores, np.float32(-np.inf))

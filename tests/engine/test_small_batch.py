@@ -12,8 +12,9 @@ from hypothesis import strategies as st
 
 import recsys.engine.small_batch as small
 from recsys.engine.engine import Engine
-from recsys.engine.small_batch import RequestRules, dense_rows, topk
+from recsys.engine.small_batch import RequestRules, dense_rows
 from recsys.rules import CustomerBatch, masked_topk, rule_masks
+from recsys.rules.topk import _batch_topk
 
 
 def assert_same_masks(got: dict[str, np.ndarray], expected: dict[str, np.ndarray]) -> None:
@@ -86,22 +87,22 @@ scores_rows = st.lists(
 
 @settings(max_examples=300, deadline=None)
 @given(values=scores_rows, data=st.data())
-def test_topk_of_one_row_equals_masked_topk(values: list[float], data: st.DataObject) -> None:
+def test_topk_of_one_row_equals_the_batch_path(values: list[float], data: st.DataObject) -> None:
     scores = np.asarray([values], dtype=np.float32)
     allowed = np.asarray([data.draw(st.lists(st.booleans(), min_size=len(values),
                                              max_size=len(values)))])
     k = data.draw(st.integers(1, len(values) + 3))
-    ids, top = topk(scores, allowed, k)
-    expected_ids, expected_top = masked_topk(scores, allowed, k)
+    ids, top = masked_topk(scores, allowed, k)  # the one-row path
+    expected_ids, expected_top = _batch_topk(scores, allowed, k)
     np.testing.assert_array_equal(ids, expected_ids)
     np.testing.assert_array_equal(top, expected_top)
 
 
-def test_topk_refuses_nan_like_masked_topk() -> None:
+def test_one_row_topk_refuses_nan_like_the_batch_path() -> None:
     scores = np.asarray([[0.1, np.nan, 0.3]], dtype=np.float32)
     with pytest.raises(ValueError, match="NaN"):
-        topk(scores, np.ones((1, 3), dtype=bool), 2)
-    ids, _ = topk(scores, np.asarray([[True, False, True]]), 2)  # disallowed NaN is fine
+        masked_topk(scores, np.ones((1, 3), dtype=bool), 2)
+    ids, _ = masked_topk(scores, np.asarray([[True, False, True]]), 2)  # disallowed NaN is fine
     assert ids.tolist() == [[2, 0]]
 
 
