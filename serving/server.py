@@ -196,7 +196,10 @@ def _decision_log(settings: Settings, metrics: ServingMetrics) -> DecisionLog | 
     if not settings.decision_log:
         return None
     return DecisionLog(
-        open_decision_store(settings.resolved_database_url),
+        # answers reach the log through a queue a crash empties anyway: a commit need not
+        # wait for the disk (SQLite; an OS crash may lose the last ones, the process's kill
+        # loses nothing committed)
+        open_decision_store(settings.resolved_database_url, fsync_each_commit=False),
         queue_size=settings.decision_queue_size,
         retention_days=settings.decision_retention_days,
         metrics=metrics,

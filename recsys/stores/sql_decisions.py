@@ -121,9 +121,14 @@ class DecisionStore:
             return int(conn.execute(query).scalar_one())
 
 
-def open_decision_store(url: str, *, timeout_s: float | None = None) -> DecisionStore:
-    """A decision store on `url`, migrated to the newest schema."""
-    engine = make_engine(url) if timeout_s is None else make_engine(url, timeout_s=timeout_s)
+def open_decision_store(
+    url: str, *, timeout_s: float | None = None, fsync_each_commit: bool = True
+) -> DecisionStore:
+    """A decision store on `url`, migrated to the newest schema (see make_engine for fsync)."""
+    kw: dict[str, Any] = {"fsync_each_commit": fsync_each_commit}
+    if timeout_s is not None:
+        kw["timeout_s"] = timeout_s
+    engine = make_engine(url, **kw)
     store = DecisionStore(engine)
     try:
         store.create_tables()

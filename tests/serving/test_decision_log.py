@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from recsys.stores.db import make_engine
 from recsys.stores.sql_decisions import Decision, DecisionStore, open_decision_store
-from serving.decision_log import DecisionLog, render
+from serving.decision_log import YIELD_EVERY, DecisionLog, render
 from serving.domain import Item, ItemReason, Recommendation, Removed
 from serving.metrics import ServingMetrics
 
@@ -303,3 +303,16 @@ def test_the_items_json_is_what_json_dumps_gives(items: list[Item]) -> None:
     for _ in range(2):  # the second time from the cache
         out = render(answer, "web", T0)
         assert out.items_json == json.dumps(out.items, separators=(",", ":"))
+
+
+def test_a_batch_larger_than_a_slice_is_written_whole(url: str, reader: DecisionStore) -> None:
+    """The writer stores a batch a slice at a time (handing the GIL over between slices):
+    every answer arrives once, in order."""
+    n = 3 * YIELD_EVERY + 5
+    log = DecisionLog(open_decision_store(url), batch_size=n, flush_s=0.5).start()
+    for i in range(n):
+        assert log.submit(recommendation("c1", f"r{i:03d}"), "web", T0 + timedelta(seconds=i))
+    wait_until(lambda: log.logged == n)
+    assert log.close(timeout=5)
+    got = reader.for_customer("c1")
+    assert [d.request_id for d in got] == [f"r{i:03d}" for i in reversed(range(n))]
