@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # implicit warns (and slows) without it
+
+import tables  # noqa: E402
 
 from recsys.data.dataset import BankData  # noqa: E402
 from recsys.evaluation.splits import Split  # noqa: E402
@@ -112,19 +113,7 @@ def split_mean(per_split: list[dict[int, dict[str, float]]], k: int, key: str) -
 
 def print_table(title: str, header: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
     """A plain aligned table (floats with 4 decimals)."""
-    cells = [[_cell(v) for v in row] for row in [header, *rows]]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
-    print(f"\n{title}")
-    for i, row in enumerate(cells):
-        print(
-            "  ".join(
-                c.ljust(w) if j == 0 else c.rjust(w)
-                for j, (c, w) in enumerate(zip(row, widths, strict=True))
-            )
-        )
-        if i == 0:
-            print("  ".join("-" * w for w in widths))
-    sys.stdout.flush()
+    tables.print_table(title, header, [[_cell(v) for v in row] for row in rows])
 
 
 def verdict(value: float, goal: float) -> str:

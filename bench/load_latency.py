@@ -32,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from serve_load import Result, Target, closed_loop, fixed_rate  # noqa: E402
 from serve_model import BENCH_HOME, ensure_model  # noqa: E402
 from serve_servers import Server, empty_serve, recsys_serve  # noqa: E402
+from tables import print_table, say  # noqa: E402
 
 CHANNEL = "mobile"
 K = 5
@@ -55,7 +56,7 @@ def main() -> None:
         ("empty grpc.aio", empty_serve(env, args.workers, LOGS, use_aio=True)),
         ("recsys serve", recsys_serve(env, args.workers, LOGS)),
     ]
-    _say(
+    say(
         f"model {args.family} on {args.customers:,} customers, version {model.version}; "
         f"{args.workers} server processes, {args.clients} client processes, one machine"
     )
@@ -63,7 +64,9 @@ def main() -> None:
     for name, started in servers:
         with started as server:
             rows.extend(_measure(name, server, payloads, args))
-    _table(rows)
+    header = ["server", "load", "asked/s", "answered/s", "p50 ms", "p99 ms", "p99/unloaded",
+              f"vs {YARDSTICK:g}x", "errors"]
+    print_table("p99 against load, as a ratio to each server's unloaded p99", header, rows, left=2)
 
 
 def _measure(
@@ -75,12 +78,12 @@ def _measure(
         closed_loop(target, c, PEAK_S, WARMUP_S, args.clients).qps for c in PEAK_CONCURRENCY
     )
     base = unloaded.percentile(99)
-    _say(f"{name}: unloaded p99 {base:.2f} ms, peak {peak:.0f} calls/s")
+    say(f"{name}: unloaded p99 {base:.2f} ms, peak {peak:.0f} calls/s")
     rows = [_row(name, "unloaded", UNLOADED_RATE, unloaded, base)]
     for share in args.shares:
         run = fixed_rate(target, share * peak, args.seconds, WARMUP_S, args.clients)
         rows.append(_row(name, f"{share:g} x peak {peak:.0f}", share * peak, run, base))
-        _say(f"  {rows[-1][1]}: p99 {rows[-1][5]} ms ({rows[-1][6]} unloaded)")
+        say(f"  {rows[-1][1]}: p99 {rows[-1][5]} ms ({rows[-1][6]} unloaded)")
     return rows
 
 
@@ -114,24 +117,6 @@ def _parse() -> argparse.Namespace:
     if not args.shares or not all(0 < s <= 1 for s in args.shares):
         parser.error(f"--shares: fractions in (0, 1], got {args.shares}")
     return args
-
-
-def _table(rows: list[list[str]]) -> None:
-    header = ["server", "load", "asked/s", "answered/s", "p50 ms", "p99 ms", "p99/unloaded",
-              f"vs {YARDSTICK:g}x", "errors"]
-    cells = [header, *rows]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
-    print()
-    for i, row in enumerate(cells):
-        print("  ".join(c.ljust(w) if j < 2 else c.rjust(w) for j, (c, w) in
-                        enumerate(zip(row, widths, strict=True))))
-        if i == 0:
-            print("  ".join("-" * w for w in widths))
-    sys.stdout.flush()
-
-
-def _say(text: str) -> None:
-    print(text, flush=True)
 
 
 if __name__ == "__main__":

@@ -41,6 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from serve_load import Result, Target, closed_loop, fixed_rate  # noqa: E402
 from serve_model import BENCH_HOME, BenchModel, ensure_model  # noqa: E402
 from serve_servers import Server, empty_serve, mlflow_serve, recsys_serve  # noqa: E402
+from tables import print_table, say  # noqa: E402
 
 MIN_VS_EMPTY = 0.6
 MIN_VS_MLFLOW = 5.0
@@ -60,7 +61,7 @@ def main() -> None:
     args = _parse()
     if not args.only_million:
         model = ensure_model(args.customers, args.family, args.seed)
-        _say(f"model: {args.family} on {args.customers:,} customers, version {model.version}"
+        say(f"model: {args.family} on {args.customers:,} customers, version {model.version}"
              + (f" (built in {model.build_s:.0f} s)" if model.build_s else " (cached)"))
         _throughput(args, model)
     if args.million or args.only_million:
@@ -119,7 +120,7 @@ def _throughput(args: argparse.Namespace, model: BenchModel) -> None:
                 mlflow_serve(env, uri, args.mlflow_workers, LOGS)
             )
         for name, server in servers.items():
-            _say(f"{name}: ready in {server.ready_s:.1f} s")
+            say(f"{name}: ready in {server.ready_s:.1f} s")
         runs = _interleaved(args, servers, payloads, levels)
         ours, server = runs["(a) recsys serve"], servers["(a) recsys serve"]
         target = Target("grpc", server.address, payloads)
@@ -145,7 +146,7 @@ def _interleaved(
                 if best is None or r.qps > best.qps:
                     runs[name].results[c], runs[name].cpu_ms[c] = r, cpu_ms
                 failed = f"  errors {r.errors} ({r.first_error})" if r.errors else ""
-                _say(f"  {name:20s} c={c:<3d} {r.qps:7.0f} qps  p50 {r.percentile(50):7.2f} ms"
+                say(f"  {name:20s} c={c:<3d} {r.qps:7.0f} qps  p50 {r.percentile(50):7.2f} ms"
                      f"  p99 {r.percentile(99):7.2f} ms  server CPU {cpu_ms:.2f} ms/call{failed}")
     return runs
 
@@ -174,7 +175,7 @@ def _report(
         for c, r in run.results.items()
     ]
     header = ["server", "conc", "qps", "p50 ms", "p99 ms", "CPU ms/call", "errors"]
-    _table(f"closed loop, {args.workers} server processes, {args.clients} client processes",
+    print_table(f"closed loop, {args.workers} server processes, {args.clients} client processes",
            header, rows)
     by_name = {run.name: run for run in runs}
     ours = by_name["(a) recsys serve"]
@@ -185,7 +186,7 @@ def _report(
         vs_b = ours.results[c].qps / ceiling.results[c].qps
         vs_c = f"{ours.results[c].qps / mlflow.results[c].qps:.1f}" if mlflow else "-"
         ratio_rows.append([c, f"{vs_b:.2f}", vs_c])
-    _table(f"ratios per concurrency ((b) = {ceiling.name}, the faster empty server)",
+    print_table(f"ratios per concurrency ((b) = {ceiling.name}, the faster empty server)",
            ["conc", "(a)/(b)", "(a)/(c)"], ratio_rows)
     checks = [(f"peak (a) {ours.peak:.0f} / peak (b) {ceiling.peak:.0f} >= {MIN_VS_EMPTY}",
                ours.peak / ceiling.peak, MIN_VS_EMPTY, "x", True)]
@@ -196,7 +197,7 @@ def _report(
     checks.append((f"p99 at half peak ({asked}) <= {MAX_P99_HALF_MS:g} ms",
                    half.percentile(99), MAX_P99_HALF_MS, " ms", False))
     _checks("targets", checks)
-    _say(f"half-peak run: p50 {half.percentile(50):.2f} ms, p99 {half.percentile(99):.2f} ms, "
+    say(f"half-peak run: p50 {half.percentile(50):.2f} ms, p99 {half.percentile(99):.2f} ms, "
          f"errors {half.errors}; (a) RSS {rss / 2**20:.0f} MiB in all "
          f"({', '.join(f'{x / 2**20:.0f}' for x in per)} MiB per process)")
 
@@ -205,7 +206,7 @@ def _million(args: argparse.Namespace) -> None:
     data = MILLION_DATA if MILLION_DATA.exists() else None
     started = time.perf_counter()
     model = ensure_model(MILLION, args.million_family, args.seed, data_dir=data)
-    _say(f"1M model: {args.million_family}, version {model.version}, "
+    say(f"1M model: {args.million_family}, version {model.version}, "
          + (f"built in {model.build_s:.0f} s" if model.build_s else "cached")
          + f" ({time.perf_counter() - started:.0f} s)")
     payloads = tuple((c, CHANNEL, K) for c in model.customer_ids(N_PAYLOADS))
@@ -215,9 +216,9 @@ def _million(args: argparse.Namespace) -> None:
         target = Target("grpc", server.address, payloads)
         r = closed_loop(target, 8, args.seconds, args.warmup, args.clients)
         rss_after, per_after = server.rss_bytes()
-    _say(f"1M: closed loop c=8: {r.qps:.0f} qps, p50 {r.percentile(50):.2f} ms, "
+    say(f"1M: closed loop c=8: {r.qps:.0f} qps, p50 {r.percentile(50):.2f} ms, "
          f"p99 {r.percentile(99):.2f} ms, errors {r.errors}")
-    _say(f"1M: RSS per process at ready {', '.join(f'{x / 2**20:.0f}' for x in per)} MiB, "
+    say(f"1M: RSS per process at ready {', '.join(f'{x / 2**20:.0f}' for x in per)} MiB, "
          f"after load {', '.join(f'{x / 2**20:.0f}' for x in per_after)} MiB")
     worst = max(per + per_after) / 2**30
     total = max(rss, rss_after) / 2**30
@@ -234,23 +235,7 @@ def _checks(title: str, checks: list) -> None:
         met = bound is not None and (value >= bound if at_least else value <= bound)
         verdict = "" if bound is None else ("PASS" if met else "MISS")
         rows.append([name, f"{value:.2f}{unit}", verdict])
-    _table(title, ["target", "measured", ""], rows)
-
-
-def _table(title: str, header: list[str], rows: list[list[object]]) -> None:
-    cells = [[str(v) for v in row] for row in [header, *rows]]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
-    print(f"\n{title}")
-    for i, row in enumerate(cells):
-        pairs = enumerate(zip(row, widths, strict=True))
-        print("  ".join(c.ljust(w) if j == 0 else c.rjust(w) for j, (c, w) in pairs))
-        if i == 0:
-            print("  ".join("-" * w for w in widths))
-    sys.stdout.flush()
-
-
-def _say(text: str) -> None:
-    print(text, flush=True)
+    print_table(title, ["target", "measured", ""], rows)
 
 
 if __name__ == "__main__":

@@ -60,6 +60,7 @@ from serve_servers import (  # noqa: E402
     _wait,
     free_port,
 )
+from tables import say  # noqa: E402
 
 CHANNEL = "mobile"
 K = 5
@@ -94,7 +95,7 @@ def main() -> None:
     found: dict[str, list[dict[str, float]]] = {v: [] for v in names}
     with ExitStack() as stack:
         servers = {v: stack.enter_context(_variant_server(v, model.env())) for v in names}
-        _say(
+        say(
             f"model {args.family} on {args.customers:,} customers, version {model.version}; "
             f"{args.calls:,} calls a run, concurrency {args.concurrency}, "
             f"{args.clients} client processes; load {_load()}"
@@ -103,7 +104,7 @@ def main() -> None:
             for v, (server, probe) in servers.items():
                 got = _measure(server, probe, payloads, args)
                 found[v].append(got)
-                _say(
+                say(
                     f"  round {r + 1} {v:15s} {got['total']:6.0f} us/call: service "
                     f"{got['service']:4.0f}, loop {got['loop']:4.0f}, dlog {got['dlog']:3.0f}; "
                     f"{got['switches'] / 1e6:4.1f} switches/call, {got['qps']:5.0f} qps; "
@@ -395,10 +396,6 @@ def _cell(figures: dict[str, float], what: str) -> str:
 
 def _load() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
-
-
-def _say(text: str) -> None:
-    print(text, flush=True)
 
 
 if __name__ == "__main__":

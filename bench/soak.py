@@ -47,6 +47,7 @@ from soak_load import Calls, Mix, run_mixed, start_mixed  # noqa: E402
 from soak_model import SoakModels, ensure_soak_models, offer_product, product_ids  # noqa: E402
 from soak_report import Figures, report, save  # noqa: E402
 from soak_watch import Sampler, served_versions, server_log_errors, stored_event_ids  # noqa: E402
+from tables import say  # noqa: E402
 
 if TYPE_CHECKING:
     from recsys.stores.sql_offers import OfferStore
@@ -63,7 +64,7 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     models = ensure_soak_models(args.customers, args.family, args.seed)
     model = models.model
-    _say(
+    say(
         f"registry: {args.family} on {args.customers:,} customers, champion A = version "
         f"{models.version_a}, B = version {models.version_b}"
         + (f" (built in {model.build_s:.0f} s)" if model.build_s else " (cached)")
@@ -73,7 +74,7 @@ def main() -> None:
     env = {**model.env(), "RECSYS_DATABASE_URL": url}
     run_id = f"soak{uuid.uuid4().hex[:10]}"
     with recsys_serve(env, args.workers, out / "logs") as server:
-        _say(
+        say(
             f"recsys serve --workers {args.workers}: ready in {server.ready_s:.1f} s "
             f"at {server.address}; store {url}; run id {run_id}"
         )
@@ -87,7 +88,7 @@ def main() -> None:
     figures.stored_ids = stored_event_ids(url, run_id)
     passed = report(figures)
     save(out, figures)
-    _say(f"\nfigures and calls written to {out}")
+    say(f"\nfigures and calls written to {out}")
     sys.exit(0 if passed else 1)
 
 
@@ -141,7 +142,7 @@ def _phases(
         label="u",
     )
     fig.cpu_ms["unloaded"], cpu = _cpu_ms(server, cpu, fig.unloaded), server.cpu_seconds()
-    _say(
+    say(
         f"unloaded ({args.unloaded_rate:g}/s for {args.unloaded_seconds:g} s): "
         f"p50 {fig.unloaded.p(50):.2f} ms, p99 {fig.unloaded.p(99):.2f} ms, "
         f"failed {fig.unloaded.failed()}"
@@ -155,7 +156,7 @@ def _phases(
     )
     fig.cpu_ms["peak"] = _cpu_ms(server, cpu, fig.peak_calls)
     fig.peak = fig.peak_calls.answered_qps(PEAK_WARMUP_S, PEAK_WARMUP_S + args.peak_seconds)
-    _say(
+    say(
         f"peak (closed loop, c={args.peak_concurrency}): {fig.peak:.0f} calls/s, "
         f"p99 {fig.peak_calls.p(99):.2f} ms, failed {fig.peak_calls.failed()}"
     )
@@ -181,7 +182,7 @@ def _soak(
     store = open_offer_store(url)
     product = offer_product(models.model)
     offer_id = ""
-    _say(
+    say(
         f"soak: {fig.rate:.0f} calls/s ({args.share:g} x peak) for {fig.seconds:.0f} s; "
         f"swap to version {models.version_b} at 1/3, offer on {product} at 1/2, paused at 2/3"
     )
@@ -197,7 +198,7 @@ def _soak(
         _at(load.started_at + fig.seconds * 2 / 3)
         store.set_status(offer_id, Status.paused, ACTOR)
         fig.marks["offer_paused"] = time.time() - load.started_at
-        _say(
+        say(
             f"  promoted at {fig.marks['promote']:.1f} s, offer {offer_id} on at "
             f"{fig.marks['offer_on']:.1f} s, paused at {fig.marks['offer_paused']:.1f} s"
         )
@@ -234,10 +235,6 @@ def _start_offer(store: OfferStore, product: str, run_id: str) -> str:
 def _at(moment: float) -> None:
     """Sleep until the wall-clock `moment`."""
     time.sleep(max(0.0, moment - time.time()))
-
-
-def _say(text: str) -> None:
-    print(text, flush=True)
 
 
 if __name__ == "__main__":

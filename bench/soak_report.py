@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 from soak_load import COLUMNS, KINDS, RECOMMEND, Calls
 from soak_watch import Samples
+from tables import print_table, say
 
 MAX_FAILED = 0
 MAX_P99_RATIO = 2.0
@@ -73,7 +74,7 @@ def report(fig: Figures) -> bool:
         *_offer(fig),
     ]
     loads = np.asarray(fig.samples.load1)
-    _say(
+    say(
         f"\nmachine: {os.cpu_count()} cores, load average (1 min) during the soak: mean "
         f"{loads.mean():.2f}, max {loads.max():.2f}; server log: {len(fig.log_errors)} "
         f"error line(s)" + (f", first: {fig.log_errors[0][:200]}" if fig.log_errors else "")
@@ -81,7 +82,7 @@ def report(fig: Figures) -> bool:
     rows = [
         [name, measured, target, "PASS" if ok else "MISS"] for name, measured, target, ok in checks
     ]
-    _table("targets", ["target", "measured", "goal", ""], rows, left=4)
+    print_table("targets", ["target", "measured", "goal", ""], rows, left=4)
     return all(ok for *_, ok in checks)
 
 
@@ -94,7 +95,7 @@ def _over_time(fig: Figures) -> None:
     rows = [_window(fig, a, min(a + step, fig.seconds)) for a in np.arange(0, fig.seconds, step)]
     marks = ", ".join(f"{k} {v:.1f} s" for k, v in fig.marks.items())
     title = f"soak over time ({marks}); calls by due time, versions and offers by send time"
-    _table(title, OVER_TIME, rows)
+    print_table(title, OVER_TIME, rows)
 
 
 def _window(fig: Figures, start: float, end: float) -> list[object]:
@@ -133,7 +134,7 @@ def _phases(fig: Figures) -> None:
                          f"{calls.p(99, m):.2f}", f"{calls.p(99.9, m):.2f}",
                          int((m & ~calls.ok).sum()), cpu])  # fmt: skip
     soak = fig.soak
-    _table(
+    print_table(
         f"phases (peak {fig.peak:.0f} calls/s; soak asked {fig.rate:.0f}/s, answered "
         f"{soak.answered_qps(0, fig.seconds):.0f}/s; the soak's client processes used "
         f"{soak.client_cpu_s / fig.seconds:.2f} CPU cores)",
@@ -155,7 +156,7 @@ def _failures(soak: Calls) -> list[tuple[str, str, str, bool]]:
         )
     ]
     for code, text in soak.first_errors.items():
-        _say(f"first {_code(code)}: {text}")
+        say(f"first {_code(code)}: {text}")
     return out
 
 
@@ -306,17 +307,3 @@ def save(out: Path, fig: Figures) -> None:
     (out / "summary.json").write_text(json.dumps(summary, indent=1))
 
 
-def _table(title: str, header: list[str], rows: list[list[object]], left: int = 1) -> None:
-    """A plain aligned table: the first `left` columns flush left, the others right."""
-    cells = [[str(v) for v in row] for row in [header, *rows]]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
-    print(f"\n{title}")
-    for i, row in enumerate(cells):
-        pairs = enumerate(zip(row, widths, strict=True))
-        print("  ".join(c.ljust(w) if j < left else c.rjust(w) for j, (c, w) in pairs))
-        if i == 0:
-            print("  ".join("-" * w for w in widths))
-
-
-def _say(text: str) -> None:
-    print(text, flush=True)

@@ -15,7 +15,7 @@ from typing import Any, Final
 import sqlalchemy as sa
 
 from recsys.columns import Columns as C
-from recsys.stores.db import make_engine
+from recsys.stores.db import DEFAULT_TIMEOUT_S, make_engine
 from recsys.stores.errors import unavailable
 from recsys.stores.migrate import upgrade
 from recsys.stores.tables import ID_LENGTH, NAME_LENGTH, REQUEST_ID
@@ -125,10 +125,11 @@ def open_decision_store(
     url: str, *, timeout_s: float | None = None, fsync_each_commit: bool = True
 ) -> DecisionStore:
     """A decision store on `url`, migrated to the newest schema (see make_engine for fsync)."""
-    kw: dict[str, Any] = {"fsync_each_commit": fsync_each_commit}
-    if timeout_s is not None:
-        kw["timeout_s"] = timeout_s
-    engine = make_engine(url, **kw)
+    engine = make_engine(
+        url,
+        timeout_s=DEFAULT_TIMEOUT_S if timeout_s is None else timeout_s,
+        fsync_each_commit=fsync_each_commit,
+    )
     store = DecisionStore(engine)
     try:
         store.create_tables()

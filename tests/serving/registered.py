@@ -16,8 +16,11 @@ import mlflow
 
 from recsys.data.generate import generate
 from recsys.data.write import write_dataset
+from recsys.engine.engine import Engine
+from recsys.models.registry import build_model
 from recsys.settings import Settings
 from training.config import TrainConfig
+from training.evaluate import train_data
 from training.pipeline import run_training
 from training.pyfunc import log_pyfunc
 from training.pyfunc_model import BUNDLE_ARTIFACT
@@ -70,3 +73,17 @@ def register_bundle(
         mlflow.log_metrics(metrics)
         uri = log_pyfunc(bundle)
         return str(reg.register(uri, run.info.run_id, tags))
+
+
+def itemknn_bundle(bundle: Path, folder: Path) -> Path:
+    """`bundle` with its model replaced by item-kNN fitted on its snapshot, saved in `folder`."""
+    engine = Engine.load(bundle)
+    knn = build_model("itemknn", {}).fit(train_data(engine.snapshot))
+    return Engine(
+        knn,
+        engine.fallback,
+        engine.snapshot,
+        excluded_categories=engine.excluded_categories,
+        purchase_weight=engine.purchase_weight,
+        manifest=engine.manifest,
+    ).save(folder)

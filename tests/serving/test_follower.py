@@ -13,14 +13,17 @@ import mlflow
 import numpy as np
 import pytest
 
-from recsys.engine.engine import Engine
-from recsys.models.registry import build_model
 from recsys.settings import Settings
 from serving.follower import LoadedModel, ModelFollower, ModelHolder
 from serving.metrics import ServingMetrics
 from serving.model_source import ModelSource
-from tests.serving.registered import TrainedRegistry, register_bundle, registry, trained_registry
-from training.evaluate import train_data
+from tests.serving.registered import (
+    TrainedRegistry,
+    itemknn_bundle,
+    register_bundle,
+    registry,
+    trained_registry,
+)
 
 UNREACHABLE = "http://127.0.0.1:9"  # the discard port: nothing answers there
 ITEMKNN_TAGS = {
@@ -46,18 +49,11 @@ def versions(tmp_path_factory: pytest.TempPathFactory) -> Versions:
     base = tmp_path_factory.mktemp("follower-registry")
     trained = trained_registry(base)
     settings, bundle = trained.settings, trained.bundle
-    engine = Engine.load(bundle)
-    knn = build_model("itemknn", {}).fit(train_data(engine.snapshot))
-    knn_engine = Engine(
-        knn,
-        engine.fallback,
-        engine.snapshot,
-        excluded_categories=engine.excluded_categories,
-        purchase_weight=engine.purchase_weight,
-        manifest=engine.manifest,
-    )
     itemknn = register_bundle(
-        settings, knn_engine.save(base / "itemknn"), tags=ITEMKNN_TAGS, metrics={"ndcg_at_5": 0.5}
+        settings,
+        itemknn_bundle(bundle, base / "itemknn"),
+        tags=ITEMKNN_TAGS,
+        metrics={"ndcg_at_5": 0.5},
     )
     copy = register_bundle(settings, bundle, tags={"family": "popular"}, metrics={})
     broken = {

@@ -16,16 +16,19 @@ from pathlib import Path
 import grpc
 import pytest
 
-from recsys.engine.engine import Engine
-from recsys.models.registry import build_model
 from recsys.stores.sql_events import open_event_store
 from serving._proto.recsys.v1 import recommendation_pb2 as pb
 from serving._proto.recsys.v1 import recommendation_pb2_grpc as pb_grpc
 from serving.follower import ModelFollower, ModelHolder
 from serving.metrics import ServingMetrics
 from serving.server import build_server
-from tests.serving.registered import TrainedRegistry, register_bundle, registry, trained_registry
-from training.evaluate import train_data
+from tests.serving.registered import (
+    TrainedRegistry,
+    itemknn_bundle,
+    register_bundle,
+    registry,
+    trained_registry,
+)
 
 CLIENTS = 4
 CHANNELS = ("mobile", "web", "branch", "call_center", "atm")
@@ -56,18 +59,11 @@ def versions(tmp_path_factory: pytest.TempPathFactory) -> Versions:
     """Train a popularity champion; register an itemknn and a broken version beside it."""
     base = tmp_path_factory.mktemp("hot-swap-registry")
     trained = trained_registry(base)
-    engine = Engine.load(trained.bundle)
-    knn = build_model("itemknn", {}).fit(train_data(engine.snapshot))
-    knn_engine = Engine(
-        knn,
-        engine.fallback,
-        engine.snapshot,
-        excluded_categories=engine.excluded_categories,
-        purchase_weight=engine.purchase_weight,
-        manifest=engine.manifest,
-    )
     itemknn = register_bundle(
-        trained.settings, knn_engine.save(base / "itemknn"), tags={"family": "itemknn"}, metrics={}
+        trained.settings,
+        itemknn_bundle(trained.bundle, base / "itemknn"),
+        tags={"family": "itemknn"},
+        metrics={},
     )
     broken = register_bundle(
         trained.settings,
