@@ -26,7 +26,7 @@ def _one_row(
     scores: np.ndarray, allowed: np.ndarray | None, k: int
 ) -> tuple[np.ndarray, np.ndarray] | None:
     """A request's one row by one stable sort of a few hundred values: the batch path's result
-    at a fifth of its cost. None when the input is anything else (the batch path checks it).
+    at about a quarter of its cost. None when the input is anything else (the batch path checks it).
     """
     if not (
         type(scores) is np.ndarray
