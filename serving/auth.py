@@ -16,7 +16,7 @@ import functools
 import inspect
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -29,6 +29,7 @@ from recsys.security.keys import ApiKey
 from recsys.settings import Settings
 from recsys.stores.base import StoreUnavailable
 from recsys.stores.sql_keys import open_key_store
+from serving.unary_wrap import UnaryWrapInterceptor, rewrapped
 
 # The verified key of the call being handled (None with auth off): set by the interceptor in
 # the call's own context, so a handler can name its caller (e.g. the actor of an offer change).
@@ -115,40 +116,33 @@ def bearer(metadata: Sequence[tuple[str, Any]] | None) -> str | Refusal:
     )
 
 
-class AuthInterceptor(grpc.aio.ServerInterceptor):
+class AuthInterceptor(UnaryWrapInterceptor):
     """Refuses calls without a live key (UNAUTHENTICATED) or with a role that may not call the
     method (PERMISSION_DENIED); health and reflection pass untouched."""
 
     def __init__(self, cache: KeyCache, blocking: Executor | None = None) -> None:
+        super().__init__()
         self._cache = cache
         self._blocking = blocking  # where store reads on a cache miss run, off the loop
-        self._wrapped: dict[str, grpc.RpcMethodHandler] = {}
 
-    async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler | None]],
-        handler_call_details: grpc.HandlerCallDetails,
+    def passes(self, method: str) -> bool:
+        """Health and reflection: open to anyone."""
+        return roles.is_open(method)
+
+    def wrap(self, handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
+        """The handler, run only for a caller whose key and role may call `method`."""
+        return rewrapped(handler, self._guard(handler.unary_unary, method))
+
+    async def other(
+        self, handler: grpc.RpcMethodHandler | None, handler_call_details: grpc.HandlerCallDetails
     ) -> grpc.RpcMethodHandler | None:
-        """Guard the method's handler: unary-unary wrapped once, other kinds checked per call."""
+        """Open and unknown methods untouched (UNIMPLEMENTED tells nothing about keys);
+        streaming ones checked for this call only."""
         method = handler_call_details.method
-        if roles.is_open(method):
-            return await continuation(handler_call_details)
-        wrapped = self._wrapped.get(method)
-        if wrapped is not None:
-            return wrapped
-        handler = await continuation(handler_call_details)
-        if handler is None:  # unknown method: UNIMPLEMENTED tells nothing about keys
-            return None
-        if handler.unary_unary is None:  # streaming: decide now, for this call only
-            refusal = await self._check(handler_call_details.invocation_metadata, method)
-            return handler if refusal is None else _refusing(handler, refusal)
-        wrapped = grpc.unary_unary_rpc_method_handler(
-            self._guard(handler.unary_unary, method),
-            request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer,
-        )
-        self._wrapped[method] = wrapped
-        return wrapped
+        if handler is None or roles.is_open(method):
+            return handler
+        refusal = await self._check(handler_call_details.invocation_metadata, method)
+        return handler if refusal is None else _refusing(handler, refusal)
 
     def _guard(self, behavior: Callable[..., Any], method: str) -> Callable[..., Any]:
         if not inspect.iscoroutinefunction(behavior):  # sync handlers run in the thread pool

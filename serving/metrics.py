@@ -12,6 +12,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client import start_http_server as _start_http_server
 
 from recsys.columns import DEFAULT_CHANNELS, Events
+from serving.unary_wrap import UnaryWrapInterceptor, rewrapped
 
 # Recommend answers in about a millisecond; the buckets resolve 0.5 ms .. 1 s.
 LATENCY_BUCKETS = (
@@ -177,90 +178,59 @@ class MetricsInterceptor(grpc.ServerInterceptor):
         if handler is None or handler.unary_unary is None:
             return handler
         method = handler_call_details.method.rsplit("/", 1)[-1]
-        return grpc.unary_unary_rpc_method_handler(
-            self._timed(handler.unary_unary, method),
-            request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer,
-        )
-
-    def _timed(self, behavior: Callable[[Any, Any], Any], method: str) -> Callable[[Any, Any], Any]:
-        metrics = self._metrics
-
-        def timed(request: Any, context: grpc.ServicerContext) -> Any:
-            start = time.perf_counter()
-            failed = False
-            try:
-                return behavior(request, context)
-            except BaseException:
-                failed = True
-                raise
-            finally:
-                metrics.observe(
-                    method,
-                    getattr(request, "channel", ""),
-                    status_name(context, failed),
-                    time.perf_counter() - start,
-                )
-
-        return timed
+        return rewrapped(handler, _timed_sync(self._metrics, handler.unary_unary, method))
 
 
-class AioMetricsInterceptor(grpc.aio.ServerInterceptor):
+class AioMetricsInterceptor(UnaryWrapInterceptor):
     """MetricsInterceptor for grpc.aio servers: async and sync handlers alike."""
 
     def __init__(self, metrics: ServingMetrics) -> None:
+        super().__init__()
         self._metrics = metrics
-        self._sync = MetricsInterceptor(metrics)
-        self._wrapped: dict[str, grpc.RpcMethodHandler] = {}  # per method, built once
 
-    async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler | None]],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler | None:
-        """Wrap the unary-unary behaviour of the handler; other kinds pass through."""
-        name = handler_call_details.method
-        wrapped = self._wrapped.get(name)
-        if wrapped is not None:
-            return wrapped
-        handler = await continuation(handler_call_details)
-        if handler is None or handler.unary_unary is None:
-            return handler
-        behavior, method = handler.unary_unary, name.rsplit("/", 1)[-1]
-        if inspect.iscoroutinefunction(behavior):
-            timed = self._timed(behavior, method)
-        else:  # sync handlers (health) run in the server's thread pool, timed the sync way
-            timed = self._sync._timed(behavior, method)
-        wrapped = grpc.unary_unary_rpc_method_handler(
-            timed,
-            request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer,
-        )
-        self._wrapped[name] = wrapped
-        return wrapped
+    def wrap(self, handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
+        """The handler timed and counted; sync ones (health) run in the server's thread pool."""
+        behavior, short = handler.unary_unary, method.rsplit("/", 1)[-1]
+        timed = _timed_async if inspect.iscoroutinefunction(behavior) else _timed_sync
+        return rewrapped(handler, timed(self._metrics, behavior, short))
 
-    def _timed(
-        self, behavior: Callable[[Any, Any], Awaitable[Any]], method: str
-    ) -> Callable[[Any, Any], Awaitable[Any]]:
-        metrics = self._metrics
 
-        async def timed(request: Any, context: grpc.aio.ServicerContext) -> Any:
-            start = time.perf_counter()
+def _timed_sync(
+    metrics: ServingMetrics, behavior: Callable[[Any, Any], Any], method: str
+) -> Callable[[Any, Any], Any]:
+    def timed(request: Any, context: grpc.ServicerContext) -> Any:
+        start, failed = time.perf_counter(), True
+        try:
+            out = behavior(request, context)
             failed = False
-            try:
-                return await behavior(request, context)
-            except BaseException:
-                failed = True
-                raise
-            finally:
-                metrics.observe(
-                    method,
-                    getattr(request, "channel", ""),
-                    status_name(context, failed),
-                    time.perf_counter() - start,
-                )
+            return out
+        finally:
+            _observe(metrics, method, request, context, failed, start)
 
-        return timed
+    return timed
+
+
+def _timed_async(
+    metrics: ServingMetrics, behavior: Callable[[Any, Any], Awaitable[Any]], method: str
+) -> Callable[[Any, Any], Awaitable[Any]]:
+    async def timed(request: Any, context: grpc.aio.ServicerContext) -> Any:
+        start, failed = time.perf_counter(), True
+        try:
+            out = await behavior(request, context)
+            failed = False
+            return out
+        finally:
+            _observe(metrics, method, request, context, failed, start)
+
+    return timed
+
+
+def _observe(
+    metrics: ServingMetrics, method: str, request: Any, context: Any, failed: bool, start: float
+) -> None:
+    """Count and time one finished call (`failed`: it raised)."""
+    elapsed = time.perf_counter() - start
+    metrics.observe(method, getattr(request, "channel", ""), status_name(context, failed), elapsed)
 
 
 def status_name(context: grpc.ServicerContext, failed: bool) -> str:

@@ -9,11 +9,13 @@ deserializer that never raises, then answers the stand-in it returns with INVALI
 from __future__ import annotations
 
 import inspect
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import grpc
+
+from serving.unary_wrap import UnaryWrapInterceptor, rewrapped
 
 MAX_DETAIL_CHARS = 200  # parser messages are short; never echo request bytes at length
 
@@ -42,32 +44,16 @@ def _refuse(request: Undecodable, context: grpc.ServicerContext, method: str) ->
     context.set_details(f"request to {method} does not parse: {request.problem}")
 
 
-class UndecodableInterceptor(grpc.aio.ServerInterceptor):
+class UndecodableInterceptor(UnaryWrapInterceptor):
     """INVALID_ARGUMENT for unparseable unary-unary requests; other kinds pass through."""
 
-    def __init__(self) -> None:
-        self._wrapped: dict[str, grpc.RpcMethodHandler] = {}  # per method, built once
-
-    async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler | None]],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler | None:
+    def wrap(self, handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
         """The handler with a tolerant deserializer and a behaviour that refuses stand-ins."""
-        name = handler_call_details.method
-        wrapped = self._wrapped.get(name)
-        if wrapped is not None:
-            return wrapped
-        handler = await continuation(handler_call_details)
-        if handler is None or handler.unary_unary is None or handler.request_deserializer is None:
+        if handler.request_deserializer is None:  # raw bytes in: nothing can fail to parse
             return handler
-        wrapped = grpc.unary_unary_rpc_method_handler(
-            _checked(handler.unary_unary, name),
-            request_deserializer=tolerant(handler.request_deserializer),
-            response_serializer=handler.response_serializer,
+        return rewrapped(
+            handler, _checked(handler.unary_unary, method), tolerant(handler.request_deserializer)
         )
-        self._wrapped[name] = wrapped
-        return wrapped
 
 
 def _checked(behavior: Callable[[Any, Any], Any], method: str) -> Callable[[Any, Any], Any]:

@@ -59,6 +59,9 @@ def build_interactions(
     _check_event_types(events, weights)
     as_of = require_aware(as_of, "as_of")
     used = {e: float(w) for e, w in weights.items() if w != 0.0}
+    shape = (len(customers), len(products))
+    if not used:  # no event type counts; polars cannot type a replace over an empty mapping
+        return Interactions(sp.csr_matrix(shape, dtype=np.float32), customers, products)
     kept = events.filter((pl.col(C.timestamp) <= as_of) & pl.col(C.event).is_in(list(used)))
     weight = pl.col(C.event).replace_strict(used, return_dtype=pl.Float64)
     if half_life_days is not None:
@@ -67,7 +70,7 @@ def build_interactions(
     values = kept.select(weight.alias(C.weight))[C.weight].to_numpy()
     rows = internal_ids(kept[C.customer_id], customers, "customer")
     cols = internal_ids(kept[C.product_id], products, "product")
-    matrix = to_csr(rows, cols, values, (len(customers), len(products)))
+    matrix = to_csr(rows, cols, values, shape)
     logger.debug("interactions: %d events -> %d cells", kept.height, matrix.nnz)
     return Interactions(matrix, customers, products)
 

@@ -116,6 +116,13 @@ def test_empty_events_give_an_empty_matrix_of_the_map_shape() -> None:
     assert result.matrix.dtype == np.float32
 
 
+@pytest.mark.parametrize("half_life", [None, 10.0])
+def test_all_zero_weights_give_an_empty_matrix(half_life: float | None) -> None:
+    result = build(EVENTS, weights=dict.fromkeys(WEIGHTS, 0.0), half_life_days=half_life)
+    assert result.shape == (3, 2) and result.matrix.nnz == 0
+    assert result.matrix.dtype == np.float32
+
+
 @pytest.mark.parametrize("half_life", [0.0, -1.0, float("nan"), float("inf")])
 def test_bad_half_life_raises(half_life: float) -> None:
     with pytest.raises(ValueError, match="half_life_days"):
