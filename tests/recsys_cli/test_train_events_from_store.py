@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -49,7 +50,9 @@ def feedback(dataset: Path, product: str) -> list[StoredEvent]:
 
 
 def runs() -> list:
-    client = mlflow.MlflowClient()
+    # the environment's store: an earlier test in this process may have set mlflow's global
+    # tracking URI, and a training refused before it configures mlflow leaves that one set
+    client = mlflow.MlflowClient(tracking_uri=os.environ["MLFLOW_TRACKING_URI"])
     return client.search_runs([e.experiment_id for e in client.search_experiments()])
 
 

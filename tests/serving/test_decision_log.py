@@ -7,7 +7,8 @@ import json
 import sqlite3
 import time
 from collections.abc import Callable, Iterator, Sequence
-from datetime import UTC, datetime, timedelta
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import numpy as np
@@ -16,8 +17,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from recsys.stores.db import make_engine
-from recsys.stores.sql_decisions import Decision, DecisionStore, open_decision_store
-from serving.decision_log import YIELD_EVERY, DecisionLog, render
+from recsys.stores.sql_decisions import (
+    Decision,
+    DecisionRow,
+    DecisionStore,
+    _row,
+    open_decision_store,
+)
+from serving.decision_log import YIELD_EVERY, DecisionLog, render, render_row
 from serving.domain import Item, ItemReason, Recommendation, Removed
 from serving.metrics import ServingMetrics
 
@@ -234,9 +241,9 @@ class CountingStore(DecisionStore):
         super().__init__(open_decision_store(url).engine)
         self.batches: list[int] = []
 
-    def append(self, decisions: Sequence[Decision]) -> int:
-        self.batches.append(len(decisions))
-        return super().append(decisions)
+    def append_rows(self, rows: Sequence[DecisionRow]) -> int:
+        self.batches.append(len(rows))
+        return super().append_rows(rows)
 
 
 def test_answers_arriving_while_the_writer_gathers_share_one_batch(url: str) -> None:
@@ -303,6 +310,17 @@ def test_the_items_json_is_what_json_dumps_gives(items: list[Item]) -> None:
     for _ in range(2):  # the second time from the cache
         out = render(answer, "web", T0)
         assert out.items_json == json.dumps(out.items, separators=(",", ":"))
+
+
+def test_the_writers_row_is_the_row_of_the_rendered_decision() -> None:
+    """render_row (what the writer stores) == the store's row of render's Decision, with the
+    JSON dumped by json itself: items, offers, removals, and `at` as a timestamp or datetime."""
+    answer = recommendation("c1", "req-1")
+    for at in (T0.timestamp(), T0, T0.astimezone(timezone(timedelta(hours=9)))):
+        decision = render(answer, "mobile", at)
+        plain = replace(decision, items_json="", removed_json="")  # the store dumps these
+        assert render_row(answer, "mobile", at) == _row(0, plain)
+        assert render_row(answer, "mobile", at)[1] == T0
 
 
 def test_a_batch_larger_than_a_slice_is_written_whole(url: str, reader: DecisionStore) -> None:

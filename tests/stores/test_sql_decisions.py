@@ -14,7 +14,12 @@ from hypothesis import strategies as st
 
 from recsys.stores.base import StoreUnavailable
 from recsys.stores.db import make_engine
-from recsys.stores.sql_decisions import Decision, DecisionStore, open_decision_store
+from recsys.stores.sql_decisions import (
+    ROWS_PER_INSERT,
+    Decision,
+    DecisionStore,
+    open_decision_store,
+)
 
 T0 = datetime(2024, 7, 1, 9, 30, 15, 123456, tzinfo=UTC)
 
@@ -91,6 +96,15 @@ def test_since_is_inclusive_and_limit_keeps_the_newest(decisions: DecisionStore)
     assert [d.request_id for d in newest] == ["d4", "d3"]
     with pytest.raises(ValueError, match="limit"):
         decisions.for_customer("c1", limit=0)
+
+
+def test_a_batch_of_several_insert_statements_goes_in_whole_and_in_order(
+    decisions: DecisionStore,
+) -> None:
+    n = 2 * ROWS_PER_INSERT + 7  # three multi-row INSERTs of different sizes
+    sent = [decision("c1", T0 + timedelta(seconds=i), f"d{i:03d}") for i in range(n)]
+    assert decisions.append(sent) == n
+    assert decisions.for_customer("c1") == sent[::-1]
 
 
 def test_purge_deletes_only_older_rows_and_counts_them(decisions: DecisionStore) -> None:
