@@ -3,8 +3,9 @@
 SQLite is tuned for several server processes sharing one file: WAL lets readers run beside the
 one writer, `synchronous=FULL` fsyncs the WAL on every commit so an acknowledged write survives
 a crash or `kill -9`, and `busy_timeout` makes a writer wait for the lock instead of failing at
-once. PostgreSQL goes through psycopg2 with a connect timeout and a lock timeout, so a store
-that cannot be reached or stays locked fails within `timeout_s` rather than hanging a request.
+once. PostgreSQL goes through psycopg2 with a connect timeout, a lock timeout and a TCP user
+timeout, so a store that cannot be reached, stays locked or vanishes mid-statement fails within
+about `timeout_s` rather than hanging a request.
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ from sqlalchemy import event
 SQLITE = "sqlite"
 POSTGRESQL = "postgresql"
 DEFAULT_TIMEOUT_S = 5.0
+KEEPALIVE_IDLE_S = 30  # an idle pooled PostgreSQL connection is probed after this long...
+KEEPALIVE_INTERVAL_S = 5  # ...every this often...
+KEEPALIVE_COUNT = 3  # ...and dropped after this many probes go unanswered
 
 
 def make_engine(
@@ -72,18 +76,29 @@ def _sqlite_engine(url: sa.URL, timeout_s: float, synchronous: str) -> sa.Engine
 def _postgresql_engine(url: sa.URL, timeout_s: float) -> sa.Engine:
     if url.drivername == POSTGRESQL:
         url = url.set(drivername=f"{POSTGRESQL}+psycopg2")
+    timeout_ms = int(timeout_s * 1000)
     engine = sa.create_engine(
         url,
         pool_pre_ping=True,  # a restarted database leaves dead pooled connections behind
-        connect_args={"connect_timeout": max(1, math.ceil(timeout_s))},
+        connect_args={
+            "connect_timeout": max(1, math.ceil(timeout_s)),
+            # A host that vanishes mid-statement (partition, crash) never answers and never
+            # resets: the kernel retransmits for ~15 minutes while the call waits. Sent data
+            # unacknowledged for timeout_s now drops the connection (the statement fails,
+            # nothing is committed), and keepalives find dead idle connections in the pool.
+            "tcp_user_timeout": timeout_ms,
+            "keepalives": 1,
+            "keepalives_idle": KEEPALIVE_IDLE_S,
+            "keepalives_interval": KEEPALIVE_INTERVAL_S,
+            "keepalives_count": KEEPALIVE_COUNT,
+        },
     )
-    lock_ms = int(timeout_s * 1000)
 
     @event.listens_for(engine, "connect")
     def _session(dbapi_conn: Any, _record: Any) -> None:
         cursor = dbapi_conn.cursor()
         cursor.execute("SET TIME ZONE 'UTC'")
-        cursor.execute(f"SET lock_timeout = {lock_ms}")
+        cursor.execute(f"SET lock_timeout = {timeout_ms}")
         cursor.close()
         dbapi_conn.commit()  # psycopg2 opened a transaction; keep the settings past reset
 

@@ -31,6 +31,10 @@ def test_postgresql_uses_psycopg2_and_utc(pg_url: str) -> None:
     with engine.connect() as conn:
         assert conn.execute(sa.text("SHOW TIME ZONE")).scalar() == "UTC"
         assert conn.execute(sa.text("SHOW lock_timeout")).scalar() == "2s"
+        # what libpq was given: a vanished host fails a statement after 2 s of silence
+        libpq = conn.connection.dbapi_connection.get_dsn_parameters()
+    assert libpq["tcp_user_timeout"] == "2000"
+    assert (libpq["keepalives"], libpq["keepalives_idle"]) == ("1", "30")
     engine.dispose()
 
 
