@@ -1,11 +1,18 @@
 """The decision log: every Recommend answer, queued on the request path and written by a thread.
 
-`submit` only puts (the Recommendation, channel, time) on a bounded queue: it never blocks
-and never raises; when the queue is full the answer is counted as dropped. Rendering
-(`Removed.as_dict`, JSON) and the writes happen in one daemon writer thread, in batches of
-up to `batch_size` rows gathered for at most `flush_s`. While the store is down the writer
-retries the batch it holds with backoff and the queue absorbs new answers (its overflow is
-counted). The writer also purges rows older than the retention, at start and then hourly.
+`submit` renders the answer's row (~30 us, from cached JSON pieces) and puts it on a bounded
+queue: it never blocks and never raises; when the queue is full the answer is counted as
+dropped. `submit_many` (a batch call's answers) queues them unrendered, for the writer to
+render. The writes happen in one daemon writer thread, in batches of up to `batch_size` rows
+gathered for at most `flush_s`. While the store is down the writer retries the batch it holds
+with backoff and the queue absorbs new answers (its overflow is counted). The writer also
+purges rows older than the retention, at start and then hourly.
+
+Why a single answer is rendered by the caller: rendered in the writer thread, the row's
+Python work took the GIL from the serving loop in slices, and each hand-over cost thread
+switches and cold caches on both sides. Measured by bench/serve_overhead.py (c=16, median of
+3 runs, log on against off): +222 and +246 us of server CPU per Recommend rendered by the
+writer, +201 us (twice) rendered by the caller; ~0.7 fewer thread switches per call.
 """
 
 from __future__ import annotations
@@ -18,7 +25,7 @@ import threading
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Final
+from typing import Final, NamedTuple
 
 import numpy as np
 import sqlalchemy as sa
@@ -41,7 +48,17 @@ RETRY_FIRST_S: Final = 0.1
 RETRY_MAX_S: Final = 5.0
 CLOSE_TIMEOUT_S: Final = 5.0
 
-Pending = tuple[Recommendation, str, "datetime | float"]
+
+
+class Later(NamedTuple):
+    """An answer queued unrendered (a batch call's): the writer renders it."""
+
+    recommendation: Recommendation
+    channel: str
+    at: datetime | float
+
+
+Queued = DecisionRow | Later
 
 
 class DecisionLog:
@@ -69,7 +86,7 @@ class DecisionLog:
             )
         self.store = store
         self.retention_days = retention_days
-        self._queue: queue.Queue[Pending] = queue.Queue(maxsize=queue_size)
+        self._queue: queue.Queue[Queued] = queue.Queue(maxsize=queue_size)
         self._put = self._queue.put_nowait  # bound once: submit is on every Recommend
         self._metrics = metrics
         self._batch_size, self._flush_s = batch_size, flush_s
@@ -105,20 +122,28 @@ class DecisionLog:
     def submit(
         self, recommendation: Recommendation, channel: str, at: datetime | float | None = None
     ) -> bool:
-        """Queue one answer (`at`: when, default now); False when the queue was full (dropped)."""
+        """Render and queue one answer (`at`: when, default now); False when it was dropped
+        (the queue was full, or the answer cannot be stored: logged)."""
         try:
-            self._put((recommendation, channel, time.time() if at is None else at))
+            row = render_row(recommendation, channel, time.time() if at is None else at)
+        except Exception:  # one odd answer must not fail the call that gave it
+            log.exception("decision log: cannot render request %r", recommendation.request_id)
+            self._drop(1)
+            return False
+        try:
+            self._put(row)
             return True
         except queue.Full:
             self._drop(1)
             return False
 
     def submit_many(self, recommendations: Sequence[Recommendation], channel: str) -> int:
-        """Queue the answers of one batch call, all at one time; how many were queued."""
+        """Queue the answers of one batch call, all at one time, unrendered (rendering a
+        thousand would hold the caller for ~30 ms); how many were queued."""
         at = time.time()
         for i, r in enumerate(recommendations):
             try:
-                self._put((r, channel, at))
+                self._put(Later(r, channel, at))
             except queue.Full:
                 self._drop(len(recommendations) - i)  # the queue will not drain in this loop
                 return i
@@ -154,7 +179,7 @@ class DecisionLog:
             elif self._stop.is_set():
                 return
 
-    def _take(self) -> list[Pending]:
+    def _take(self) -> list[Queued]:
         """Up to batch_size answers: waits for the first, then lets the rest gather for flush_s.
 
         One wakeup per batch: waiting on the queue for each further answer woke this thread
@@ -177,21 +202,22 @@ class DecisionLog:
                 break
         return batch
 
-    def _write(self, batch: list[Pending]) -> None:
+    def _write(self, batch: list[Queued]) -> None:
         """Store `batch` a slice at a time, letting the serving loop take the GIL in between.
 
-        Rendering and binding a row is ~40 us of Python under the GIL; a whole batch held it
-        for ~10 ms, and a Recommend arriving meanwhile waited up to the 5 ms switch interval
-        for it, each time (the soak's p99). A slice holds it ~1.3 ms, then `sleep(0)` hands it
-        to a waiting thread.
+        Rendering and binding a row is ~40 us of Python under the GIL (a batch call's rows
+        are rendered here); a whole batch held it for ~10 ms, and a Recommend arriving
+        meanwhile waited up to the 5 ms switch interval for it, each time (the soak's p99).
+        A slice holds it ~1.3 ms at most, then `sleep(0)` hands it to a waiting thread.
         """
         for start in range(0, len(batch), YIELD_EVERY):
             self._write_slice(batch[start : start + YIELD_EVERY])
             time.sleep(0)
 
-    def _write_slice(self, batch: list[Pending]) -> None:
-        """Render and store `batch`, retrying while the store is down (until close's deadline)."""
-        rows = _render_all(batch)
+    def _write_slice(self, batch: list[Queued]) -> None:
+        """Store `batch` (rendering what is not yet), retrying while the store is down (until
+        close's deadline)."""
+        rows = _rendered(batch)
         self._drop(len(batch) - len(rows))
         delay = RETRY_FIRST_S
         while rows:
@@ -275,8 +301,7 @@ def render_row(recommendation: Recommendation, channel: str, at: datetime | floa
         r.customer_id,
         channel,
         r.model_version,
-        _ITEMS.render(r.items),
-        _REMOVALS.render(r.removed)[1],
+        *_CACHES.render(r),
     )
 
 
@@ -295,7 +320,8 @@ def render(recommendation: Recommendation, channel: str, at: datetime | float) -
         for i in r.items
     ]
     moment = at if isinstance(at, datetime) else datetime.fromtimestamp(at, UTC)
-    removed, removed_json = _REMOVALS.render(r.removed)
+    caches = _CACHES
+    removed, removed_json = caches.removals.render(r.removed)
     return Decision(
         r.request_id,
         moment,
@@ -304,7 +330,7 @@ def render(recommendation: Recommendation, channel: str, at: datetime | float) -
         r.model_version,
         items,
         removed,
-        items_json=_ITEMS.render(r.items),
+        items_json=caches.items.render(r.items),
         removed_json=removed_json,
     )
 
@@ -315,7 +341,7 @@ class _ItemsJson:
     A catalog has few products and reasons, so an item's JSON is mostly text seen before:
     the product's id and name, and its reasons; only rank, score and offer are new. Dumping
     the dicts cost ~24 us an answer, a quarter of the writer's work per answer.
-    Used by the writer thread only.
+    One per thread (see _Caches).
     """
 
     MAX_ENTRIES: Final = 8192
@@ -354,7 +380,6 @@ class _ItemsJson:
 _dumps = json.JSONEncoder(separators=(",", ":")).encode
 
 
-_ITEMS = _ItemsJson()
 
 
 class _Removals:
@@ -364,7 +389,7 @@ class _Removals:
     risk tolerance, age one per birth year. Rendering a row costs ~3 us, looking it up 0.3 us.
     The cache holds the JSON piece with its rule name, and an empty list for a row that
     removed nothing, so a hit costs neither an all() over the row nor a json.dumps.
-    Used by the writer thread only.
+    One per thread (see _Caches).
     """
 
     MAX_ENTRIES: Final = 8192
@@ -397,14 +422,32 @@ class _Removals:
         return out, "{" + ",".join(parts) + "}"
 
 
-_REMOVALS = _Removals()
+class _Caches(threading.local):
+    """The JSON caches of one thread (answers are rendered by the serving loop's thread, and
+    a batch call's by the writer): no cache is shared between threads."""
+
+    def __init__(self) -> None:
+        self.items = _ItemsJson()
+        self.removals = _Removals()
+
+    def render(self, r: Recommendation) -> tuple[str, str]:
+        """(items JSON, removals JSON) of one answer."""
+        return self.items.render(r.items), self.removals.render(r.removed)[1]
 
 
-def _render_all(batch: list[Pending]) -> list[DecisionRow]:
+# one object, whose attributes each thread sees its own of (threading.local calls __init__
+# again in every thread that touches it)
+_CACHES = _Caches()
+
+
+def _rendered(batch: list[Queued]) -> list[DecisionRow]:
     out = []
-    for rec, channel, at in batch:
+    for entry in batch:
+        if not isinstance(entry, Later):
+            out.append(entry)
+            continue
         try:
-            out.append(render_row(rec, channel, at))
+            out.append(render_row(*entry))
         except Exception:  # one odd answer must not stop the log; the caller counts it dropped
-            log.exception("decision log: cannot render request %r", rec.request_id)
+            log.exception("decision log: cannot render request %r", entry[0].request_id)
     return out

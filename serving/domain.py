@@ -42,7 +42,7 @@ class Item:
 class Removed:
     """Which products each hard rule removed for one customer, kept as mask rows (no copies).
 
-    Rendered to ids only when asked (the decision log does it off the request path).
+    Rendered to ids only when asked (the decision log, from cached pieces: see decision_log).
     """
 
     product_ids: np.ndarray  # external ids in internal order

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import sys
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
@@ -179,14 +181,78 @@ def test_close_gives_up_on_a_dead_store_by_its_deadline(url: str) -> None:
     assert log.dropped == 3 and log.logged == 0
 
 
-def test_a_row_the_store_refuses_costs_only_that_row(url: str, reader: DecisionStore) -> None:
+def test_an_answer_the_store_cannot_keep_is_dropped_at_submit(
+    url: str, reader: DecisionStore
+) -> None:
     log = DecisionLog(open_decision_store(url)).start()
-    log.submit(recommendation("c1", "ok-1"), "web")
-    log.submit(recommendation("c1", "x" * 200), "web")  # longer than a request id may be
-    log.submit(recommendation("c1", "ok-2"), "web")
-    log.close(timeout=5)  # False when the bad row was dropped during close: it did not go
+    assert log.submit(recommendation("c1", "ok-1"), "web")
+    assert not log.submit(recommendation("c1", "x" * 200), "web")  # too long for a request id
+    assert log.dropped == 1  # counted at once, and the call that gave it did not fail
+    assert log.submit(recommendation("c1", "ok-2"), "web")
+    assert log.close(timeout=5)
     assert (log.logged, log.dropped) == (2, 1)
     assert {d.request_id for d in reader.for_customer("c1")} == {"ok-1", "ok-2"}
+
+
+class RefusingStore(DecisionStore):
+    """A real (SQLite) DecisionStore whose database refuses rows of request ids `bad-*`."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(open_decision_store(url).engine)
+
+    def append_rows(self, rows: Sequence[DecisionRow]) -> int:
+        if any(r[0].startswith("bad-") for r in rows):
+            raise ValueError("refused by the database")
+        return super().append_rows(rows)
+
+
+def test_a_row_the_database_refuses_costs_only_that_row(url: str, reader: DecisionStore) -> None:
+    log = DecisionLog(RefusingStore(url), flush_s=0.5).start()
+    for request_id in ("ok-1", "bad-1", "ok-2"):
+        assert log.submit(recommendation("c1", request_id), "web")
+    log.submit_many([recommendation("c2", "ok-3"), recommendation("c2", "bad-2")], "web")
+    wait_until(lambda: log.logged + log.dropped == 5)
+    assert log.close(timeout=5)
+    assert (log.logged, log.dropped) == (3, 2)
+    assert {d.request_id for d in reader.for_customer("c1")} == {"ok-1", "ok-2"}
+    assert [d.request_id for d in reader.for_customer("c2")] == ["ok-3"]
+
+
+def test_threads_rendering_side_by_side_each_get_their_own_catalogs_ids() -> None:
+    """The JSON caches are per thread: the serving loop renders single answers while the
+    writer renders a batch call's, possibly of another model version's catalog."""
+    old = recommendation("c1", "r-old")
+    new = replace(
+        old,
+        removed=Removed(
+            np.array(["W1", "X1", "Y1", "Z1"], dtype=object), dict(old.removed.allowed)
+        ),
+    )
+
+    def expected(answer: Recommendation) -> DecisionRow:
+        plain = replace(render(answer, "web", T0), items_json="", removed_json="")
+        return _row(0, plain)
+
+    wanted = {id(a): expected(a) for a in (old, new)}
+    wrong: list[str] = []
+
+    def work(first: Recommendation, second: Recommendation) -> None:
+        for i in range(300):
+            answer = first if i % 2 else second
+            if render_row(answer, "web", T0) != wanted[id(answer)]:
+                wrong.append(answer.request_id)
+
+    threads = [threading.Thread(target=work, args=pair) for pair in ((old, new), (new, old))]
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch often: one cache shared by both threads fails this
+    try:  # in ~9 runs of 10
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(before)
+    assert wrong == []
 
 
 def test_retention_purges_at_start_and_then_periodically(url: str, reader: DecisionStore) -> None:
