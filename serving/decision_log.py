@@ -49,7 +49,6 @@ RETRY_MAX_S: Final = 5.0
 CLOSE_TIMEOUT_S: Final = 5.0
 
 
-
 class Later(NamedTuple):
     """An answer queued unrendered (a batch call's): the writer renders it."""
 
