@@ -183,9 +183,8 @@ def decision_row(
         items_json,
         removed_json,
     )
-    for name, value in ((REQUEST_ID, request_id), (C.customer_id, customer_id),
-                        (C.channel, channel), (MODEL_VERSION, model_version)):
-        limit = _LIMITS[name]
+    checked = (request_id, customer_id, channel, model_version)  # in _LIMITS' order
+    for (name, limit), value in zip(_LIMITS.items(), checked, strict=True):
         if not isinstance(value, str) or not value or len(value) > limit:
             raise ValueError(
                 f"decisions[{index}].{name}: must be a non-empty string of at most {limit} chars"
