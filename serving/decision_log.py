@@ -47,6 +47,7 @@ PURGE_EVERY_S: Final = 3600.0
 RETRY_FIRST_S: Final = 0.1
 RETRY_MAX_S: Final = 5.0
 CLOSE_TIMEOUT_S: Final = 5.0
+RENDER_ERROR_LOG_EVERY_S: Final = 60.0
 
 
 class Later(NamedTuple):
@@ -94,6 +95,7 @@ class DecisionLog:
         self._deadline = float("inf")  # monotonic time by which close wants the writer done
         self._counts = threading.Lock()
         self._logged = self._dropped = 0
+        self._render_error_logged_at = -math.inf
         self._thread = threading.Thread(target=self._run, name="decision-log", daemon=True)
         if metrics is not None:
             metrics.watch_decision_queue(self._queue.qsize)
@@ -126,8 +128,7 @@ class DecisionLog:
         try:
             row = render_row(recommendation, channel, time.time() if at is None else at)
         except Exception:  # one odd answer must not fail the call that gave it
-            log.exception("decision log: cannot render request %r", recommendation.request_id)
-            self._drop(1)
+            self._render_failed(recommendation.request_id)
             return False
         try:
             self._put(row)
@@ -162,6 +163,19 @@ class DecisionLog:
         else:
             log.warning("decision log: writer still busy after %.1f s at close", timeout)
         return finished and self._queue.empty() and self._dropped == dropped_before
+
+    def _render_failed(self, request_id: str) -> None:
+        """Count an answer that cannot be stored; its traceback at most once a minute.
+
+        A failure that hits every answer (say, a model version too long for its column)
+        would otherwise format a traceback on the serving loop for each Recommend.
+        """
+        self._drop(1)
+        now = time.monotonic()
+        if now - self._render_error_logged_at >= RENDER_ERROR_LOG_EVERY_S:
+            self._render_error_logged_at = now
+            log.exception("decision log: cannot render request %r (more are counted in "
+                          "recsys_decisions_dropped_total)", request_id)
 
     # --- writer thread ---------------------------------------------------------------------
     def _run(self) -> None:

@@ -182,16 +182,20 @@ def test_close_gives_up_on_a_dead_store_by_its_deadline(url: str) -> None:
 
 
 def test_an_answer_the_store_cannot_keep_is_dropped_at_submit(
-    url: str, reader: DecisionStore
+    url: str, reader: DecisionStore, caplog: pytest.LogCaptureFixture
 ) -> None:
     log = DecisionLog(open_decision_store(url)).start()
     assert log.submit(recommendation("c1", "ok-1"), "web")
-    assert not log.submit(recommendation("c1", "x" * 200), "web")  # too long for a request id
-    assert log.dropped == 1  # counted at once, and the call that gave it did not fail
+    for i in range(50):  # too long for a request id
+        assert not log.submit(recommendation("c1", f"{i:03d}" + "x" * 200), "web")
+    assert log.dropped == 50  # counted at once, and the calls that gave them did not fail
     assert log.submit(recommendation("c1", "ok-2"), "web")
     assert log.close(timeout=5)
-    assert (log.logged, log.dropped) == (2, 1)
+    assert (log.logged, log.dropped) == (2, 50)
     assert {d.request_id for d in reader.for_customer("c1")} == {"ok-1", "ok-2"}
+    # one traceback, not fifty: the serving loop does not format one per answer
+    failures = [r for r in caplog.records if "cannot render" in r.getMessage()]
+    assert len(failures) == 1 and failures[0].exc_info is not None
 
 
 class RefusingStore(DecisionStore):
