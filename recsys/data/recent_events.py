@@ -59,10 +59,9 @@ class RecentEvents:
     @classmethod
     def from_frame(cls, events: pl.DataFrame) -> RecentEvents:
         """The rows of a frame with SCHEMA's columns and dtypes (no nulls), in its order."""
-        for name, dtype in SCHEMA.items():
-            column = events.get_column(name, default=None)
-            if column is None or column.dtype != dtype or column.has_nulls():
-                raise ValueError(f"events[{name}]: needs {dtype} without nulls")
+        misfit = cls.misfit(events)
+        if misfit is not None:
+            raise ValueError(f"events[{misfit}]: needs {SCHEMA[misfit]} without nulls")
         return cls(
             customer_id=events.get_column(C.customer_id).to_list(),
             product_id=events.get_column(C.product_id).to_list(),
@@ -70,6 +69,17 @@ class RecentEvents:
             # Series.to_physical runs a query (~25 us); the cast reads the same int64 values
             micros=events.get_column(C.timestamp).cast(pl.Int64).to_list(),
         )
+
+
+    @staticmethod
+    def misfit(events: pl.DataFrame) -> str | None:
+        """The first SCHEMA column `events` lacks, has in another dtype or with nulls; None
+        when `from_frame` takes it."""
+        for name, dtype in SCHEMA.items():
+            column = events.get_column(name, default=None)
+            if column is None or column.dtype != dtype or column.has_nulls():
+                return name
+        return None
 
 
 def utc_micros(stamp: str | datetime) -> int:

@@ -39,7 +39,7 @@ from recsys.columns import Events
 from recsys.data.holdings import net_moves, require_aware
 from recsys.data.idmap import IdMap
 from recsys.data.interactions import build_interactions
-from recsys.data.recent_events import SCHEMA, RecentEvents
+from recsys.data.recent_events import RecentEvents
 from recsys.engine.csr import csr_of
 from recsys.engine.state import BatchState
 
@@ -218,11 +218,7 @@ def _small(state: BatchState, events: pl.DataFrame) -> bool:
         return False
     # anything else (another time unit, missing columns, nulls) is left to the frame path,
     # which compares, converts or raises the way it always has
-    for name, dtype in SCHEMA.items():
-        column = events.get_column(name, default=None)
-        if column is None or column.dtype != dtype or column.has_nulls():
-            return False
-    return True
+    return RecentEvents.misfit(events) is None
 
 
 def _small_rows(state: BatchState, rows: int) -> bool:
