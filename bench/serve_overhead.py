@@ -2,6 +2,7 @@
 
     python bench/serve_overhead.py [--calls 20000] [--concurrency 16] [--clients 2]
                                    [--rounds 3] [--family itemknn] [--variants full,...]
+                                   [--warmup 300]
 
 Each variant is one server process (the bench model of bench/serve_model.py, wired by
 `serving.server.run_process` as `recsys serve` runs it) on its own port. Closed-loop clients
@@ -9,7 +10,10 @@ Each variant is one server process (the bench model of bench/serve_model.py, wir
 `--calls` Recommend calls; the server's CPU time (user + system, every thread, from /proc)
 over that window divided by the calls is the figure. CPU time barely moves with other load
 on a shared machine, unlike QPS; variants run interleaved, `--rounds` times, and the median
-is printed. Columns: total; service = thread CPU inside RecommendationService.recommend (a
+is printed. The hit% column is the share of the measured calls answered from the answer
+cache: the payloads are N_PAYLOADS customers asked round-robin, so once each has been asked
+every call hits; `--warmup` calls per client process before measuring set how warm it is.
+Columns: total; service = thread CPU inside RecommendationService.recommend (a
 timer wraps it in every variant, ~0.5 us a call); loop-svc = the rest of the grpc-loop thread
 (grpc.aio's Python side, asyncio, interceptors, servicer, response building and
 serialization); other = the process's other threads (gRPC's C event-engine and poller
@@ -17,8 +21,9 @@ threads, idle pollers); dlog = the decision-log writer thread; context switches 
 
 Variants (bench-only: the server is built with parts left out or replaced, no production
 flags):
-  full           what `recsys serve` runs (decision log on)
-  no-dlog        full, RECSYS_DECISION_LOG=false
+  full           what `recsys serve` runs (decision log and answer cache on)
+  no-cache       full, RECSYS_ANSWER_CACHE_SIZE=0: every answer worked out afresh
+  no-dlog        full, RECSYS_DECISION_LOG=false (the variants below keep the answer cache)
   no-metrics     no-dlog without AioMetricsInterceptor
   no-undecodable no-dlog without UndecodableInterceptor
   no-intercept   no-dlog without any interceptor
@@ -68,14 +73,15 @@ N_PAYLOADS = 5000
 WARMUP_CALLS = 300  # per client process, before the measured calls
 LOGS = BENCH_HOME / "overhead-logs"
 PROBE_EVERY_S = 0.2  # how often a server rewrites its probe file (thread ids, service CPU)
-# variant -> (interceptor classes left out, decision log on, canned service)
-VARIANTS: dict[str, tuple[frozenset[str], bool, bool]] = {
-    "full": (frozenset(), True, False),
-    "no-dlog": (frozenset(), False, False),
-    "no-metrics": (frozenset({"AioMetricsInterceptor"}), False, False),
-    "no-undecodable": (frozenset({"UndecodableInterceptor"}), False, False),
-    "no-intercept": (frozenset({"*"}), False, False),
-    "canned": (frozenset({"*"}), False, True),
+# variant -> (interceptor classes left out, decision log on, canned service, answer cache on)
+VARIANTS: dict[str, tuple[frozenset[str], bool, bool, bool]] = {
+    "full": (frozenset(), True, False, True),
+    "no-cache": (frozenset(), True, False, False),
+    "no-dlog": (frozenset(), False, False, True),
+    "no-metrics": (frozenset({"AioMetricsInterceptor"}), False, False, True),
+    "no-undecodable": (frozenset({"UndecodableInterceptor"}), False, False, True),
+    "no-intercept": (frozenset({"*"}), False, False, True),
+    "canned": (frozenset({"*"}), False, True, False),
 }
 EMPTY = "empty"
 
@@ -119,6 +125,9 @@ def _parse() -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=16, help="callers in all")
     parser.add_argument("--clients", type=int, default=2, help="client processes")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--warmup", type=int, default=WARMUP_CALLS, help="calls per client before measuring"
+    )
     parser.add_argument("--customers", type=int, default=20_000)
     parser.add_argument("--family", default="itemknn")
     parser.add_argument("--seed", type=int, default=7)
@@ -137,7 +146,7 @@ def _serve(variant: str, port: int, probe_file: Path) -> None:
     import serving.server as srv
     from recsys.settings import Settings
 
-    drop, decision_log, canned = VARIANTS[variant]
+    drop, decision_log, canned, answer_cache = VARIANTS[variant]
     real_loop_server = srv.LoopServer
 
     def loop_server(setup: Any, *, interceptors: list[Any], **kw: Any) -> Any:
@@ -146,9 +155,10 @@ def _serve(variant: str, port: int, probe_file: Path) -> None:
 
     srv.LoopServer = loop_server  # type: ignore[assignment,misc]
     service_cpu = _time_service(srv.RecommendationService)
+    caches = _seen_caches(srv)
     if canned:
         srv.RecommendationService = _canned_service(srv.RecommendationService)  # type: ignore[misc]
-    settings = Settings(decision_log=decision_log)
+    settings = Settings(decision_log=decision_log, answer_cache_size=100_000 * answer_cache)
 
     def report() -> None:  # both threads are started by build(), before serving
         wanted = {"grpc-loop"} | ({"decision-log"} if decision_log else set())
@@ -156,7 +166,10 @@ def _serve(variant: str, port: int, probe_file: Path) -> None:
             time.sleep(0.05)
         while True:  # replaced whole (rename), so the bench never reads half a file
             partial = probe_file.with_suffix(".tmp")
-            partial.write_text(json.dumps({"threads": names, "service_s": service_cpu[0]}))
+            hits = sum(c.hits for c in caches)
+            misses = sum(c.misses for c in caches)
+            found = {"threads": names, "service_s": service_cpu[0], "hits": hits, "misses": misses}
+            partial.write_text(json.dumps(found))
             partial.replace(probe_file)
             time.sleep(PROBE_EVERY_S)
 
@@ -178,6 +191,19 @@ def _time_service(service: type) -> list[float]:
 
     service.recommend = timed  # type: ignore[attr-defined]
     return spent
+
+
+def _seen_caches(srv: Any) -> list[Any]:
+    """The answer caches the server builds (read for their hit counts)."""
+    seen: list[Any] = []
+    real = srv.AnswerCache
+
+    def made(*args: Any, **kwargs: Any) -> Any:
+        seen.append(real(*args, **kwargs))
+        return seen[-1]
+
+    srv.AnswerCache = made
+    return seen
 
 
 def _canned_service(base: type) -> type:
@@ -249,6 +275,7 @@ def _cpu_now(server: Server, probe: Path | None) -> dict[str, float]:
     time.sleep(2.5 * PROBE_EVERY_S)  # the server's probe file has caught up with the calls
     pids = _tree(server.process.pid)
     out = {"total": sum(_cpu(p) for p in pids), "loop": 0.0, "dlog": 0.0, "service": 0.0}
+    out |= {"hits": 0.0, "misses": 0.0}
     out["switches"] = float(sum(_switches(p) for p in pids))
     if probe is not None:
         found = json.loads(probe.read_text())
@@ -256,6 +283,7 @@ def _cpu_now(server: Server, probe: Path | None) -> dict[str, float]:
         out["loop"] = _cpu_task(pid, tids["grpc-loop"]) if "grpc-loop" in tids else 0.0
         out["dlog"] = _cpu_task(pid, tids["decision-log"]) if "decision-log" in tids else 0.0
         out["service"] = found["service_s"]
+        out["hits"], out["misses"] = found["hits"], found["misses"]
     return out
 
 
@@ -285,7 +313,7 @@ def _measure(
     procs = [
         ctx.Process(
             target=_client_process,
-            args=(server.address, payloads, callers[i], calls[i], i, ready, done, go),
+            args=(server.address, payloads, callers[i], calls[i], args.warmup, i, ready, done, go),
         )
         for i in range(n)
     ]
@@ -304,7 +332,8 @@ def _measure(
     if errors:
         raise SystemExit(f"{server.name}: {errors} calls failed (see {server.log})")
     per = {k: (after[k] - before[k]) / args.calls * 1e6 for k in before}
-    return {**per, "qps": args.calls / wall}
+    hits, misses = (after[k] - before[k] for k in ("hits", "misses"))
+    return {**per, "qps": args.calls / wall, "hit%": 100 * hits / max(1.0, args.calls)}
 
 
 def _client_process(
@@ -312,16 +341,24 @@ def _client_process(
     payloads: tuple,
     callers: int,
     calls: int,
+    warmup: int,
     index: int,
     ready: Any,
     done: Any,
     go: Any,
 ) -> None:
-    done.put(asyncio.run(_client(address, payloads, callers, calls, index, ready, go)))
+    done.put(asyncio.run(_client(address, payloads, callers, calls, warmup, index, ready, go)))
 
 
 async def _client(
-    address: str, payloads: tuple, callers: int, calls: int, index: int, ready: Any, go: Any
+    address: str,
+    payloads: tuple,
+    callers: int,
+    calls: int,
+    warmup: int,
+    index: int,
+    ready: Any,
+    go: Any,
 ) -> int:
     """Warm up, report ready, wait for go, send `calls` calls over `callers`; the failures."""
     import grpc
@@ -346,7 +383,7 @@ async def _client(
             n += 1
 
     shares = [calls // callers + (i < calls % callers) for i in range(callers)]
-    warm = [WARMUP_CALLS // callers + 1] * callers
+    warm = [warmup // callers + 1] * callers
     await asyncio.gather(*(caller(i, w) for i, w in enumerate(warm)))
     errors = 0
     ready.put(index)
@@ -374,7 +411,7 @@ def _report(found: dict[str, list[dict[str, float]]], args: argparse.Namespace) 
         f"calls (min-max of total); load now {_load()}"
     )
     header = f"{'variant':15s} " + " ".join(f"{h:>8s}" for h, _ in COLUMNS)
-    header += f" {'range':>12s} {'sw/call':>7s} {'qps':>6s}"
+    header += f" {'range':>12s} {'sw/call':>7s} {'qps':>6s} {'hit%':>5s}"
     print(header)
     print("-" * len(header))
     for v, runs in found.items():
@@ -385,6 +422,7 @@ def _report(found: dict[str, list[dict[str, float]]], args: argparse.Namespace) 
             f"{v:15s} "
             + " ".join(f"{c:>8s}" for c in cells)
             + f" {f'[{lo:.0f}-{hi:.0f}]':>12s} {med['switches'] / 1e6:7.1f} {med['qps']:6.0f}"
+            + f" {med['hit%']:5.0f}"
         )
     sys.stdout.flush()
 

@@ -123,6 +123,11 @@ class Settings(BaseSettings):
         "channel reports its impression",
     )
     seed: int = 42
+    answer_cache_size: int = Field(
+        default=100_000,
+        ge=0,
+        description="Recommend answers kept for customers who ask again (0 = none)",
+    )
     decision_log: bool = Field(default=True, description="log every Recommend answer")
     decision_queue_size: int = Field(default=10_000, ge=1, description="answers queued at most")
     decision_retention_days: int = Field(

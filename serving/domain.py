@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
 
 import numpy as np
 
@@ -17,16 +18,17 @@ class UnknownProduct(LookupError):
     """A product the serving model's catalog does not have (SimilarProducts)."""
 
 
-@dataclass(frozen=True)
-class ItemReason:
+# ItemReason, Item and Removed are NamedTuples, not frozen dataclasses: an answer builds ~15
+# of them, and the answer cache builds them anew on every hit (serving.answer_cache.thaw).
+# A NamedTuple of seven fields is built in ~0.5 us, a frozen dataclass in ~1.8 us.
+class ItemReason(NamedTuple):
     """Why an item is suggested: a stable code and a sentence for the channel to show."""
 
     code: str
     text: str
 
 
-@dataclass(frozen=True)
-class Item:
+class Item(NamedTuple):
     """One suggested product, 1-based rank."""
 
     product_id: str
@@ -38,8 +40,7 @@ class Item:
     offer_id: str = ""
 
 
-@dataclass(frozen=True, eq=False)
-class Removed:
+class Removed(NamedTuple):
     """Which products each hard rule removed for one customer, kept as mask rows (no copies).
 
     Rendered to ids only when asked (the decision log, from cached pieces: see decision_log).

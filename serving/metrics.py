@@ -5,11 +5,13 @@ from __future__ import annotations
 import inspect
 import time
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any
+from typing import Any, Protocol
 
 import grpc
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client import start_http_server as _start_http_server
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 from recsys.columns import DEFAULT_CHANNELS, Events
 from serving.unary_wrap import UnaryWrapInterceptor, rewrapped
@@ -21,6 +23,35 @@ LATENCY_BUCKETS = (
 # Labels come from requests: anything outside the configured sets is counted under OTHER,
 # so a hostile client cannot create unbounded time series.
 OTHER = "other"
+
+
+class CacheCounts(Protocol):
+    """What the answer cache reports (see serving.answer_cache)."""
+
+    hits: int
+    misses: int
+
+    def __len__(self) -> int: ...
+
+
+class _AnswerCacheCollector(Collector):
+    """The answer cache's own counts, read when scraped: nothing to update per call."""
+
+    def __init__(self, cache: CacheCounts) -> None:
+        self.cache = cache
+
+    def collect(self) -> Iterable[Metric]:
+        lookups = CounterMetricFamily(
+            "recsys_answer_cache_lookups",
+            "Recommend answers looked up in the answer cache, by result",
+            labels=["result"],
+        )
+        lookups.add_metric(["hit"], self.cache.hits)
+        lookups.add_metric(["miss"], self.cache.misses)
+        yield lookups
+        yield GaugeMetricFamily(
+            "recsys_answer_cache_entries", "Answers kept in the answer cache", len(self.cache)
+        )
 
 
 class ServingMetrics:
@@ -133,6 +164,10 @@ class ServingMetrics:
     def watch_decision_queue(self, depth: Callable[[], int]) -> None:
         """Report the decision log's queue depth, read at scrape time."""
         self.decision_queue.set_function(depth)
+
+    def watch_answer_cache(self, cache: CacheCounts) -> None:
+        """Report the answer cache's hits, misses and size, read at scrape time."""
+        self.registry.register(_AnswerCacheCollector(cache))
 
     def store_read_failed(self) -> None:
         """A Recommend call could not read the event store and was served without it."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 
 from recsys.engine.engine import Suggestions
 from recsys.models.reason import ReasonCode
@@ -30,8 +29,7 @@ def with_offers(
             continue
         offer = offers[j]
         reason = ItemReason(ReasonCode.offer, f"offer: {offer.name}")
-        marked[i] = replace(
-            item,
+        marked[i] = item._replace(
             offer_id=offer.id,
             reasons=(reason, *item.reasons[:MODEL_REASONS_WITH_OFFER]),
         )

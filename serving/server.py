@@ -36,6 +36,7 @@ from serving._proto.recsys.v1 import (
     recommendation_pb2,
     recommendation_pb2_grpc,
 )
+from serving.answer_cache import AnswerCache
 from serving.auth import auth_interceptors
 from serving.decision_log import DecisionLog
 from serving.follower import ModelFollower, ModelHolder
@@ -113,6 +114,7 @@ def build(
         settings,
         on_store_down=metrics.store_read_failed,
         offers=placer,
+        answers=_answer_cache(settings, metrics),
     )
     offer_admin = OfferService(offer_store, holder, settings)
     decisions = _decision_log(settings, metrics)
@@ -189,6 +191,15 @@ def build_server(
         reuse_port=reuse_port,
     )
     return built.server, built.port
+
+
+def _answer_cache(settings: Settings, metrics: ServingMetrics) -> AnswerCache | None:
+    """The answer cache of `settings.answer_cache_size` answers, counted in `metrics`."""
+    if not settings.answer_cache_size:
+        return None
+    cache = AnswerCache(settings.answer_cache_size)
+    metrics.watch_answer_cache(cache)
+    return cache
 
 
 def _decision_log(settings: Settings, metrics: ServingMetrics) -> DecisionLog | None:

@@ -12,15 +12,16 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from recsys.data.recent_events import RecentEvents
 from recsys.rules.eligibility import active_at
 from recsys.settings import Settings
 from recsys.stores.base import EventStore
 from serving import validation as v
+from serving.answer_cache import Answer, AnswerCache
 from serving.cache import PerVersion
 from serving.domain import (
     BatchRecommendation,
     EventIn,
-    Item,
     ModelInfo,
     NoModelLoaded,
     Recommendation,
@@ -33,7 +34,13 @@ from serving.events_in import stored_events
 from serving.offer_items import with_offers
 from serving.offer_placer import OfferPlacer
 from serving.similarity import item_similarity, top_similar
-from serving.suggest import ProductText, customer_states, exclude_mask, row_items
+from serving.suggest import (
+    ProductText,
+    customer_states,
+    exclude_mask,
+    recent_events,
+    row_items,
+)
 
 if TYPE_CHECKING:
     from serving.follower import LoadedModel, ModelHolder
@@ -59,9 +66,11 @@ class RecommendationService:
         clock: Callable[[], datetime] = _utc_now,
         on_store_down: Callable[[], None] | None = None,
         offers: OfferPlacer | None = None,
+        answers: AnswerCache | None = None,
     ) -> None:
         self.holder = holder
         self.offers = offers  # None: no offers are placed (tests, or no offer store)
+        self.answers = answers  # None: every answer is worked out afresh
         self.store = store
         self.settings = settings
         self.limits = limits or settings.limits
@@ -86,9 +95,7 @@ class RecommendationService:
         profile = v.check_context(context or {}, self.limits)
         exclude = v.check_exclude(exclude_product_ids, self.limits)
         loaded = self._loaded()
-        [(items, removed)] = self._items(
-            loaded, [customer_id], [profile], channel, k, exclude, request_id
-        )
+        items, removed = self._answer(loaded, customer_id, profile, channel, k, exclude, request_id)
         return Recommendation(customer_id, items, loaded.version, request_id, removed)
 
     def may_place_offers(self, channel: str) -> bool:
@@ -110,7 +117,11 @@ class RecommendationService:
         v.check_batch_items(len(ids), k, self.limits)
         exclude = v.check_exclude(exclude_product_ids, self.limits)
         loaded = self._loaded()
-        rows = self._items(loaded, ids, [None] * len(ids), channel, k, exclude, request_id)
+        events = self._recent(loaded, ids)
+        contexts: list[Mapping[str, str] | None] = [None] * len(ids)
+        rows = self._items(
+            loaded, ids, contexts, channel, k, exclude, request_id, self.clock(), events
+        )
         results = tuple(
             Recommendation(c, items, loaded.version, request_id, removed)
             for c, (items, removed) in zip(ids, rows, strict=True)
@@ -176,6 +187,42 @@ class RecommendationService:
         channel = v.check_channel(channel, self.settings.channels)
         return channel, v.check_k(k, self.settings.channels[channel].default_k, self.limits)
 
+    def _recent(self, loaded: LoadedModel, customer_ids: Sequence[str]) -> RecentEvents | None:
+        return recent_events(loaded.engine, self.store, customer_ids, self.on_store_down)
+
+    def _answer(
+        self,
+        loaded: LoadedModel,
+        customer_id: str,
+        profile: Mapping[str, str],
+        channel: str,
+        k: int,
+        exclude: list[str],
+        request_id: str,
+    ) -> Answer:
+        """One customer's answer; kept in (and taken from) the answer cache when it depends
+        on nothing but the key and generation (see serving.answer_cache)."""
+        now = self.clock()
+        events = self._recent(loaded, [customer_id])
+        keep = (
+            not profile
+            and not exclude
+            and events is not None  # the store was read, and
+            and not len(events)  # it holds no event of the customer since the snapshot
+            and not (self.offers is not None and self.offers.book.live(now, channel))
+        )
+        answers = self.answers if keep else None
+        generation = (loaded.version, id(loaded.engine), now.date())
+        key = (customer_id, channel, k)
+        if answers is not None and (hit := answers.get(generation, key)) is not None:
+            return hit
+        [answer] = self._items(
+            loaded, [customer_id], [profile], channel, k, exclude, request_id, now, events
+        )
+        if answers is not None and not any(i.offer_id for i in answer[0]):
+            answers.put(generation, key, answer)  # (unless an offer started meanwhile)
+        return answer
+
     def _items(
         self,
         loaded: LoadedModel,
@@ -185,9 +232,12 @@ class RecommendationService:
         k: int,
         exclude: list[str],
         request_id: str,
-    ) -> list[tuple[tuple[Item, ...], Removed]]:
-        """Per customer: the ranked items (offers placed), and what each hard rule removed."""
-        engine, now = loaded.engine, self.clock()
+        now: datetime,
+        events: RecentEvents | None,
+    ) -> list[Answer]:
+        """Per customer: the ranked items (offers placed), and what each hard rule removed;
+        `events`: theirs since the snapshot (None: the store could not be read)."""
+        engine = loaded.engine
         arbiter, offers = None, []
         if self.offers is not None:
             arbiter, offers = self.offers.arbiter(
@@ -198,15 +248,7 @@ class RecommendationService:
                 request_id=request_id,
                 now=now,
             )
-        state = customer_states(
-            engine,
-            self.store,
-            customer_ids,
-            contexts,
-            self.settings.weights,
-            now,
-            self.on_store_down,
-        )
+        state = customer_states(engine, customer_ids, contexts, events, self.settings.weights, now)
         out = engine.recommend(
             state,
             k,

@@ -12,6 +12,7 @@ from datetime import datetime
 import numpy as np
 
 from recsys.columns import Columns as C
+from recsys.data.recent_events import RecentEvents
 from recsys.engine.engine import Engine, Suggestions
 from recsys.engine.overlay import apply_recent
 from recsys.engine.profile import apply_context
@@ -75,20 +76,30 @@ class ProductText:
         return shown
 
 
-def customer_states(
+def recent_events(
     engine: Engine,
     store: EventStore,
     customer_ids: Sequence[str],
+    on_store_down: Callable[[], None] | None = None,
+) -> RecentEvents | None:
+    """The customers' stored events since the snapshot; None when the store cannot be read
+    (`on_store_down` is called): suggestions from the model's memory beat no suggestions."""
+    try:
+        return store.recent(sorted(set(customer_ids)), engine.snapshot.as_of)
+    except StoreUnavailable as exc:
+        _store_down(exc, on_store_down)
+        return None
+
+
+def customer_states(
+    engine: Engine,
+    customer_ids: Sequence[str],
     contexts: Sequence[Mapping[str, str] | None],
+    events: RecentEvents | None,
     weights: InteractionWeights,
     now: datetime,
-    on_store_down: Callable[[], None] | None = None,
 ) -> BatchState:
-    """Snapshot state, context profile for unknown customers, then every stored event since.
-
-    When the event store cannot be read, the state without those events (`on_store_down` is
-    called): suggestions from the model's memory beat no suggestions.
-    """
+    """Snapshot state, context profile for unknown customers, then `events` (see recent_events)."""
     state = engine.state(customer_ids)
     if any(c is not None for c in contexts):
         try:
@@ -99,11 +110,6 @@ def customer_states(
             if not field.startswith("context") or not problem:
                 field, problem = "context", str(exc)
             raise ValidationError(field, problem) from exc
-    try:
-        events = store.recent(sorted(set(state.customer_ids)), engine.snapshot.as_of)
-    except StoreUnavailable as exc:
-        _store_down(exc, on_store_down)
-        return state
     if not events:
         return state
     return apply_recent(
