@@ -314,8 +314,13 @@ def render_row(recommendation: Recommendation, channel: str, at: datetime | floa
         r.customer_id,
         channel,
         r.model_version,
-        *_CACHES.render(r),
+        *(r.log_json or answer_json(r.items, r.removed)),
     )
+
+
+def answer_json(items: Sequence[Item], removed: Removed | None) -> tuple[str, str]:
+    """(items JSON, removals JSON) of an answer, as its decision row stores them."""
+    return _CACHES.items.render(items), _CACHES.removals.render(removed)[1]
 
 
 def render(recommendation: Recommendation, channel: str, at: datetime | float) -> Decision:
@@ -442,10 +447,6 @@ class _Caches(threading.local):
     def __init__(self) -> None:
         self.items = _ItemsJson()
         self.removals = _Removals()
-
-    def render(self, r: Recommendation) -> tuple[str, str]:
-        """(items JSON, removals JSON) of one answer."""
-        return self.items.render(r.items), self.removals.render(r.removed)[1]
 
 
 # one object, whose attributes each thread sees its own of (threading.local calls __init__

@@ -67,6 +67,8 @@ class Recommendation:
     model_version: str
     request_id: str
     removed: Removed | None = field(default=None, compare=False, repr=False)
+    # the decision log's JSON of (items, removed) when already rendered (a kept answer's)
+    log_json: tuple[str, str] | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,7 @@ from serving._proto.recsys.v1 import (
 )
 from serving.answer_cache import AnswerCache
 from serving.auth import auth_interceptors
-from serving.decision_log import DecisionLog
+from serving.decision_log import DecisionLog, answer_json
 from serving.follower import ModelFollower, ModelHolder
 from serving.health import LoopHealth
 from serving.logs import configure_json_logging
@@ -197,7 +197,7 @@ def _answer_cache(settings: Settings, metrics: ServingMetrics) -> AnswerCache | 
     """The answer cache of `settings.answer_cache_size` answers, counted in `metrics`."""
     if not settings.answer_cache_size:
         return None
-    cache = AnswerCache(settings.answer_cache_size)
+    cache = AnswerCache(settings.answer_cache_size, answer_json if settings.decision_log else None)
     metrics.watch_answer_cache(cache)
     return cache
 

@@ -95,8 +95,10 @@ class RecommendationService:
         profile = v.check_context(context or {}, self.limits)
         exclude = v.check_exclude(exclude_product_ids, self.limits)
         loaded = self._loaded()
-        items, removed = self._answer(loaded, customer_id, profile, channel, k, exclude, request_id)
-        return Recommendation(customer_id, items, loaded.version, request_id, removed)
+        items, removed, log_json = self._answer(
+            loaded, customer_id, profile, channel, k, exclude, request_id
+        )
+        return Recommendation(customer_id, items, loaded.version, request_id, removed, log_json)
 
     def may_place_offers(self, channel: str) -> bool:
         """Whether a Recommend in `channel` may commit to the store (a capped offer runs)."""
@@ -124,7 +126,7 @@ class RecommendationService:
         )
         results = tuple(
             Recommendation(c, items, loaded.version, request_id, removed)
-            for c, (items, removed) in zip(ids, rows, strict=True)
+            for c, (items, removed, _) in zip(ids, rows, strict=True)
         )
         return BatchRecommendation(results, loaded.version, request_id)
 
@@ -220,7 +222,7 @@ class RecommendationService:
             loaded, [customer_id], [profile], channel, k, exclude, request_id, now, events
         )
         if answers is not None and not any(i.offer_id for i in answer[0]):
-            answers.put(generation, key, answer)  # (unless an offer started meanwhile)
+            answer = answers.put(generation, key, answer)  # (unless an offer started meanwhile)
         return answer
 
     def _items(
@@ -262,6 +264,7 @@ class RecommendationService:
             (
                 with_offers(row_items(engine, text, state, out, row), out, row, offers),
                 Removed(text.ids, {rule: mask[row] for rule, mask in out.masks.items()}),
+                None,
             )
             for row in range(len(customer_ids))
         ]

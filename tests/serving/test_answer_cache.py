@@ -26,6 +26,7 @@ from recsys.stores.sql_events import SqlEventStore, open_event_store
 from recsys.stores.sql_offers import open_offer_store
 from serving._proto.recsys.v1 import recommendation_pb2 as pb
 from serving.answer_cache import Answer, AnswerCache
+from serving.decision_log import answer_json, render_row
 from serving.domain import EventIn, Item, ItemReason, Recommendation, Removed
 from serving.holder import LoadedModel, ModelHolder
 from serving.offer_book import OfferBook
@@ -76,6 +77,28 @@ def test_kept_answers_come_back_whole_and_stay_out_of_the_garbage_collectors_sca
         assert all(type(i) is Item and type(i.reasons[0]) is ItemReason for i in back[0])
 
 
+def test_with_a_renderer_the_log_json_is_rendered_once_and_kept() -> None:
+    calls = []
+
+    def render(items, removed):  # type: ignore[no-untyped-def]
+        calls.append(items)
+        return answer_json(items, removed)
+
+    cache = AnswerCache(10, render)
+    original = answer("P1")
+    stored = cache.put("g", "a", original)
+    expected = answer_json(original[0], original[1])
+    assert stored[2] == expected, "the caller's answer gets it too (its decision row)"
+    for _ in range(3):
+        hit = cache.get("g", "a")
+        assert hit is not None and hit[2] == expected
+    assert len(calls) == 1
+    plain = AnswerCache(10)
+    plain.put("g", "a", original)
+    hit = plain.get("g", "a")
+    assert hit is not None and hit[2] is None, "no decision log, no JSON kept"
+
+
 def answer(product: str) -> Answer:
     """A two-item answer with reasons, an offer and two rules' removals."""
     items = (
@@ -91,7 +114,7 @@ def answer(product: str) -> Answer:
     )
     ids = np.array([product, "CA01", "MORT"], dtype=object)
     allowed = {"held": np.array([True, True, False]), "age": np.array([True, False, True])}
-    return items, Removed(ids, allowed)
+    return items, Removed(ids, allowed), None
 
 
 def same(got: Answer | None, want: Answer) -> bool:
@@ -141,7 +164,7 @@ class Twins:
         self.holder.swap(model.loaded)
         self.v1 = model.loaded
         self.v2 = other_version(model.loaded)
-        self.answers = AnswerCache(max_entries)
+        self.answers = AnswerCache(max_entries, answer_json)
         placer = OfferPlacer(self.book, self.offers, hold=timedelta(minutes=30))
         self.cached, self.fresh = (
             RecommendationService(
@@ -169,6 +192,8 @@ class Twins:
         assert kept.model_version == fresh.model_version
         assert kept.removed is not None and fresh.removed is not None
         assert kept.removed.as_dict() == fresh.removed.as_dict()
+        if kept.log_json is not None:  # the decision log's JSON, rendered when it was kept
+            assert kept.log_json == answer_json(fresh.items, fresh.removed)
         return kept
 
 
@@ -370,3 +395,15 @@ def test_the_server_reports_its_cache_in_the_metrics(running: Running) -> None:
     assert running.metrics.value(hits, {"result": "hit"}) == before + 1
     assert running.metrics.value("recsys_answer_cache_entries") >= 1
     assert b'recsys_answer_cache_lookups_total{result="miss"}' in running.metrics.exposition()
+
+
+def test_the_decision_log_stores_a_kept_answers_json_as_it_is() -> None:
+    items, removed, _ = answer("P1")
+    rendered = answer_json(items, removed)
+    fresh = Recommendation("C1", items, "3", "req-1", removed)
+    kept = Recommendation("C1", items, "3", "req-1", removed, rendered)
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    assert render_row(kept, "web", at) == render_row(fresh, "web", at)
+    marked = Recommendation("C1", items, "3", "req-1", removed, ('["kept"]', '{"k":[]}'))
+    row = render_row(marked, "web", at)
+    assert '["kept"]' in row and '{"k":[]}' in row, "taken as it is, not rendered again"
