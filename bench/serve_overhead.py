@@ -331,9 +331,10 @@ def _measure(
         p.join(10)
     if errors:
         raise SystemExit(f"{server.name}: {errors} calls failed (see {server.log})")
-    per = {k: (after[k] - before[k]) / args.calls * 1e6 for k in before}
-    hits, misses = (after[k] - before[k] for k in ("hits", "misses"))
-    return {**per, "qps": args.calls / wall, "hit%": 100 * hits / max(1.0, args.calls)}
+    counts = ("hits", "misses")
+    per = {k: (after[k] - before[k]) / args.calls * 1e6 for k in before if k not in counts}
+    hits = after["hits"] - before["hits"]
+    return {**per, "qps": args.calls / wall, "hit%": 100 * hits / args.calls}
 
 
 def _client_process(

@@ -207,7 +207,8 @@ class RecommendationService:
         now = self.clock()
         events = self._recent(loaded, [customer_id])
         keep = (
-            not profile
+            self.answers is not None
+            and not profile
             and not exclude
             and events is not None  # the store was read, and
             and not len(events)  # it holds no event of the customer since the snapshot
