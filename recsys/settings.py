@@ -124,7 +124,9 @@ class Settings(BaseSettings):
     )
     seed: int = 42
     answer_cache_size: int = Field(
-        default=50_000,  # ~3 kB each with the decision log on: ~150 MB per server process
+        # ~3.9 kB each with the decision log on (its JSON and the response's bytes kept):
+        # ~160 MB per server process, so a 1M-customer server stays under 2 GB when full
+        default=40_000,
         ge=0,
         description="Recommend answers kept for customers who ask again (0 = none)",
     )

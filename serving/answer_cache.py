@@ -21,10 +21,11 @@ import numpy as np
 
 from serving.domain import Item, ItemReason, Removed
 
-# one customer's ranked items, what the rules removed, and the decision log's JSON of both
-# when rendered (see AnswerCache's log_json)
-Answer = tuple[tuple[Item, ...], Removed, tuple[str, str] | None]
+# one customer's ranked items, what the rules removed, the decision log's JSON of both and
+# the items' wire encoding, each when rendered (see AnswerCache's log_json and wire)
+Answer = tuple[tuple[Item, ...], Removed, tuple[str, str] | None, bytes | None]
 LogJson = Callable[[Sequence[Item], Removed], tuple[str, str]]
+Wire = Callable[[Sequence[Item]], bytes]
 Frozen = tuple[object, ...]  # an answer as kept: strings, numbers and arrays (see freeze)
 
 
@@ -36,14 +37,19 @@ class AnswerCache:
     model's answers are neither served nor kept.
 
     `log_json` (the decision log's renderer, when the log is on) renders an answer's JSON
-    once, when it is stored: every later hit hands it to the log as it is.
+    once, when it is stored: every later hit hands it to the log as it is. `wire` (the
+    servicer's encoder) does the same for the items' protobuf encoding, which a hit's
+    response is then made of without building messages.
     """
 
-    def __init__(self, max_entries: int, log_json: LogJson | None = None) -> None:
+    def __init__(
+        self, max_entries: int, log_json: LogJson | None = None, wire: Wire | None = None
+    ) -> None:
         if max_entries < 1:
             raise ValueError(f"max_entries must be >= 1, got {max_entries}")
         self.max_entries = max_entries
         self.log_json = log_json
+        self.wire = wire
         self._lock = threading.Lock()  # Recommends with offers run on pool threads
         self._generation: Hashable = None
         self._entries: OrderedDict[Hashable, Frozen] = OrderedDict()
@@ -66,10 +72,13 @@ class AnswerCache:
 
     def put(self, generation: Hashable, key: Hashable, answer: Answer) -> Answer:
         """Store `answer` for `key` (a new generation first drops every older answer); the
-        answer with its decision-log JSON when there is a `log_json`."""
-        items, removed, rendered = answer
+        answer with its decision-log JSON and wire encoding, for the renderers there are."""
+        items, removed, rendered, wire = answer
         if rendered is None and self.log_json is not None:
-            answer = items, removed, self.log_json(items, removed)
+            rendered = self.log_json(items, removed)
+        if wire is None and self.wire is not None:
+            wire = self.wire(items)
+        answer = items, removed, rendered, wire
         frozen = freeze(answer)
         with self._lock:
             if generation != self._generation:
@@ -93,8 +102,9 @@ def freeze(answer: Answer) -> Frozen:
     Kept as Item and Removed objects, 20,000 answers were ~250k tracked objects and each
     full collection of the serving process a 65-75 ms pause.
     """
-    items, removed, rendered = answer
-    out: list[object] = [*(rendered or (None, None)), removed.product_ids, len(removed.allowed)]
+    items, removed, rendered, wire = answer
+    out: list[object] = [wire, *(rendered or (None, None)), removed.product_ids]
+    out.append(len(removed.allowed))
     out += removed.allowed
     rows = list(removed.allowed.values())
     # the rule rows as bits: as array views they took ~0.8 of the ~1.7 kB an answer took
@@ -110,12 +120,13 @@ def freeze(answer: Answer) -> Frozen:
 def thaw(frozen: Frozen) -> Answer:
     """The answer `freeze` was given, as new objects (~18 us for five items and six rules)."""
     f: Any = frozen  # its layout is freeze's
-    rendered = None if f[0] is None else (f[0], f[1])
-    product_ids, rules = f[2], f[3]
-    at = 4 + rules
+    wire = f[0]
+    rendered = None if f[1] is None else (f[1], f[2])
+    product_ids, rules = f[3], f[4]
+    at = 5 + rules
     bits = np.frombuffer(f[at], dtype=np.uint8)
     rows = np.unpackbits(bits, count=rules * len(product_ids)).view(bool)
-    allowed = dict(zip(f[4:at], rows.reshape(rules, len(product_ids)), strict=True))
+    allowed = dict(zip(f[5:at], rows.reshape(rules, len(product_ids)), strict=True))
     items = []
     at += 2
     for _ in range(f[at - 1]):
@@ -125,4 +136,4 @@ def thaw(frozen: Frozen) -> Answer:
         reasons = tuple(map(ItemReason, f[at:end:2], f[at + 1 : end : 2]))
         items.append(Item(product_id, name, category, score, rank, reasons, offer_id))
         at = end
-    return tuple(items), Removed(product_ids, allowed), rendered
+    return tuple(items), Removed(product_ids, allowed), rendered, wire

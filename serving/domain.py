@@ -69,6 +69,8 @@ class Recommendation:
     removed: Removed | None = field(default=None, compare=False, repr=False)
     # the decision log's JSON of (items, removed) when already rendered (a kept answer's)
     log_json: tuple[str, str] | None = field(default=None, compare=False, repr=False)
+    # the items as encoded on the wire (RecommendResponse field 1) when already encoded
+    wire: bytes | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,6 @@ from serving._proto.recsys.v1 import (
     offers_pb2,
     offers_pb2_grpc,
     recommendation_pb2,
-    recommendation_pb2_grpc,
 )
 from serving.answer_cache import AnswerCache
 from serving.auth import auth_interceptors
@@ -50,7 +49,8 @@ from serving.offer_placer import OfferPlacer
 from serving.offer_service import OfferService
 from serving.offer_servicer import OfferServicer
 from serving.service import RecommendationService
-from serving.servicer import RecommendationServicer
+from serving.servicer import RecommendationServicer, items_wire
+from serving.servicer import add_to_server as add_recommendation_service
 from serving.store_guard import guard_reads
 from serving.tls import server_credentials
 from serving.undecodable import UndecodableInterceptor
@@ -122,7 +122,7 @@ def build(
     address = f"{host}:{port}"
 
     def setup(server: grpc.aio.Server) -> int:
-        recommendation_pb2_grpc.add_RecommendationServiceServicer_to_server(
+        add_recommendation_service(
             RecommendationServicer(service, metrics, blocking=pool, decision_log=decisions),
             server,
         )
@@ -197,7 +197,11 @@ def _answer_cache(settings: Settings, metrics: ServingMetrics) -> AnswerCache | 
     """The answer cache of `settings.answer_cache_size` answers, counted in `metrics`."""
     if not settings.answer_cache_size:
         return None
-    cache = AnswerCache(settings.answer_cache_size, answer_json if settings.decision_log else None)
+    cache = AnswerCache(
+        settings.answer_cache_size,
+        answer_json if settings.decision_log else None,
+        items_wire,
+    )
     metrics.watch_answer_cache(cache)
     return cache
 

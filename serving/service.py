@@ -95,10 +95,12 @@ class RecommendationService:
         profile = v.check_context(context or {}, self.limits)
         exclude = v.check_exclude(exclude_product_ids, self.limits)
         loaded = self._loaded()
-        items, removed, log_json = self._answer(
+        items, removed, log_json, wire = self._answer(
             loaded, customer_id, profile, channel, k, exclude, request_id
         )
-        return Recommendation(customer_id, items, loaded.version, request_id, removed, log_json)
+        return Recommendation(
+            customer_id, items, loaded.version, request_id, removed, log_json, wire
+        )
 
     def may_place_offers(self, channel: str) -> bool:
         """Whether a Recommend in `channel` may commit to the store (a capped offer runs)."""
@@ -126,7 +128,7 @@ class RecommendationService:
         )
         results = tuple(
             Recommendation(c, items, loaded.version, request_id, removed)
-            for c, (items, removed, _) in zip(ids, rows, strict=True)
+            for c, (items, removed, _, _) in zip(ids, rows, strict=True)
         )
         return BatchRecommendation(results, loaded.version, request_id)
 
@@ -265,6 +267,7 @@ class RecommendationService:
             (
                 with_offers(row_items(engine, text, state, out, row), out, row, offers),
                 Removed(text.ids, {rule: mask[row] for rule, mask in out.masks.items()}),
+                None,
                 None,
             )
             for row in range(len(customer_ids))

@@ -12,7 +12,7 @@ import contextvars
 import functools
 import logging
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -80,6 +80,8 @@ class RecommendationServicer(pb_grpc.RecommendationServiceServicer):
                 out = self.service.recommend(*args)
             if self.decision_log is not None:
                 self.decision_log.submit(out, request.channel)
+            if out.wire is not None:  # a kept answer, its items encoded when it was kept
+                return out.wire + _envelope(out)
             return _recommendation(out)
 
     @_status
@@ -150,9 +152,67 @@ class RecommendationServicer(pb_grpc.RecommendationServiceServicer):
         return out
 
 
-def _recommendation(r: d.Recommendation) -> pb.RecommendResponse:
+def add_to_server(servicer: RecommendationServicer, server: grpc.aio.Server) -> None:
+    """Add the service to `server` as the generated code does, except that Recommend may
+    also answer with bytes: a kept answer's encoding (see `items_wire`), sent as they are.
+
+    Measured in-process on the bench model (five items with reasons): building and
+    serializing the response took ~18 us, the kept bytes and the envelope ~1.3 us.
+    """
+    registration = _Registration()
+    pb_grpc.add_RecommendationServiceServicer_to_server(servicer, registration)
+    if registration.handlers is None:  # generated code that registers another way
+        raise RuntimeError("the generated RecommendationService registration changed")
+    name, handlers = registration.handlers
+    recommend = handlers["Recommend"]
+    handlers = {
+        **handlers,
+        "Recommend": recommend._replace(
+            response_serializer=_bytes_or(recommend.response_serializer)
+        ),
+    }
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(name, handlers),))
+    server.add_registered_method_handlers(name, handlers)
+
+
+def items_wire(items: Sequence[d.Item]) -> bytes:
+    """`items` encoded as RecommendResponse's field 1: with `_envelope` appended, the bytes
+    of the whole response (its other fields come after items, in field order)."""
+    return pb.RecommendResponse(items=_item_dicts(items)).SerializeToString()
+
+
+class _Registration:
+    """Stands in for the server in the generated registration: keeps the method handlers."""
+
+    def __init__(self) -> None:
+        self.handlers: tuple[str, dict[str, grpc.RpcMethodHandler]] | None = None
+
+    def add_generic_rpc_handlers(self, handlers: Any) -> None:
+        """Ignored: the same method handlers come to add_registered_method_handlers."""
+
+    def add_registered_method_handlers(
+        self, name: str, handlers: dict[str, grpc.RpcMethodHandler]
+    ) -> None:
+        """Keep the service's method handlers."""
+        self.handlers = name, dict(handlers)
+
+
+def _bytes_or(serialize: Callable[[Any], bytes]) -> Callable[[Any], bytes]:
+    def serializer(response: Any) -> bytes:
+        return response if type(response) is bytes else serialize(response)
+
+    return serializer
+
+
+def _envelope(r: d.Recommendation) -> bytes:
+    return pb.RecommendResponse(
+        model_version=r.model_version, request_id=r.request_id, customer_id=r.customer_id
+    ).SerializeToString()
+
+
+def _item_dicts(items: Sequence[d.Item]) -> list[dict[str, Any]]:
     # nested messages given as dicts: protobuf builds them in C, half the time of pb objects
-    items = [
+    return [
         {
             "product_id": i.product_id,
             "name": i.name,
@@ -162,10 +222,13 @@ def _recommendation(r: d.Recommendation) -> pb.RecommendResponse:
             "reasons": [{"code": x.code, "text": x.text} for x in i.reasons],
             "offer_id": i.offer_id,
         }
-        for i in r.items
+        for i in items
     ]
+
+
+def _recommendation(r: d.Recommendation) -> pb.RecommendResponse:
     return pb.RecommendResponse(
-        items=items,
+        items=_item_dicts(r.items),
         model_version=r.model_version,
         request_id=r.request_id,
         customer_id=r.customer_id,

@@ -32,6 +32,7 @@ from serving.holder import LoadedModel, ModelHolder
 from serving.offer_book import OfferBook
 from serving.offer_placer import OfferPlacer
 from serving.service import RecommendationService
+from serving.servicer import _envelope, _recommendation, items_wire
 from tests.serving.conftest import Running
 from tests.serving.trained import Trained
 
@@ -99,6 +100,28 @@ def test_with_a_renderer_the_log_json_is_rendered_once_and_kept() -> None:
     assert hit is not None and hit[2] is None, "no decision log, no JSON kept"
 
 
+def test_with_an_encoder_the_items_are_encoded_once_and_make_the_whole_response() -> None:
+    calls = []
+
+    def encode(items):  # type: ignore[no-untyped-def]
+        calls.append(items)
+        return items_wire(items)
+
+    cache = AnswerCache(10, wire=encode)
+    original = answer("P1")
+    assert cache.put("g", "a", original)[3] == items_wire(original[0])
+    for request_id in ("req-1", "req-2"):
+        hit = cache.get("g", "a")
+        assert hit is not None and hit[3] == items_wire(original[0])
+        r = Recommendation("C1", hit[0], "7", request_id, hit[1], hit[2], hit[3])
+        sent = hit[3] + _envelope(r)
+        assert sent == _recommendation(r).SerializeToString(), "byte for byte"
+        assert pb.RecommendResponse.FromString(sent).request_id == request_id
+    assert len(calls) == 1
+    hit = AnswerCache(10).put("g", "a", original)
+    assert hit[3] is None, "no encoder, nothing encoded"
+
+
 def answer(product: str) -> Answer:
     """A two-item answer with reasons, an offer and two rules' removals."""
     items = (
@@ -114,7 +137,7 @@ def answer(product: str) -> Answer:
     )
     ids = np.array([product, "CA01", "MORT"], dtype=object)
     allowed = {"held": np.array([True, True, False]), "age": np.array([True, False, True])}
-    return items, Removed(ids, allowed), None
+    return items, Removed(ids, allowed), None, None
 
 
 def same(got: Answer | None, want: Answer) -> bool:
@@ -164,7 +187,7 @@ class Twins:
         self.holder.swap(model.loaded)
         self.v1 = model.loaded
         self.v2 = other_version(model.loaded)
-        self.answers = AnswerCache(max_entries, answer_json)
+        self.answers = AnswerCache(max_entries, answer_json, items_wire)
         placer = OfferPlacer(self.book, self.offers, hold=timedelta(minutes=30))
         self.cached, self.fresh = (
             RecommendationService(
@@ -194,6 +217,8 @@ class Twins:
         assert kept.removed.as_dict() == fresh.removed.as_dict()
         if kept.log_json is not None:  # the decision log's JSON, rendered when it was kept
             assert kept.log_json == answer_json(fresh.items, fresh.removed)
+        if kept.wire is not None:  # and the response's encoding
+            assert kept.wire == items_wire(fresh.items)
         return kept
 
 
@@ -392,13 +417,20 @@ def test_the_server_reports_its_cache_in_the_metrics(running: Running) -> None:
     request = pb.RecommendRequest(customer_id="NEW-cache-metrics", channel="branch", k=2)
     first, again = running.stub.Recommend(request), running.stub.Recommend(request)
     assert list(again.items) == list(first.items) and again.request_id != first.request_id
-    assert running.metrics.value(hits, {"result": "hit"}) == before + 1
+    assert (again.customer_id, again.model_version) == (first.customer_id, first.model_version)
+    named = running.stub.Recommend(pb.RecommendRequest(request_id="mine-1", **fields(request)))
+    assert named.request_id == "mine-1" and list(named.items) == list(first.items)
+    assert running.metrics.value(hits, {"result": "hit"}) == before + 2
     assert running.metrics.value("recsys_answer_cache_entries") >= 1
     assert b'recsys_answer_cache_lookups_total{result="miss"}' in running.metrics.exposition()
 
 
+def fields(request: pb.RecommendRequest) -> dict[str, object]:
+    return {"customer_id": request.customer_id, "channel": request.channel, "k": request.k}
+
+
 def test_the_decision_log_stores_a_kept_answers_json_as_it_is() -> None:
-    items, removed, _ = answer("P1")
+    items, removed, *_ = answer("P1")
     rendered = answer_json(items, removed)
     fresh = Recommendation("C1", items, "3", "req-1", removed)
     kept = Recommendation("C1", items, "3", "req-1", removed, rendered)
