@@ -49,6 +49,14 @@ class BenchModel:
         """The bench-only event store."""
         return f"sqlite:///{(self.root / 'events.db').resolve()}"
 
+    def empty_store(self) -> None:
+        """Start from an empty event store: each server's decision log writes every answer
+        into it, and a writer's cost per row grows with the table (a random-key index), so
+        figures of a run after an hour of runs were not comparable with the first one's."""
+        db = self.root / "events.db"
+        for path in (db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")):
+            path.unlink(missing_ok=True)
+
     def env(self) -> dict[str, str]:
         """os.environ plus what points `recsys serve` / `mlflow models serve` at this model."""
         return {

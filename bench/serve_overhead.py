@@ -97,6 +97,7 @@ def main() -> None:
     if unknown:
         raise SystemExit(f"--variants: unknown {unknown}; known {[*VARIANTS, EMPTY]}")
     model = ensure_model(args.customers, args.family, args.seed)
+    model.empty_store()
     payloads = tuple((c, CHANNEL, K) for c in model.customer_ids(N_PAYLOADS))
     found: dict[str, list[dict[str, float]]] = {v: [] for v in names}
     with ExitStack() as stack:
