@@ -233,6 +233,9 @@ def test_a_silent_store_costs_one_read_budget_then_recommend_answers_from_memory
     with serve_in_process(settings, holding(model)) as served:
         customer = str(model.loaded.engine.snapshot.customer_map.ids[43])
         snapshot_answer = top(served.stub, customer)
+        # counted from here: on a busy machine the first read (a new connection through the
+        # proxy) may itself overrun the budget, and that answer is the snapshot's too
+        failures = served.metrics.value("recsys_store_read_failures_total")
         proxy.silent.set()
         try:
             took = []
@@ -242,7 +245,7 @@ def test_a_silent_store_costs_one_read_budget_then_recommend_answers_from_memory
                 took.append(time.perf_counter() - started)
             assert took[0] < READ_BUDGET_S + 1.0  # waited for the read once, within budget
             assert max(took[1:]) < READ_BUDGET_S  # then the breaker skips the store
-            assert served.metrics.value("recsys_store_read_failures_total") == 5
+            assert served.metrics.value("recsys_store_read_failures_total") == failures + 5
         finally:
             proxy.silent.clear()  # held reads complete; the server shuts down cleanly
 
