@@ -49,6 +49,12 @@ class Removed(NamedTuple):
     product_ids: np.ndarray  # external ids in internal order
     allowed: Mapping[str, np.ndarray]  # rule -> (n,) bool, False = the rule removed it
 
+    # identity, as when it was a dataclass(eq=False): a tuple's == would compare the arrays
+    # and raise "truth value of an array is ambiguous" (compare as_dict() instead)
+    __eq__ = object.__eq__
+    __ne__ = object.__ne__
+    __hash__ = object.__hash__
+
     def as_dict(self) -> dict[str, list[str]]:
         """Rule -> product ids it removed (a product may be under several rules)."""
         return {

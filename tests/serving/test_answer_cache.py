@@ -146,6 +146,13 @@ def same(got: Answer | None, want: Answer) -> bool:
     return got[0] == want[0] and got[1].as_dict() == want[1].as_dict()
 
 
+def test_removals_compare_by_identity_not_by_their_arrays() -> None:
+    _, removed, *_ = answer("P1")
+    twin = Removed(removed.product_ids.copy(), {r: m.copy() for r, m in removed.allowed.items()})
+    assert removed == removed and removed != twin, "a tuple's == would raise on the arrays"
+    assert twin.as_dict() == removed.as_dict()
+
+
 def test_size_must_be_positive() -> None:
     with pytest.raises(ValueError, match="max_entries must be >= 1, got 0"):
         AnswerCache(0)
