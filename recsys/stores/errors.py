@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -13,22 +12,34 @@ from recsys.stores.base import StoreUnavailable
 logger = logging.getLogger("recsys.stores")
 
 
-@contextmanager
-def unavailable(store: str, action: str) -> Iterator[None]:
+class unavailable:  # noqa: N801 - used as a function: `with unavailable(store, action):`
     """Turn an unreachable, locked or lost connection into StoreUnavailable naming `store`.
 
     Nothing inside the block was committed when this raises, so nothing was acknowledged.
     Other database errors (constraint violations, bad values) pass through unchanged.
+    A class, not a @contextmanager generator: every Recommend's store read enters one, and
+    the generator's setup took ~2.5 us of the ~33 us a read took (in-process, SQLite).
     """
-    try:
-        yield
-    except (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError) as exc:
-        logger.warning("%s: %s failed: %s", store, action, exc.__class__.__name__)
-        raise StoreUnavailable(f"{store}: cannot {action}: {reason(exc)}") from exc
-    except sa.exc.DBAPIError as exc:
-        if not exc.connection_invalidated:
-            raise
-        raise StoreUnavailable(f"{store}: connection lost during {action}") from exc
+
+    __slots__ = ("action", "store")
+
+    def __init__(self, store: str, action: str) -> None:
+        self.store, self.action = store, action
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: Any
+    ) -> bool:
+        if exc is None:
+            return False
+        if isinstance(exc, (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError)):
+            logger.warning("%s: %s failed: %s", self.store, self.action, exc.__class__.__name__)
+            raise StoreUnavailable(f"{self.store}: cannot {self.action}: {reason(exc)}") from exc
+        if isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated:
+            raise StoreUnavailable(f"{self.store}: connection lost during {self.action}") from exc
+        return False  # anything else goes on as it was raised
 
 
 def reason(exc: Exception) -> str:

@@ -79,3 +79,33 @@ def test_a_read_past_the_small_size_takes_the_frame_path(
     monkeypatch.setattr(sql_events, "_small_frame", refused)
     got = store.for_customers(["c1", "c2", "c3"], T0 - timedelta(days=1))
     assert got.height == SMALL_READ + 1 and got[C.timestamp].is_sorted()
+
+
+def test_each_read_filters_by_its_own_since_when_reads_alternate(store: SqlEventStore) -> None:
+    """The bound `since` is kept between reads: a read with another `since` must not reuse it
+    (a new model's snapshot time, or a batch beside single reads)."""
+    store.append([StoredEvent("c1", "p1", "purchase", T0 + timedelta(hours=h)) for h in range(4)])
+    for _ in range(2):  # alternate: each change of since binds the new one
+        for h in range(-1, 4):
+            since = (T0 + timedelta(hours=h)).astimezone(ZONES[h % len(ZONES)])
+            got = store.recent(["c1"], since)
+            assert len(got) == 3 - h, (since, got)
+            assert len(store.recent(["c1", "c2"], since)) == 3 - h
+
+
+def test_reads_bind_each_id_and_since_in_the_dialects_paramstyle(store: SqlEventStore) -> None:
+    read = store._read_statement(3, "recent")
+    since = T0.astimezone(UTC)
+    params = read.parameters(["a", "b", "c"], since)
+    bound = read.since(since) if read.since is not None else since
+    if read.order is None:  # PostgreSQL: named parameters
+        assert not read.ids_first
+        assert params == {"customer_0": "a", "customer_1": "b", "customer_2": "c", "since": bound}
+        return
+    assert read.ids_first  # SQLite: ?, in the statement's order
+    assert dict(zip(read.order, params, strict=True)) == {
+        "customer_0": "a",
+        "customer_1": "b",
+        "customer_2": "c",
+        "since": bound,
+    }
