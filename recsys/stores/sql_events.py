@@ -73,7 +73,9 @@ class _Read:
     ids_first: bool = False
     # (since, its bound value) of the last call: every Recommend reads since the same snapshot
     # time, and binding it (SQLAlchemy's DateTime processor) took ~3 of the ~33 us of a read
-    last_since: list[tuple[datetime, Any]] = field(default_factory=list, compare=False)
+    last_since: list[tuple[datetime, Any] | None] = field(
+        default_factory=lambda: [None], compare=False
+    )
 
     @classmethod
     def compile(cls, query: sa.Select, dialect: sa.Dialect) -> _Read:
@@ -94,11 +96,11 @@ class _Read:
         return values if self.order is None else tuple(values[n] for n in self.order)
 
     def _bound(self, since: datetime) -> Any:
-        last = self.last_since
-        if last and last[0][0] == since:
-            return last[0][1]
+        kept = self.last_since[0]
+        if kept is not None and kept[0] == since:
+            return kept[1]
         bound = self.since(since) if self.since is not None else since
-        self.last_since[:] = [(since, bound)]  # one list slot, swapped whole: thread-safe
+        self.last_since[0] = (since, bound)  # a pair replaced whole: threads never see halves
         return bound
 
 
