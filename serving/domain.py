@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import NamedTuple
@@ -19,7 +19,8 @@ class UnknownProduct(LookupError):
 
 
 # ItemReason, Item and Removed are NamedTuples, not frozen dataclasses: an answer builds ~15
-# of them, and the answer cache builds them anew on every hit (serving.answer_cache.thaw).
+# of them, and the answer cache builds them anew for a hit whose items are read
+# (serving.answer_cache.thaw).
 # A NamedTuple of seven fields is built in ~0.5 us, a frozen dataclass in ~1.8 us.
 class ItemReason(NamedTuple):
     """Why an item is suggested: a stable code and a sentence for the channel to show."""
@@ -69,7 +70,7 @@ class Recommendation:
     """Top-k for one customer; `removed` says what the hard rules took out (decision log)."""
 
     customer_id: str
-    items: tuple[Item, ...]
+    items: Sequence[Item]  # a tuple; a kept answer's KeptItems (answer_cache), equal to one
     model_version: str
     request_id: str
     removed: Removed | None = field(default=None, compare=False, repr=False)

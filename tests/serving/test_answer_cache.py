@@ -25,7 +25,7 @@ from recsys.stores.base import StoreUnavailable
 from recsys.stores.sql_events import SqlEventStore, open_event_store
 from recsys.stores.sql_offers import open_offer_store
 from serving._proto.recsys.v1 import recommendation_pb2 as pb
-from serving.answer_cache import Answer, AnswerCache
+from serving.answer_cache import Answer, AnswerCache, KeptItems, KeptRules
 from serving.decision_log import answer_json, render_row
 from serving.domain import EventIn, Item, ItemReason, Recommendation, Removed
 from serving.holder import LoadedModel, ModelHolder
@@ -120,6 +120,36 @@ def test_with_an_encoder_the_items_are_encoded_once_and_make_the_whole_response(
     assert len(calls) == 1
     hit = AnswerCache(10).put("g", "a", original)
     assert hit[3] is None, "no encoder, nothing encoded"
+
+
+def test_a_hit_makes_its_items_and_rule_rows_only_when_they_are_read() -> None:
+    """What a gRPC hit reads (kept bytes, kept JSON, item count, rule names) thaws nothing;
+    what it thaws equals the answer that was kept, compared either way round."""
+    cache = AnswerCache(10, answer_json, items_wire)
+    original = answer("P1")
+    cache.put("g", "a", original)
+    hit = cache.get("g", "a")
+    assert hit is not None
+    items, removed, rendered, wire = hit
+    r = Recommendation("C1", items, "7", "req-1", removed, rendered, wire)
+    render_row(r, "mobile", 0.0)  # the decision log's row from the kept JSON
+    sent = wire + _envelope(r)  # and the response from the kept bytes
+    assert len(items) == 2 and list(removed.allowed) == ["held", "age"]
+    assert len(removed.allowed) == 2
+    assert isinstance(items, KeptItems) and not items.thawed
+    assert isinstance(removed.allowed, KeptRules) and not removed.allowed.unpacked
+    assert pb.RecommendResponse.FromString(sent).items[1].offer_id == "o-1"
+    assert items == original[0] and original[0] == items and not items != original[0]
+    assert items.thawed and tuple(items) == original[0] and items[1:] == original[0][1:]
+    assert items[0].reasons[1] == ItemReason("popular", "popular")
+    assert hash(items) == hash(original[0]) and repr(items) == repr(original[0])
+    assert items == cache.get("g", "a")[0], "two kept views of one answer are equal"  # type: ignore[index]
+    assert items != answer("P2")[0]
+    assert removed.as_dict() == original[1].as_dict() == {"held": ["MORT"], "age": ["CA01"]}
+    assert removed.allowed.unpacked
+    for rule, row in original[1].allowed.items():
+        assert np.array_equal(removed.allowed[rule], row) and removed.allowed[rule].dtype == bool
+    assert removed.product_ids is cache.get("g", "a")[1].product_ids  # type: ignore[index]
 
 
 def answer(product: str) -> Answer:
