@@ -7,7 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from recsys.engine.engine import Engine
+from recsys.engine.engine import Engine, at_noon
+from recsys.engine.request import Request
 
 PROBE_CUSTOMERS = 200
 # Not a customer id any bank issues; it makes the probe take the unknown-customer path too.
@@ -65,17 +66,13 @@ def _check_scores(engine: Engine, ids: list[str]) -> None:
 
 
 def _check_recommend(engine: Engine, ids: list[str], day: date) -> None:
-    state = engine.state(ids)
+    """The whole pipeline on every channel, reasons rendered (they are part of every answer)."""
     n = len(engine.catalog)
     k = min(PROBE_K, n)
     for channel in [None, *engine.excluded_categories]:
-        out = engine.recommend(state, k, at=day, channel=channel)
+        out = engine.answer(Request(ids, k, at_noon(day), channel=channel, reasons=1))
         picked = out.ids >= 0
         if out.ids.shape != (len(ids), k) or (out.ids >= n).any() or (out.ids < -1).any():
             raise ModelCheckError(f"recommend on channel {channel!r} returned invalid product ids")
         if not np.isfinite(out.scores[picked]).all():
             raise ModelCheckError(f"recommend on channel {channel!r} returned non-finite scores")
-    rows, ranks = np.nonzero(picked)
-    if rows.size:  # the reason text is part of every answer, so it must render too
-        r = int(rows[0])
-        engine.reason(state, r, int(out.ids[r, ranks[0]]), bool(out.fallback[r]))

@@ -17,7 +17,6 @@ import polars as pl
 from recsys.columns import Columns as C
 from recsys.engine.engine import Engine
 from recsys.offers.model import Offer, OfferProblem
-from recsys.offers.targeting import reach
 
 SHOWN = 5  # unknown values named in one message at most
 
@@ -98,7 +97,7 @@ def _channel_warnings(offer: Offer, engine: Engine) -> list[str]:
 
 def _reach_warnings(offer: Offer, engine: Engine, at: date) -> list[str]:
     try:
-        found = reach(offer, engine, at)
+        found = engine.reach(offer, at)
     except ValueError as exc:  # e.g. a configured channel the model's catalog lacks
         return [f"target: reach not computed: {exc}"]
     if found.targeted == 0:

@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from recsys.data.recent_events import RecentEvents
+from recsys.engine.profile import ContextError
+from recsys.engine.request import NewEvents, Request
 from recsys.rules.eligibility import active_at
 from recsys.settings import Settings
 from recsys.stores.base import EventStore
@@ -25,22 +27,15 @@ from serving.domain import (
     ModelInfo,
     NoModelLoaded,
     Recommendation,
-    Removed,
     Similar,
     SimilarItem,
     UnknownProduct,
 )
-from serving.events_in import stored_events
-from serving.offer_items import with_offers
+from serving.events_in import MAX_CLOCK_SKEW, stored_events
 from serving.offer_placer import OfferPlacer
 from serving.similarity import item_similarity, top_similar
-from serving.suggest import (
-    ProductText,
-    customer_states,
-    exclude_mask,
-    recent_events,
-    row_items,
-)
+from serving.suggest import ProductText, RecentReader, removed, row_items
+from serving.validation import ValidationError
 
 if TYPE_CHECKING:
     from serving.follower import LoadedModel, ModelHolder
@@ -75,7 +70,7 @@ class RecommendationService:
         self.settings = settings
         self.limits = limits or settings.limits
         self.clock = clock
-        self.on_store_down = on_store_down  # a Recommend served without the store's events
+        self._recent_of = RecentReader(store, on_store_down)
         self._text = PerVersion(ProductText.of)
         self._similarity = PerVersion(item_similarity)
 
@@ -146,7 +141,7 @@ class RecommendationService:
         ids, scores = top_similar(matrix[index], allowed, k)
         text = self._text.get(loaded.version, engine)
         items = tuple(
-            SimilarItem(str(text.ids[p]), str(text.names[p]), str(text.categories[p]), float(s))
+            SimilarItem(text.id_list[p], text.name_list[p], text.category_list[p], s)
             for p, s in zip(ids.tolist(), scores.tolist(), strict=True)
         )
         return Similar(items, loaded.version)
@@ -192,7 +187,16 @@ class RecommendationService:
         return channel, v.check_k(k, self.settings.channels[channel].default_k, self.limits)
 
     def _recent(self, loaded: LoadedModel, customer_ids: Sequence[str]) -> RecentEvents | None:
-        return recent_events(loaded.engine, self.store, customer_ids, self.on_store_down)
+        return self._recent_of(loaded.engine, customer_ids)
+
+    def _new_events(self, events: RecentEvents | None, now: datetime) -> NewEvents | None:
+        """The store's events as the pipeline weighs them (None: none, or no store read)."""
+        if not events:
+            return None
+        weights = self.settings.weights
+        # an accepted event may be stamped by a channel clock running up to MAX_CLOCK_SKEW
+        # ahead, and must count at once
+        return NewEvents(events, weights.as_dict(), weights.half_life_days, now + MAX_CLOCK_SKEW)
 
     def _answer(
         self,
@@ -243,32 +247,29 @@ class RecommendationService:
         """Per customer: the ranked items (offers placed), and what each hard rule removed;
         `events`: theirs since the snapshot (None: the store could not be read)."""
         engine = loaded.engine
-        arbiter, offers = None, []
+        offers = None
         if self.offers is not None:
-            arbiter, offers = self.offers.arbiter(
-                loaded.version,
-                engine,
-                channel=channel,
-                contexts=contexts,
-                request_id=request_id,
-                now=now,
-            )
-        state = customer_states(engine, customer_ids, contexts, events, self.settings.weights, now)
-        out = engine.recommend(
-            state,
+            offers = self.offers.run(engine, channel=channel, request_id=request_id, now=now)
+        request = Request(
+            customer_ids,
             k,
-            at=now.date(),
+            now,
             channel=channel,
-            exclude_products=exclude_mask(engine, exclude),
-            arbiter=arbiter,
+            contexts=contexts,
+            events=self._new_events(events, now),
+            exclude=exclude,
+            offers=offers,
         )
+        try:
+            out = engine.answer(request)
+        except ContextError as exc:
+            # the profile's messages start with the field (`context[segment]: ...`)
+            field, _, problem = str(exc).partition(": ")
+            if not field.startswith("context") or not problem:
+                field, problem = "context", str(exc)
+            raise ValidationError(field, problem) from exc
         text = self._text.get(loaded.version, engine)
         return [
-            (
-                with_offers(row_items(engine, text, state, out, row), out, row, offers),
-                Removed(text.ids, {rule: mask[row] for rule, mask in out.masks.items()}),
-                None,
-                None,
-            )
+            (row_items(text, out, row), removed(text, out, row), None, None)
             for row in range(len(customer_ids))
         ]

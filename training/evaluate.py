@@ -13,6 +13,7 @@ from recsys.columns import Columns as C
 from recsys.data.dataset import BankData
 from recsys.data.interactions import Interactions
 from recsys.engine.engine import Engine
+from recsys.engine.request import Request
 from recsys.engine.snapshot import Snapshot
 from recsys.evaluation.report import evaluate, evaluate_segments
 from recsys.evaluation.splits import Split
@@ -66,13 +67,17 @@ def evaluate_engine(
     if customers.len() > max_customers:
         customers = customers.sample(max_customers, seed=seed).sort()
     truth_frame = split.test.filter(pl.col(C.customer_id).is_in(customers.implode()))
-    at = (split.cutoff or engine.snapshot.as_of).date()
+    at = split.cutoff or engine.snapshot.as_of
     wanted = customers.to_list()
     ids, segments = [], []
     for start in range(0, len(wanted), EVAL_BATCH):
-        state = engine.state(wanted[start : start + EVAL_BATCH])
-        ids.append(engine.recommend(state, k, at=at).ids)
-        segments.append(state.features[C.segment].to_numpy())
+        chunk = wanted[start : start + EVAL_BATCH]
+        ids.append(engine.answer(Request(chunk, k, at, reasons=0)).ids)
+        segments.append(
+            engine.profiles.take(
+                engine.snapshot.customer_map.to_internal(chunk, strict=False)
+            ).segment
+        )
     rec = np.vstack(ids)
     truth = _truth_sets(customers, truth_frame, engine)
     n = len(engine.catalog)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
+import numpy as np
 import polars as pl
 
 from recsys.columns import Columns as C
@@ -28,6 +29,7 @@ from recsys.columns import Events
 logger = logging.getLogger(__name__)
 
 _DELTA = "_delta"
+_PAIR = "_pair"
 _KEYS = (C.customer_id, C.product_id)
 HOLDINGS_SCHEMA = {C.customer_id: pl.String, C.product_id: pl.String, C.quantity: pl.Int32}
 
@@ -44,18 +46,71 @@ def holdings_at(
     Rows are sorted by customer and product unless `sort=False`: callers that only build a
     matrix or join skip the string sort, seconds on millions of holdings.
     """
-    moves = net_moves(events, cutoff)
+    _require(events, "events", (*_KEYS, C.event, C.timestamp))
+    ownership = pl.col(C.event).is_in([Events.purchase, Events.close])
+    if cutoff is not None:
+        ownership = ownership & (pl.col(C.timestamp) <= require_aware(cutoff, "cutoff"))
+    moves = events.lazy().filter(ownership).select(*_KEYS, C.event, C.timestamp).collect()
     if moves.is_empty():
         return pl.DataFrame(schema=HOLDINGS_SCHEMA)
     moves = moves.join(repeatable_flags(products, moves), on=C.product_id, how="left")
-    repeatable = _replay_repeatable(moves.filter(pl.col(C.repeatable)))
-    single = _replay_single(moves.filter(~pl.col(C.repeatable)))
-    held = pl.concat([repeatable, single]).filter(pl.col(C.quantity) >= 1)
+    # one integer per (customer, product) pair: the replay works on codes, not strings
+    pairs = moves.select(_KEYS).unique(maintain_order=True).with_row_index(_PAIR)
+    moves = moves.join(pairs, on=_KEYS, how="left")
+    cells, quantity, ignored = replay(
+        moves[_PAIR].to_numpy().astype(np.int64),
+        moves[C.timestamp].cast(pl.Int64).to_numpy(),
+        np.where(moves[C.event].to_numpy() == Events.purchase, 1, -1),
+        before=np.zeros(moves.height, dtype=np.int64),
+        repeatable=moves[C.repeatable].to_numpy(),
+    )
+    if ignored:
+        logger.info("%d close event(s) found no open holding and were ignored", ignored)
+    held = pairs[cells].with_columns(pl.Series(C.quantity, quantity, dtype=pl.Int32))
+    held = held.filter(pl.col(C.quantity) >= 1)
     if sort:
         held = held.sort(_KEYS)
-    return held.select(
-        pl.col(C.customer_id), pl.col(C.product_id), pl.col(C.quantity).cast(pl.Int32)
-    )
+    return held.select(*_KEYS, C.quantity)
+
+
+def replay(
+    cell: np.ndarray,
+    stamp: np.ndarray,
+    delta: np.ndarray,
+    *,
+    before: np.ndarray,
+    repeatable: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """(cells, quantity after, closes ignored): every cell's moves replayed by the rules above.
+
+    One entry per move: `cell` (an integer per customer-product pair), `stamp` (integer time),
+    `delta` (+1 purchase, -1 close); `before` and `repeatable` are the move's cell's quantity
+    before the moves and flag. Cells are returned ascending, one each.
+    """
+    if not len(cell):
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, 0
+    order = np.lexsort((stamp, cell))
+    cell, stamp, delta = cell[order], stamp[order], np.asarray(delta, np.int64)[order]
+    instant = np.flatnonzero(np.r_[True, (cell[1:] != cell[:-1]) | (stamp[1:] != stamp[:-1])])
+    net = np.add.reduceat(delta, instant)
+    moved = net != 0  # a purchase and a close at one instant are no move
+    at, net = order[instant[moved]], net[moved]
+    cells = cell[instant[moved]]
+    start = np.flatnonzero(np.r_[True, cells[1:] != cells[:-1]])
+    total = np.add.reduceat(net, start)
+    running = np.cumsum(net)
+    sizes = np.diff(np.r_[start, len(net)])
+    running -= np.repeat(running[start] - net[start], sizes)  # cumulative sum per cell
+    lowest = np.minimum.reduceat(running, start)
+    last = net[np.r_[start[1:], len(net)] - 1]
+    base = np.asarray(before, dtype=np.int64)[at[start]]
+    # a close that finds nothing held is ignored: the walk from `base` is floored at zero
+    floor = np.minimum(0, base + lowest)
+    counted = base + total - floor
+    once = (last > 0).astype(np.int64)  # held at most once: the last net move decides
+    quantity = np.where(np.asarray(repeatable, dtype=bool)[at[start]], counted, once)
+    return cells[start], quantity, int(-floor.sum())
 
 
 def net_moves(events: pl.DataFrame, cutoff: datetime | None) -> pl.DataFrame:
@@ -109,26 +164,6 @@ def require_aware(moment: datetime, name: str) -> datetime:
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError(f"{name} must be timezone-aware (events are UTC), got naive {moment}")
     return moment.astimezone(UTC)
-
-
-def _replay_repeatable(moves: pl.DataFrame) -> pl.DataFrame:
-    # Running total floored at zero: q_end = S_end - min(0, min_t S_t) (a reflected walk);
-    # -min(0, min_t S_t) is exactly the number of closes that found nothing to close.
-    out = moves.group_by(_KEYS).agg(
-        pl.col(_DELTA).sum().alias("_total"),
-        pl.col(_DELTA).sort_by(C.timestamp).cum_sum().min().alias("_lowest"),
-    )
-    ignored = out.select((-pl.col("_lowest").clip(upper_bound=0)).sum()).item()
-    if ignored:
-        logger.info("%d close event(s) found no open holding and were ignored", ignored)
-    return out.select(
-        *_KEYS, (pl.col("_total") - pl.col("_lowest").clip(upper_bound=0)).alias(C.quantity)
-    )
-
-
-def _replay_single(moves: pl.DataFrame) -> pl.DataFrame:
-    last = pl.col(_DELTA).sort_by(C.timestamp).last()
-    return moves.group_by(_KEYS).agg((last > 0).cast(pl.Int64).alias(C.quantity))
 
 
 def _check_flags(flags: pl.DataFrame) -> None:

@@ -1,4 +1,8 @@
-"""A batch of customer states: snapshot rows, overridden by holdings the caller knows better."""
+"""A batch of customer states: snapshot rows as dense vectors over the catalog.
+
+A bank has tens to a few hundred products, so one customer's state is a few hundred numbers:
+dense rows serve one customer and a batch alike, with no sparse bookkeeping per request.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,6 @@ import polars as pl
 import scipy.sparse as sp
 
 from recsys.columns import Columns as C
-from recsys.engine.csr import csr_of
 from recsys.engine.snapshot import Snapshot
 from recsys.rules.customers import CustomerBatch
 
@@ -27,15 +30,14 @@ _DEFAULTS = {  # rule inputs of a customer whose profile does not say
 
 @dataclass(frozen=True, eq=False)
 class BatchState:
-    """What the engine needs per requested customer (row i = customer_ids[i])."""
+    """What the pipeline needs per requested customer (row i = customer_ids[i])."""
 
     customer_ids: list[str]
     rows: np.ndarray  # int64 snapshot row, -1 for customers the snapshot does not know
-    history: sp.csr_matrix  # (b, n) float32: what the model scores
-    held: sp.csr_matrix  # (b, n): current holdings quantities
+    history: np.ndarray  # (b, n) float32: what the model scores
+    held: np.ndarray  # (b, n) int64: current holdings quantities
     features: pl.DataFrame  # (b rows) profile columns, nulls where unknown
     customers: CustomerBatch  # rule inputs, with cautious defaults for unknown customers
-    age_known: np.ndarray  # bool (b,)
 
 
 @dataclass(frozen=True, eq=False)
@@ -51,36 +53,34 @@ class ProfileArrays:
     risk_tolerance: np.ndarray  # int8 (N + 1,)
     marketing_consent: np.ndarray  # bool (N + 1,)
     segment: np.ndarray  # str objects (N + 1,), shared strings: 8 bytes a customer
-    segment_nulls: bool  # some snapshot customer has no segment (filled with UNKNOWN_SEGMENT)
 
     @classmethod
     def of(cls, customers: pl.DataFrame) -> ProfileArrays:
         """From a snapshot's customers frame (its row order)."""
         known = rule_inputs(customers)
-        segment = customers[C.segment]
-        values = segment.fill_null(UNKNOWN_SEGMENT).unique().sort()
-        codes = segment.fill_null(UNKNOWN_SEGMENT).replace_strict(
+        segment = customers[C.segment].fill_null(UNKNOWN_SEGMENT)
+        values = segment.unique().sort()
+        codes = segment.replace_strict(
             values, pl.int_range(values.len(), eager=True), return_dtype=pl.Int64
         )
         shared = np.append(values.to_numpy().astype(object), UNKNOWN_SEGMENT)
         return cls(
             birth_year=np.append(known.birth_year, np.int32(PLACEHOLDER_BIRTH_YEAR)),
-            age_known=np.append(customers[C.birth_year].is_not_null().to_numpy(), False),
+            age_known=np.append(known.age_known, False),
             risk_tolerance=np.append(known.risk_tolerance, np.int8(UNKNOWN_RISK_TOLERANCE)),
             marketing_consent=np.append(known.marketing_consent, False),
             segment=shared[np.append(codes.to_numpy(), len(values))],
-            segment_nulls=bool(segment.null_count()),
         )
 
-    def take(self, rows: np.ndarray) -> tuple[CustomerBatch, np.ndarray]:
-        """Rule inputs and age_known of snapshot `rows` (-1 = unknown customer)."""
-        customers = CustomerBatch(
+    def take(self, rows: np.ndarray) -> CustomerBatch:
+        """Rule inputs of snapshot `rows` (-1 = unknown customer)."""
+        return CustomerBatch(
             birth_year=self.birth_year[rows],
             risk_tolerance=self.risk_tolerance[rows],
             marketing_consent=self.marketing_consent[rows],
             segment=self.segment[rows],
+            age_known=self.age_known[rows],
         )
-        return customers, self.age_known[rows]
 
 
 def batch_state(
@@ -93,72 +93,48 @@ def batch_state(
 ) -> BatchState:
     """States of `customer_ids`; a non-None holdings[i] replaces that customer's holdings.
 
-    `profiles` (ProfileArrays.of(snapshot.customers), built once per snapshot) makes the rule
-    inputs an array lookup instead of frame work on every call; the result is the same.
+    `profiles` is ProfileArrays.of(snapshot.customers), built once per snapshot by the engine.
     """
     ids = [str(c) for c in customer_ids]
     if holdings is not None and len(holdings) != len(ids):
         raise ValueError(f"holdings has {len(holdings)} entries for {len(ids)} customers")
     rows = snapshot.customer_map.to_internal(ids, strict=False)
-    n = len(snapshot.product_map)
-    history = _take_rows(snapshot.history, rows, n)
-    held = _take_rows(snapshot.held, rows, n)
+    history = dense_rows(snapshot.history, rows, np.float32)
+    held = dense_rows(snapshot.held, rows, np.int64)
     if holdings is not None:
-        given = [i for i, h in enumerate(holdings) if h is not None]
+        given = np.array([h is not None for h in holdings], dtype=bool)
         override = _holdings_matrix(snapshot, holdings, len(ids))
-        keep = np.ones(len(ids), dtype=bool)
-        keep[given] = False
-        held = _row_scale(held, keep) + override
-        history = history.maximum(override * purchase_weight).tocsr()
-    features = _features(snapshot, ids, rows, profiles)
-    if profiles is None:
-        customers = rule_inputs(features)
-        age_known = features[C.birth_year].is_not_null().to_numpy()
-    else:
-        customers, age_known = profiles.take(rows)
+        held[given] = override[given]
+        np.maximum(history, override * np.float32(purchase_weight), out=history)
+    profiles = profiles or ProfileArrays.of(snapshot.customers)
     return BatchState(
         customer_ids=ids,
         rows=rows,
-        history=history.astype(np.float32, copy=False),  # a new matrix already
-        held=held.tocsr(),
-        features=features,
-        customers=customers,
-        age_known=age_known,
+        history=history,
+        held=held,
+        features=_features(snapshot, ids, rows),
+        customers=profiles.take(rows),
     )
 
 
-def _take_rows(matrix: sp.csr_matrix, rows: np.ndarray, n: int) -> sp.csr_matrix:
-    """matrix[rows] with empty rows where rows == -1 (a copy; cut from the CSR arrays directly).
-
-    scipy's fancy row indexing costs ~100 us whatever the batch size; a request asks for one row.
-    """
+def dense_rows(matrix: sp.csr_matrix, rows: np.ndarray, dtype: type) -> np.ndarray:
+    """matrix[rows] as a dense (len(rows), n) array, zero rows where rows == -1."""
+    out = np.zeros((len(rows), matrix.shape[1]), dtype=dtype)
     indptr = matrix.indptr
-    if len(rows) == 1:  # the per-request case: plain integer slicing, no index arrays
-        row = int(rows[0])
-        start, stop = (int(indptr[row]), int(indptr[row + 1])) if row >= 0 else (0, 0)
-        ptr = np.array([0, stop - start], dtype=indptr.dtype)
-        cut = slice(start, stop)
-        # a snapshot row is canonical: its cells need no check (see recsys.engine.csr)
-        return csr_of(matrix.data[cut].copy(), matrix.indices[cut].copy(), ptr, (1, n))
     safe = np.where(rows >= 0, rows, 0)
     starts = indptr[safe]
     lengths = np.where(rows >= 0, indptr[safe + 1] - starts, 0)
-    out_ptr = np.zeros(len(rows) + 1, dtype=indptr.dtype)
-    np.cumsum(lengths, out=out_ptr[1:])
+    offsets = np.cumsum(lengths) - lengths
     # position of every kept entry in the source arrays, row after row
-    at = np.repeat(starts - out_ptr[:-1], lengths) + np.arange(out_ptr[-1])
-    return sp.csr_matrix((matrix.data[at], matrix.indices[at], out_ptr), shape=(len(rows), n))
-
-
-def _row_scale(m: sp.csr_matrix, keep: np.ndarray) -> sp.csr_matrix:
-    out = sp.diags(keep.astype(np.float32)) @ m
-    out.eliminate_zeros()
-    return out.tocsr()
+    at = np.repeat(starts - offsets, lengths) + np.arange(lengths.sum())
+    # np.add.at: a matrix with duplicate cells (not canonical) sums them, as scipy does
+    np.add.at(out, (np.repeat(np.arange(len(rows)), lengths), matrix.indices[at]), matrix.data[at])
+    return out
 
 
 def _holdings_matrix(
     snapshot: Snapshot, holdings: Sequence[Sequence[str] | None], b: int
-) -> sp.csr_matrix:
+) -> np.ndarray:
     """(b, n) with 1 per (row, held product); unknown product ids raise ValueError."""
     row_idx = np.repeat(np.arange(b), [len(h) if h is not None else 0 for h in holdings])
     flat = [str(p) for h in holdings if h is not None for p in h]
@@ -166,54 +142,32 @@ def _holdings_matrix(
     if (cols < 0).any():
         unknown = sorted({p for p, c in zip(flat, cols, strict=True) if c < 0})[:5]
         raise ValueError(f"holdings: unknown product ids {unknown}")
-    m = sp.csr_matrix(
-        (np.ones(len(cols), np.float32), (row_idx, cols)), shape=(b, len(snapshot.product_map))
-    )
-    m.data[:] = 1.0  # a product listed twice is still one holding
-    return m
+    out = np.zeros((b, len(snapshot.product_map)), dtype=np.int64)
+    out[row_idx, cols] = 1  # a product listed twice is still one holding
+    return out
 
 
-def _features(
-    snapshot: Snapshot, ids: list[str], rows: np.ndarray, profiles: ProfileArrays | None = None
-) -> pl.DataFrame:
+def _features(snapshot: Snapshot, ids: list[str], rows: np.ndarray) -> pl.DataFrame:
     """Snapshot profile rows; unknown customers get nulls and the 'unknown' segment."""
     frame = snapshot.customers
-    if profiles is not None and not profiles.segment_nulls and (rows >= 0).all():
-        # known customers only: the rows as they are (ids equal, no segment to fill);
-        # one row is a zero-copy slice, ~50x cheaper than a gather plus two column updates
-        return frame.slice(int(rows[0]), 1) if len(rows) == 1 else frame[rows]
-    if len(rows) == 1 and rows[0] < 0:
-        # one customer the snapshot does not know (a request): the frame the lines below
-        # build, made from its one row directly: ~15x cheaper than a gather and four updates
-        row: dict[str, object] = dict.fromkeys(frame.columns)
-        row[C.customer_id], row[C.segment] = ids[0], UNKNOWN_SEGMENT
-        return pl.DataFrame([row], schema=frame.schema)
-    picked = frame[np.where(rows >= 0, rows, 0)]  # a numpy gather: no Python list of rows
+    picked = frame[np.where(rows >= 0, rows, 0)] if frame.height else frame.clear(len(rows))
     if (rows < 0).any():
         known = pl.Series(rows >= 0)
-        nulls = {c: pl.when(known).then(pl.col(c)).otherwise(None) for c in frame.columns}
-        picked = picked.with_columns(**nulls)
-    out = picked.with_columns(pl.Series(C.customer_id, ids, pl.String))
-    return out.with_columns(pl.col(C.segment).fill_null(UNKNOWN_SEGMENT))
+        nulls = [pl.when(known).then(pl.col(c)).otherwise(None).alias(c) for c in frame.columns]
+        picked = picked.with_columns(nulls).with_columns(pl.Series(C.customer_id, ids, pl.String))
+    if picked[C.segment].has_nulls():
+        picked = picked.with_columns(pl.col(C.segment).fill_null(UNKNOWN_SEGMENT))
+    return picked
 
 
 def rule_inputs(features: pl.DataFrame) -> CustomerBatch:
     """The hard rules' inputs of a features frame, cautious defaults where a value is null."""
-    if features.height == 1:
-        # a request's one customer, read as Python values: Series.fill_null runs a query each
-        row = features.row(0, named=True)
-        value = {c: default if row[c] is None else row[c] for c, default in _DEFAULTS.items()}
-        return CustomerBatch.from_arrays(
-            birth_year=[value[C.birth_year]],
-            risk_tolerance=[value[C.risk_tolerance]],
-            marketing_consent=[value[C.marketing_consent]],
-            segment=[row[C.segment]],
-        )
     return CustomerBatch.from_arrays(
         birth_year=features[C.birth_year].fill_null(_DEFAULTS[C.birth_year]).to_numpy(),
         risk_tolerance=features[C.risk_tolerance].fill_null(_DEFAULTS[C.risk_tolerance]).to_numpy(),
         marketing_consent=features[C.marketing_consent]
         .fill_null(_DEFAULTS[C.marketing_consent])
         .to_numpy(),
-        segment=features[C.segment].to_numpy(),
+        segment=features[C.segment].fill_null(UNKNOWN_SEGMENT).to_numpy(),
+        age_known=features[C.birth_year].is_not_null().to_numpy(),
     )

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
 import numpy as np
 import polars as pl
+import scipy.sparse as sp
 
 from recsys.columns import Columns as C
 from recsys.offers.model import Offer
-from recsys.rules.catalog import NO_MAX_AGE
-from recsys.rules.eligibility import active_at, age_bounds
-
-ADULT_AGE = 18  # the engine's policy (recsys.engine.engine.ADULT_AGE; a test keeps them equal)
+from recsys.rules.catalog import Catalog
+from recsys.rules.combine import combine, rule_masks
+from recsys.rules.customers import CustomerBatch
+from recsys.rules.eligibility import age_bounds
 
 
 @dataclass(frozen=True, eq=False)
@@ -63,9 +64,6 @@ def target_match(offers: Sequence[Offer], profile: TargetProfile, at: date) -> n
 
 
 def _isin(values: np.ndarray, allowed: Sequence[str] | frozenset[str]) -> np.ndarray:
-    if len(values) <= 8:  # a request: set lookups beat np.isin's sort
-        keep = allowed if isinstance(allowed, frozenset) else frozenset(allowed)
-        return np.fromiter((v in keep for v in values), dtype=bool, count=len(values))
     return pl.Series(values, dtype=pl.String).is_in(list(allowed)).fill_null(False).to_numpy()
 
 
@@ -78,63 +76,68 @@ class Reach:
     blocked: dict[str, int] = field(default_factory=dict)  # rule -> targeted customers blocked
 
 
-def snapshot_profile(customers: pl.DataFrame) -> TargetProfile:
-    """A TargetProfile of every customer of a snapshot's customers frame (its row order)."""
+def target_profile(
+    customer_ids: Sequence[str], customers: CustomerBatch, features: pl.DataFrame
+) -> TargetProfile:
+    """What targeting reads of customers: their rule inputs and their profile's text fields."""
 
     def text(name: str) -> np.ndarray:
-        if name not in customers.columns:
-            return np.full(customers.height, None, dtype=object)
-        return customers[name].cast(pl.String).to_numpy().astype(object)
+        if name not in features.columns:
+            return np.full(features.height, None, dtype=object)
+        return features[name].cast(pl.String).to_numpy().astype(object)
 
-    birth = customers[C.birth_year]
-    risk = customers[C.risk_tolerance] if C.risk_tolerance in customers.columns else None
     return TargetProfile(
-        customer_ids=text(C.customer_id),
-        segment=text(C.segment),
-        birth_year=birth.fill_null(1970).to_numpy(),
-        age_known=birth.is_not_null().to_numpy(),
-        risk_tolerance=(risk.fill_null(1).to_numpy() if risk is not None else np.ones(0)),
+        customer_ids=np.asarray(customer_ids, dtype=object),
+        segment=customers.segment,
+        birth_year=customers.birth_year,
+        age_known=customers.age_known,
+        risk_tolerance=customers.risk_tolerance,
         income_band=text(C.income_band),
         region=text(C.region),
     )
 
 
-def reach(offer: Offer, engine: object, at: date) -> Reach:
-    """Targeted customers of the engine's snapshot, and how many every hard rule lets through.
+def reach(
+    offer: Offer,
+    catalog: Catalog,
+    customers: CustomerBatch,
+    held: sp.csr_matrix,
+    profile: TargetProfile,
+    *,
+    at: date,
+    excluded_categories: Mapping[str, Sequence[str]],
+) -> Reach:
+    """Targeted customers, and how many every hard rule lets through (the rules that serve).
 
-    `engine` is a recsys.engine.engine.Engine (duck-typed to keep this module free of it).
-    Counts per rule are of targeted customers that rule alone blocks (several may block one).
+    `customers`, `held` and `profile` cover the same customers in one order. Counts per rule
+    are of targeted customers that rule alone blocks (several may block one). An offer for
+    several channels reaches a customer when one of its channels does.
     """
-    snapshot = engine.snapshot  # type: ignore[attr-defined]
-    catalog = engine.catalog  # type: ignore[attr-defined]
-    customers = snapshot.customers
-    profile = snapshot_profile(customers)
     targeted = target_match([offer], profile, at)[:, 0]
-    if offer.product_id not in snapshot.product_map:
+    if offer.product_id not in catalog.products:
         return Reach(int(targeted.sum()), 0, {"unknown_product": int(targeted.sum())})
-    [p] = snapshot.product_map.to_internal([offer.product_id])
-    youngest, oldest = age_bounds(np.asarray(profile.birth_year, dtype=np.int32), at)
-    consent = customers[C.marketing_consent].fill_null(False).to_numpy().astype(bool)
-    held = np.asarray(snapshot.held[:, [p]].todense()).ravel() > 0
+    [p] = catalog.products.to_internal([offer.product_id])
+    one = catalog.take(np.array([p]))
+    quantity = held[:, [p]].toarray()
+    per_channel = [
+        rule_masks(
+            one,
+            customers,
+            quantity,
+            at=at,
+            channel=channel,
+            excluded_categories=excluded_categories.get(channel, ()) if channel else (),
+            for_offers=True,
+        )
+        for channel in (offer.channels or (None,))
+    ]
+    # a rule blocks where it blocks in every channel the offer may use
     allowed = {
-        "suitability": catalog.risk_rating[p] <= profile.risk_tolerance,
-        "age": np.where(
-            profile.age_known,
-            (catalog.min_age[p] <= youngest) & (oldest <= catalog.max_age[p]),
-            # the engine's policy for an unknown age: products open to every adult only
-            bool(catalog.min_age[p] <= ADULT_AGE and catalog.max_age[p] == NO_MAX_AGE),
-        ),
-        "consent": consent,
-        "held": ~held if not catalog.repeatable[p] else np.ones_like(consent),
-        "active": np.full(len(consent), bool(active_at(catalog, at)[p])),
+        rule: np.logical_or.reduce([masks[rule][:, 0] for masks in per_channel])
+        for rule in per_channel[0]
     }
-    if offer.channels:
-        sold = [catalog.sold_in[p, catalog.channel_index(c)] for c in offer.channels]
-        allowed["channel"] = np.full(len(consent), any(sold))
+    receivable = targeted & np.logical_or.reduce([combine(m)[:, 0] for m in per_channel])
     blocked = {rule: int((targeted & ~ok).sum()) for rule, ok in allowed.items()}
-    receivable = targeted.copy()
-    for ok in allowed.values():
-        receivable &= ok
     return Reach(
         int(targeted.sum()), int(receivable.sum()), {k: v for k, v in blocked.items() if v}
     )

@@ -1,7 +1,7 @@
 """Hard business rules as vectorised boolean masks (customers x products), and the batch top-k."""
 
 from recsys.rules.catalog import Catalog
-from recsys.rules.combine import RULES, allowed_mask, combine, removed_by, rule_masks
+from recsys.rules.combine import RULES, combine, rule_masks
 from recsys.rules.customers import CustomerBatch
 from recsys.rules.topk import PAD_ID, masked_topk
 
@@ -10,9 +10,7 @@ __all__ = [
     "RULES",
     "Catalog",
     "CustomerBatch",
-    "allowed_mask",
     "combine",
     "masked_topk",
-    "removed_by",
     "rule_masks",
 ]

@@ -39,6 +39,21 @@ class Catalog:
             raise ValueError(f"unknown channel {channel!r}; known channels: {list(self.channels)}")
         return self.channels.index(channel)
 
+    def take(self, products: np.ndarray) -> Catalog:
+        """The catalog of `products` (internal ids), in that order."""
+        return Catalog(
+            products=IdMap(self.products.ids[products]),
+            risk_rating=self.risk_rating[products],
+            min_age=self.min_age[products],
+            max_age=self.max_age[products],
+            active_from=self.active_from[products],
+            active_to=self.active_to[products],
+            repeatable=self.repeatable[products],
+            category=self.category[products],
+            channels=self.channels,
+            sold_in=self.sold_in[products],
+        )
+
     @classmethod
     def from_frame(
         cls, products: pl.DataFrame, product_map: IdMap, channels: Sequence[str]

@@ -63,41 +63,11 @@ def rule_masks(
     return masks
 
 
-def allowed_mask(
-    catalog: Catalog,
-    customers: CustomerBatch,
-    held: Held,
-    *,
-    at: date,
-    channel: str | None = None,
-    excluded_categories: Collection[str] = (),
-    exclude_products: np.ndarray | None = None,
-    for_offers: bool = False,
-) -> np.ndarray:
-    """(b, n) bool: allowed by every rule (the AND of `rule_masks`); a new writable array."""
-    masks = rule_masks(
-        catalog,
-        customers,
-        held,
-        at=at,
-        channel=channel,
-        excluded_categories=excluded_categories,
-        exclude_products=exclude_products,
-        for_offers=for_offers,
-    )
-    return combine(masks)
-
-
 def combine(masks: dict[str, np.ndarray]) -> np.ndarray:
     """The logical AND of the rule masks (a new writable array)."""
     if not masks:
         raise ValueError("no rule masks to combine")
     return np.logical_and.reduce(list(masks.values()))
-
-
-def removed_by(masks: dict[str, np.ndarray], row: int) -> dict[str, np.ndarray]:
-    """For customer `row`: product ids each rule removed (one product may be under several)."""
-    return {name: np.flatnonzero(~mask[row]) for name, mask in masks.items()}
 
 
 def _not_excluded(exclude: np.ndarray, shape: tuple[int, int]) -> np.ndarray:

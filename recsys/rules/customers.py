@@ -19,13 +19,19 @@ class CustomerBatch:
     risk_tolerance: np.ndarray  # int8 (b,)
     marketing_consent: np.ndarray  # bool (b,)
     segment: np.ndarray  # str objects (b,)
+    # False where the profile has no birth year: birth_year is then a placeholder that
+    # decides nothing (recsys.rules.eligibility lets such a customer see adult products only)
+    age_known: np.ndarray | None = None  # bool (b,); None = every age known
 
     def __post_init__(self) -> None:
+        if self.age_known is None:
+            object.__setattr__(self, "age_known", np.ones(len(self.birth_year), dtype=bool))
         sizes = {
             len(self.birth_year),
             len(self.risk_tolerance),
             len(self.marketing_consent),
             len(self.segment),
+            len(self.age_known),
         }
         if len(sizes) != 1:
             raise ValueError(f"CustomerBatch arrays differ in length: {sorted(sizes)}")
@@ -41,6 +47,7 @@ class CustomerBatch:
         risk_tolerance: Sequence[int] | np.ndarray,
         marketing_consent: Sequence[bool] | np.ndarray,
         segment: Sequence[str] | np.ndarray,
+        age_known: Sequence[bool] | np.ndarray | None = None,
     ) -> CustomerBatch:
         """A batch from plain sequences (one value per customer), cast to the canonical dtypes."""
         return cls(
@@ -48,6 +55,7 @@ class CustomerBatch:
             risk_tolerance=np.asarray(risk_tolerance, dtype=np.int8),
             marketing_consent=np.asarray(marketing_consent, dtype=bool),
             segment=np.asarray(segment, dtype=object),
+            age_known=None if age_known is None else np.asarray(age_known, dtype=bool),
         )
 
     @classmethod

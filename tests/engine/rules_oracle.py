@@ -14,7 +14,7 @@ from datetime import date
 import polars as pl
 
 from recsys.columns import Columns as C
-from recsys.engine.engine import ADULT_AGE
+from recsys.rules.eligibility import ADULT_AGE
 
 RANK = "rank"
 SCORE = "score"

@@ -9,17 +9,25 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
+import scipy.sparse as sp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 from recsys.columns import Columns as C
-from recsys.engine.engine import ADULT_AGE, Engine
+from recsys.engine.engine import Engine, at_noon
+from recsys.engine.request import Answer, Request
 from recsys.engine.snapshot import Snapshot
+from recsys.rules.eligibility import ADULT_AGE
 from recsys.settings import Settings
 from tests.engine.rules_oracle import REASON, allowed_pairs, check_suggestions
 
 CHANNELS = [None, "mobile", "web", "branch", "call_center", "atm"]
+
+
+def top(engine: Engine, ids: list[str], k: int, day: date, **options) -> Answer:
+    """The pipeline's answer for `ids` on `day`, without reasons."""
+    return engine.answer(Request(ids, k, at_noon(day), reasons=0, **options))
 
 
 def profiles(snapshot: Snapshot, ids: list[str]) -> pl.DataFrame:
@@ -144,11 +152,11 @@ def test_atm_never_shows_the_categories_settings_exclude_there(
         dataclasses.replace(engine.snapshot, products=products),
         excluded_categories=engine.excluded_categories,
     )
-    state = everywhere.state(everywhere.snapshot.customer_map.ids.tolist())
+    customers = everywhere.snapshot.customer_map.ids.tolist()
     n = len(everywhere.catalog)
 
     def shown(channel: str | None) -> set[str]:
-        ids = everywhere.recommend(state, n, at=today, channel=channel).ids
+        ids = top(everywhere, customers, n, today, channel=channel).ids
         return set(everywhere.catalog.category[np.unique(ids[ids >= 0])].tolist())
 
     assert shown("mobile") & excluded  # elsewhere these categories do get suggested
@@ -191,7 +199,7 @@ def test_customer_of_unknown_age_gets_only_products_open_to_every_adult(
 
 def test_unknown_customer_without_holdings_gets_popularity(engine: Engine, today: date):
     state = engine.state(["new-1", "new-2"])
-    out = engine.recommend(state, 5, at=today)
+    out = top(engine, ["new-1", "new-2"], 5, today)
     assert out.fallback.tolist() == [True, True]
     frame = engine.recommend_frame(["new-1", "new-2"], 5, at=today)
     assert frame.filter(pl.col(C.customer_id) == "new-1")[C.product_id].to_list() == (
@@ -199,14 +207,15 @@ def test_unknown_customer_without_holdings_gets_popularity(engine: Engine, today
     )
     assert frame[REASON].str.starts_with("popular").all()
     # the order is the fallback's own ranking of the products the rules allow
-    scores = engine.fallback.score(state.history[:1], state.rows[:1], state.features[:1])[0]
-    allowed = np.flatnonzero(engine.allowed_masks(state, at=today)["suitability"][0])
+    history = sp.csr_matrix(state.history[:1])
+    scores = engine.fallback.score(history, state.rows[:1], state.features[:1])[0]
+    allowed = np.flatnonzero(out.masks["suitability"][0])
     assert frame["score"][:5].to_list() == pytest.approx(np.sort(scores[allowed])[::-1][:5])
 
 
 def test_unknown_customer_with_holdings_is_scored_by_the_model(engine: Engine, today: date):
     holdings = [["CA_SALARY"]]
-    out = engine.recommend(engine.state(["new"], holdings), 5, at=today)
+    out = top(engine, ["new"], 5, today, holdings=holdings)
     assert out.fallback.tolist() == [False]
     frame = engine.recommend_frame(["new"], 5, holdings=holdings, at=today)
     assert frame.height == 5
@@ -217,8 +226,7 @@ def test_unknown_customer_with_holdings_is_scored_by_the_model(engine: Engine, t
 
 def test_known_customer_gets_the_model_top_k(engine: Engine, today: date) -> None:
     ids = engine.snapshot.customer_map.ids[:50].tolist()
-    state = engine.state(ids)
-    out = engine.recommend(state, 4, at=today)
+    out = top(engine, ids, 4, today)
     frame = engine.recommend_frame(ids, 4, at=today)
     assert not out.fallback.any()
     expected = [engine.snapshot.product_map.ids[row[row >= 0]].tolist() for row in out.ids]
@@ -237,11 +245,12 @@ def test_a_customer_gets_the_same_list_alone_or_in_a_batch(engine: Engine, today
 
 
 def test_excluded_products_are_not_suggested(engine: Engine, today: date) -> None:
-    state = engine.state(engine.snapshot.customer_map.ids[:30].tolist())
-    first = engine.recommend(state, 3, at=today).ids
-    top = np.unique(first[first >= 0])
-    again = engine.recommend(state, 3, at=today, exclude_products=top).ids
-    assert not np.isin(again[again >= 0], top).any()
+    ids = engine.snapshot.customer_map.ids[:30].tolist()
+    first = top(engine, ids, 3, today).ids
+    shown = np.unique(first[first >= 0])
+    exclude = engine.snapshot.product_map.to_external(shown).tolist()
+    again = top(engine, ids, 3, today, exclude=exclude).ids
+    assert not np.isin(again[again >= 0], shown).any()
 
 
 def test_save_load_gives_identical_results(engine: Engine, today: date, tmp_path: Path):

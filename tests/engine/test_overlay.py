@@ -11,8 +11,11 @@ import pytest
 
 from recsys.columns import Columns as C
 from recsys.data.dataset import BankData
+from recsys.data.recent_events import RecentEvents
 from recsys.data.schema import EVENTS
+from recsys.engine.engine import at_noon
 from recsys.engine.overlay import apply_events
+from recsys.engine.request import NewEvents, Request
 from recsys.engine.snapshot import Snapshot
 from recsys.engine.state import BatchState, batch_state
 from tests.conftest import TINY_LAST_EVENT, tiny_bank_data
@@ -30,19 +33,18 @@ def tiny_snapshot() -> Snapshot:
                           as_of=TINY_LAST_EVENT)
 
 
-def frame(*rows: tuple[str, str, str, datetime]) -> pl.DataFrame:
+def frame(*rows: tuple[str, str, str, datetime]) -> RecentEvents:
     """Canonical events (channel, amount null)."""
     data = {C.customer_id: [], C.product_id: [], C.event: [], C.timestamp: []}
     for customer, product, kind, at in rows:
         for name, value in zip(data, (customer, product, kind, at), strict=True):
             data[name].append(value)
     schema = {c.name: c.dtype for c in EVENTS.columns}
-    return pl.DataFrame(data, schema={k: schema[k] for k in data}).with_columns(
-        pl.lit(None, pl.String).alias(C.channel), pl.lit(None, pl.Float64).alias(C.amount)
-    )
+    typed = pl.DataFrame(data, schema={k: schema[k] for k in data})
+    return RecentEvents.from_frame(typed)
 
 
-def overlay(snap: Snapshot, ids: list[str], events: pl.DataFrame, *, as_of=NOW,  # noqa: ANN001
+def overlay(snap: Snapshot, ids: list[str], events: RecentEvents, *, as_of=NOW,  # noqa: ANN001
             half_life: float | None = HALF_LIFE) -> BatchState:
     repeatable = snap.products[C.repeatable].to_numpy()
     return apply_events(batch_state(snap, ids), events, product_map=snap.product_map,
@@ -52,7 +54,8 @@ def overlay(snap: Snapshot, ids: list[str], events: pl.DataFrame, *, as_of=NOW, 
 
 def held(snap: Snapshot, state: BatchState, row: int) -> dict[str, float]:
     r = state.held[row]
-    return dict(zip(snap.product_map.ids[r.indices].tolist(), r.data.tolist(), strict=True))
+    cols = np.flatnonzero(r)
+    return dict(zip(snap.product_map.ids[cols].tolist(), r[cols].tolist(), strict=True))
 
 
 def at(days: float) -> datetime:
@@ -77,7 +80,6 @@ def test_purchase_of_a_non_repeatable_product_is_held_once(tiny_snapshot: Snapsh
 def test_close_removes_the_holding(tiny_snapshot: Snapshot) -> None:
     state = overlay(tiny_snapshot, ["c1"], frame(("c1", "p1", "close", at(1))))
     assert held(tiny_snapshot, state, 0) == {"p4": 1.0}
-    assert state.held[0].nnz == 1  # no explicit zero left in the matrix
 
 
 def test_repeatable_purchases_add_up(tiny_snapshot: Snapshot) -> None:
@@ -108,9 +110,9 @@ def test_history_adds_decayed_event_weights(tiny_snapshot: Snapshot) -> None:
     events = frame(("c4", "p1", "purchase", NOW), ("c4", "p1", "view", NOW),
                    ("c4", "p3", "apply", NOW - timedelta(days=HALF_LIFE)),
                    ("c4", "p5", "impression", NOW))  # weight 0: no cell
-    before = batch_state(tiny_snapshot, ["c4"]).history[0].toarray().ravel()
+    before = batch_state(tiny_snapshot, ["c4"]).history[0]
     state = overlay(tiny_snapshot, ["c4"], events)
-    after = state.history[0].toarray().ravel()
+    after = state.history[0]
     cols = tiny_snapshot.product_map.to_internal(["p1", "p3", "p5"])
     np.testing.assert_allclose(after[cols] - before[cols], [1.05, 0.25, 0.0], rtol=1e-6)
     rest = np.setdiff1d(np.arange(len(after)), cols)
@@ -121,8 +123,8 @@ def test_history_adds_decayed_event_weights(tiny_snapshot: Snapshot) -> None:
 def test_customers_without_events_keep_their_snapshot_rows(tiny_snapshot: Snapshot) -> None:
     base = batch_state(tiny_snapshot, ["c1", "c2"])
     state = overlay(tiny_snapshot, ["c1", "c2"], frame(("c2", "p5", "purchase", at(1))))
-    assert (state.history[0] != base.history[0]).nnz == 0
-    assert (state.held[0] != base.held[0]).nnz == 0
+    np.testing.assert_array_equal(state.history[0], base.history[0])
+    np.testing.assert_array_equal(state.held[0], base.held[0])
     assert held(tiny_snapshot, state, 1) == {"p5": 1.0}
 
 
@@ -134,15 +136,15 @@ def test_unknown_customers_and_repeated_customers_get_their_events(
     assert state.rows.tolist() == [-1, 1, -1]
     assert held(tiny_snapshot, state, 0) == held(tiny_snapshot, state, 2) == {"p1": 1.0}
     assert held(tiny_snapshot, state, 1) == {}  # c9 is not in the batch
-    assert state.history[0].nnz == 1 and state.history[2].nnz == 1
+    assert np.count_nonzero(state.history[0]) == np.count_nonzero(state.history[2]) == 1
 
 
 def test_events_after_as_of_are_ignored(tiny_snapshot: Snapshot) -> None:
     events = frame(("c4", "p5", "purchase", NOW + timedelta(seconds=1)))
     state = overlay(tiny_snapshot, ["c4"], events)
     base = batch_state(tiny_snapshot, ["c4"])
-    assert state.held[0].nnz == 0
-    assert (state.history != base.history).nnz == 0
+    assert not state.held[0].any()
+    np.testing.assert_array_equal(state.history, base.history)
 
 
 def test_unknown_products_are_ignored_with_a_warning(
@@ -163,7 +165,8 @@ def test_the_input_state_is_not_changed(tiny_snapshot: Snapshot) -> None:
                        repeatable=tiny_snapshot.products[C.repeatable].to_numpy(),
                        weights=WEIGHTS, half_life_days=HALF_LIFE, as_of=NOW)
     assert out is not base
-    assert (base.held != held_before).nnz == 0 and (base.history != history_before).nnz == 0
+    np.testing.assert_array_equal(base.held, held_before)
+    np.testing.assert_array_equal(base.history, history_before)
 
 
 def test_no_events_returns_the_same_state(tiny_snapshot: Snapshot) -> None:
@@ -191,29 +194,26 @@ def test_overlay_equals_a_snapshot_rebuilt_with_the_events(bank: BankData) -> No
     t1 = t2 - timedelta(days=60)
     old = Snapshot.build(bank, weights=WEIGHTS, half_life_days=None, as_of=t1)
     new = Snapshot.build(bank, weights=WEIGHTS, half_life_days=None, as_of=t2)
-    recent = bank.events.filter(pl.col(C.timestamp) > t1)
+    recent = bank.events.filter(pl.col(C.timestamp) > t1).sort(C.timestamp)
     ids = recent[C.customer_id].unique().sort().head(300).to_list() + ["never-seen"]
-    state = overlay(old, ids, recent, as_of=t2.astimezone(UTC), half_life=None)
+    rows = RecentEvents.from_frame(recent.select(C.customer_id, C.product_id, C.event, C.timestamp))
+    state = overlay(old, ids, rows, as_of=t2.astimezone(UTC), half_life=None)
     expected = batch_state(new, ids)
-    assert recent.height > 0 and expected.held.nnz > 0
-    assert (state.held != expected.held).nnz == 0
-    np.testing.assert_allclose(state.history.toarray(), expected.history.toarray(), rtol=1e-5)
+    assert recent.height > 0 and expected.held.any()
+    np.testing.assert_array_equal(state.held, expected.held)
+    np.testing.assert_allclose(state.history, expected.history, rtol=1e-5)
 
 
 def test_a_recorded_purchase_leaves_the_next_suggestions(engine, today) -> None:  # noqa: ANN001
     """The serving path: snapshot state + overlay -> the bought product is no longer offered."""
     snap = engine.snapshot
     customer = snap.customer_map.ids[0]
-    before = engine.recommend(engine.state([customer]), 5, at=today)
+    before = engine.answer(Request([customer], 5, at_noon(today), reasons=0))
     offered = [int(p) for p in before.ids[0] if p >= 0 and not engine.catalog.repeatable[p]]
     assert offered, "the test needs a non-repeatable product among the suggestions"
     bought = snap.product_map.ids[offered[0]]
     now = snap.as_of + timedelta(minutes=5)
-    state = apply_events(
-        engine.state([customer]), frame((customer, bought, "purchase", now)),
-        product_map=snap.product_map, repeatable=engine.catalog.repeatable,
-        weights=WEIGHTS, half_life_days=HALF_LIFE, as_of=now,
-    )
-    after = engine.recommend(state, 5, at=today)
+    new = NewEvents(frame((customer, bought, "purchase", now)), WEIGHTS, HALF_LIFE, now)
+    after = engine.answer(Request([customer], 5, at_noon(today), events=new, reasons=0))
     assert offered[0] not in after.ids[0].tolist()
     assert not after.masks["held"][0, offered[0]]

@@ -46,7 +46,7 @@ def test_unknown_customer_takes_the_profile_from_context(tiny_snapshot: Snapshot
     assert out.customers.birth_year.tolist() == [1980, 1990]
     assert out.customers.marketing_consent.tolist() == [True, True]
     assert out.customers.segment.tolist() == ["mass", "affluent"]
-    assert out.age_known.tolist() == [True, True]
+    assert out.customers.age_known.tolist() == [True, True]
     assert out.features.row(0) == state.features.row(0)
 
 
@@ -57,7 +57,7 @@ def test_a_partial_context_keeps_cautious_defaults(tiny_snapshot: Snapshot) -> N
     assert out.customers.segment.tolist() == ["young"]
     assert out.customers.risk_tolerance.tolist() == [UNKNOWN_RISK_TOLERANCE]
     assert out.customers.marketing_consent.tolist() == [False]
-    assert out.age_known.tolist() == [False]
+    assert out.customers.age_known.tolist() == [False]
     assert out.features[OCCUPATION].to_list() == ["pilot"]
     assert out.features[C.joined_at].to_list() == [date(2024, 7, 1)]
     assert out.features[C.birth_year].to_list() == [None]
@@ -165,4 +165,4 @@ def test_one_customer_gets_the_state_it_gets_in_a_batch(
     for name in ("birth_year", "risk_tolerance", "marketing_consent", "segment"):
         got, expected = getattr(alone.customers, name), getattr(batch.customers, name)
         assert got.dtype == expected.dtype and got.tolist() == expected.tolist()[1:2], name
-    assert alone.age_known.tolist() == batch.age_known.tolist()[1:2]
+    assert alone.customers.age_known.tolist() == batch.customers.age_known.tolist()[1:2]

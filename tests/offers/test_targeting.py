@@ -6,9 +6,10 @@ from datetime import UTC, date, datetime
 
 import numpy as np
 
-from recsys.engine.engine import ADULT_AGE as ENGINE_ADULT_AGE
 from recsys.offers.model import Action, Offer, Target
-from recsys.offers.targeting import ADULT_AGE, TargetProfile, target_match
+from recsys.offers.targeting import TargetProfile, target_match
+from recsys.rules.eligibility import ADULT_AGE
+from recsys.rules.eligibility import ADULT_AGE as ENGINE_ADULT_AGE
 
 DAY = date(2026, 6, 1)
 

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from recsys.engine.engine import Engine
 from recsys.offers.model import Action, Offer, Status, Target
-from recsys.rules import combine
+from recsys.rules import combine, rule_masks
 from recsys.rules.consent import offers_allowed
 from recsys.stores.base import StoreUnavailable
 from recsys.stores.sql_events import SqlEventStore, open_event_store
@@ -385,7 +385,16 @@ def offer_target(twins: Twins) -> tuple[str, str]:
     engine = twins.engine
     ids = [customer(twins, i) for i in range(100)]
     state = engine.state(ids)
-    allowed = combine(engine.allowed_masks(state, at=twins.clock.now.date(), channel="mobile"))
+    allowed = combine(
+        rule_masks(
+            engine.catalog,
+            state.customers,
+            state.held,
+            at=twins.clock.now.date(),
+            channel="mobile",
+            excluded_categories=engine.excluded_for("mobile"),
+        )
+    )
     for row in np.flatnonzero(offers_allowed(state.customers)).tolist():
         shown = {i.product_id for i in twins.fresh.recommend(ids[row], "mobile").items}
         for p in np.flatnonzero(allowed[row]).tolist():

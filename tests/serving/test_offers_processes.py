@@ -14,7 +14,7 @@ import pytest
 
 from recsys.columns import Columns as C
 from recsys.offers.model import Action, FrequencyCap, Offer, Status, Target
-from recsys.rules import combine
+from recsys.rules import combine, rule_masks
 from recsys.stores.sql_offers import OfferStore, open_offer_store
 from serving._proto.recsys.v1 import recommendation_pb2 as pb
 from serving._proto.recsys.v1 import recommendation_pb2_grpc as pb_grpc
@@ -40,7 +40,16 @@ def _eligible_customers(model: Trained, product: str, segment: str) -> list[str]
     customers = engine.snapshot.customers
     ids = customers[C.customer_id].to_list()
     state = engine.state(ids)
-    allowed = combine(engine.allowed_masks(state, at=datetime.now(UTC).date(), channel="mobile"))
+    allowed = combine(
+        rule_masks(
+            engine.catalog,
+            state.customers,
+            state.held,
+            at=datetime.now(UTC).date(),
+            channel="mobile",
+            excluded_categories=engine.excluded_for("mobile"),
+        )
+    )
     p = engine.snapshot.product_map.to_internal([product])[0]
     ok = (
         (customers[C.segment] == segment).to_numpy()

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from recsys.columns import Columns as C
 from recsys.engine.engine import Engine
 from recsys.offers.model import Action, FrequencyCap, Offer, Status, Target
-from recsys.rules import combine
+from recsys.rules import combine, rule_masks
 from recsys.stores.base import StoredEvent
 from recsys.stores.sql_events import SqlEventStore, open_event_store
 from recsys.stores.sql_offers import OfferStore, open_offer_store
@@ -85,7 +85,16 @@ def setup(model: Trained, tmp_path: Path) -> Setup:
 
 def _allowed(engine: Engine, customers: list[str], channel: str, day) -> np.ndarray:
     state = engine.state(customers)
-    return combine(engine.allowed_masks(state, at=day, channel=channel))
+    return combine(
+        rule_masks(
+            engine.catalog,
+            state.customers,
+            state.held,
+            at=day,
+            channel=channel,
+            excluded_categories=engine.excluded_for(channel),
+        )
+    )
 
 
 def _pick_product(engine: Engine, channel: str) -> str:

@@ -1,0 +1,202 @@
+"""The one request pipeline: a Request in, an Answer out, for one customer or many.
+
+state (snapshot rows, holdings the caller knows) -> context (profiles of customers the
+snapshot does not know) -> events since the snapshot -> hard rules -> scores -> offers ->
+top-k -> reasons. The gRPC service, the MLflow pyfunc, the CLI, the evaluation and the batch
+jobs all call `answer`; nothing here knows which.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, NamedTuple
+
+import numpy as np
+import scipy.sparse as sp
+
+from recsys.data.recent_events import RecentEvents
+from recsys.engine.overlay import apply_events
+from recsys.engine.profile import apply_context
+from recsys.engine.state import BatchState
+from recsys.models.reason import Reason, ReasonCode
+from recsys.offers.arbitrate import NO_OFFER
+from recsys.offers.model import Offer
+from recsys.offers.placement import OfferRun, eligible_for, place
+from recsys.offers.targeting import target_profile
+from recsys.rules import PAD_ID, combine, masked_topk, rule_masks
+
+if TYPE_CHECKING:
+    from recsys.engine.engine import Engine
+
+MAX_REASONS = 2
+MODEL_REASONS_WITH_OFFER = 1  # an offer item keeps the model's strongest reason after its own
+
+
+class ShownReason(NamedTuple):
+    """Why an item is suggested: a stable code and a sentence for the channel to show."""
+
+    code: str
+    text: str
+
+
+DEFAULT_REASON = ShownReason(ReasonCode.popular, "popular with our customers")
+
+
+@dataclass(frozen=True)
+class NewEvents:
+    """A batch's events since the snapshot, and how the training weighs them."""
+
+    rows: RecentEvents
+    weights: Mapping[str, float]
+    half_life_days: float | None
+    until: datetime  # events stamped later are ignored (a channel clock may run ahead)
+
+
+@dataclass(frozen=True)
+class Request:
+    """What a caller asks: customers, k and channel at a time, and what it knows beyond the
+    snapshot (holdings, profiles of new customers, events, offers to place)."""
+
+    customer_ids: Sequence[str]
+    k: int
+    at: datetime
+    channel: str | None = None
+    holdings: Sequence[Sequence[str] | None] | None = None
+    contexts: Sequence[Mapping[str, str] | None] | None = None
+    events: NewEvents | None = None
+    exclude: Sequence[str] = ()
+    offers: OfferRun | None = None
+    reasons: int = MAX_REASONS  # reasons per item; 0 leaves them out (evaluation)
+
+
+class Suggested(NamedTuple):
+    """One ranked product of an answer (internal id), with its reasons and offer."""
+
+    product: int
+    score: float
+    rank: int
+    reasons: tuple[ShownReason, ...]
+    offer: Offer | None
+
+
+@dataclass(frozen=True, eq=False)
+class Answer:
+    """Top-k per customer, in request order, with what the hard rules removed."""
+
+    customer_ids: list[str]
+    ids: np.ndarray  # int32 (b, k), PAD_ID padded
+    scores: np.ndarray  # float32 (b, k)
+    fallback: np.ndarray  # bool (b,): the fallback model answered
+    known: np.ndarray  # bool (b,): the snapshot knows the customer
+    masks: dict[str, np.ndarray]  # rule -> (b, n) allowed mask
+    slots: np.ndarray  # int32 (b, k): index into `offers` of the offer that placed a slot
+    offers: tuple[Offer, ...]
+    reasons: list[list[tuple[ShownReason, ...]]]  # per row, per ranked item
+
+    def items(self, row: int) -> list[Suggested]:
+        """The ranked products of customer row `row`."""
+        ids, scores, slots = self.ids[row], self.scores[row], self.slots[row]
+        n = int((ids != PAD_ID).sum())
+        why = self.reasons[row] if self.reasons else [()] * n
+        return [
+            Suggested(p, s, i + 1, why[i], self.offers[j] if j != NO_OFFER else None)
+            for i, (p, s, j) in enumerate(
+                zip(ids[:n].tolist(), scores[:n].tolist(), slots[:n].tolist(), strict=True)
+            )
+        ]
+
+
+def answer(engine: Engine, request: Request) -> Answer:
+    """The pipeline: every step, in order, for all of the request's customers at once."""
+    if request.k < 1:
+        raise ValueError(f"k must be >= 1, got {request.k}")
+    state = _state(engine, request)
+    masks = rule_masks(
+        engine.catalog,
+        state.customers,
+        state.held,
+        at=request.at.date(),
+        channel=request.channel,
+        excluded_categories=engine.excluded_for(request.channel),
+        exclude_products=engine.exclude_mask(request.exclude),
+    )
+    allowed = combine(masks)
+    scores, fallback = engine.scores(state)
+    run = request.offers
+    if run is None or not run.offers:
+        ids, top = masked_topk(scores, allowed, request.k)
+        slots = np.full(ids.shape, NO_OFFER, dtype=np.int32)
+        offers: tuple[Offer, ...] = ()
+    else:
+        profile = target_profile(state.customer_ids, state.customers, state.features)
+        eligible = eligible_for(run.offers, profile, state.customers, request.at.date())
+        ids, top, slots = place(run, scores, allowed, eligible, state.customer_ids, request.k)
+        offers = run.offers
+    reasons = _reasons(engine, state, ids, fallback, slots, offers, request.reasons)
+    return Answer(
+        customer_ids=state.customer_ids,
+        ids=ids,
+        scores=top,
+        fallback=fallback,
+        known=state.rows >= 0,
+        masks=masks,
+        slots=slots,
+        offers=offers,
+        reasons=reasons,
+    )
+
+
+def _state(engine: Engine, request: Request) -> BatchState:
+    """Snapshot rows with the caller's holdings, new customers' context, and new events."""
+    state = engine.state(request.customer_ids, request.holdings)
+    if request.contexts is not None and any(c for c in request.contexts):
+        state = apply_context(state, request.contexts, today=request.at.date())
+    new = request.events
+    if new is not None and len(new.rows):
+        state = apply_events(
+            state,
+            new.rows,
+            product_map=engine.snapshot.product_map,
+            repeatable=engine.catalog.repeatable,
+            weights=new.weights,
+            half_life_days=new.half_life_days,
+            as_of=new.until,
+        )
+    return state
+
+
+def _reasons(
+    engine: Engine,
+    state: BatchState,
+    ids: np.ndarray,
+    fallback: np.ndarray,
+    slots: np.ndarray,
+    offers: tuple[Offer, ...],
+    k: int,
+) -> list[list[tuple[ShownReason, ...]]]:
+    """Up to k reasons per ranked item (an offer's own first); never none when k > 0."""
+    if k < 1:
+        return []
+    out = []
+    for row in range(len(ids)):
+        chosen = ids[row][ids[row] != PAD_ID].tolist()
+        history = sp.csr_matrix(state.history[row : row + 1])
+        features = state.features[row : row + 1]
+        found = engine.explain(history, features, chosen, k, bool(fallback[row]))
+        shown = [_shown(engine, why) for why in found]
+        for i, j in enumerate(slots[row][: len(chosen)].tolist()):
+            if j != NO_OFFER:
+                own = ShownReason(ReasonCode.offer, f"offer: {offers[j].name}")
+                shown[i] = (own, *shown[i][:MODEL_REASONS_WITH_OFFER])
+        out.append(shown)
+    return out
+
+
+def _shown(engine: Engine, found: Sequence[Reason]) -> tuple[ShownReason, ...]:
+    """The model's reasons with product names filled in; the default one when it has none."""
+    if not found:
+        return (DEFAULT_REASON,)
+    names = engine.product_names
+    return tuple(ShownReason(r.code, r.render(names.__getitem__)) for r in found)
