@@ -57,8 +57,8 @@ class Snapshot:
             products=_in_order(data.products, C.product_id, product_map),
             customer_map=customer_map,
             product_map=product_map,
-            history=history.matrix,
-            held=held.matrix,
+            history=_canonical(history.matrix),
+            held=_canonical(held.matrix),
             as_of=as_of,
         )
 
@@ -95,4 +95,12 @@ def _in_order(frame: pl.DataFrame, key: str, ids: IdMap) -> pl.DataFrame:
 
 def _read_csr(path: Path) -> sp.csr_matrix:
     with np.load(path, allow_pickle=False) as z:
-        return sp.csr_matrix((z["data"], z["indices"], z["indptr"]), shape=tuple(z["shape"]))
+        m = sp.csr_matrix((z["data"], z["indices"], z["indptr"]), shape=tuple(z["shape"]))
+    m.sum_duplicates()  # canonical: a state reads a row's cells as they are (state.dense_rows)
+    return m
+
+
+def _canonical(m: sp.csr_matrix) -> sp.csr_matrix:
+    """The matrix with sorted, distinct cells in each row."""
+    m.sum_duplicates()
+    return m

@@ -118,7 +118,8 @@ def batch_state(
 
 
 def dense_rows(matrix: sp.csr_matrix, rows: np.ndarray, dtype: type) -> np.ndarray:
-    """matrix[rows] as a dense (len(rows), n) array, zero rows where rows == -1."""
+    """matrix[rows] of a canonical matrix (a snapshot's) as a dense (len(rows), n) array,
+    zero rows where rows == -1."""
     out = np.zeros((len(rows), matrix.shape[1]), dtype=dtype)
     indptr = matrix.indptr
     safe = np.where(rows >= 0, rows, 0)
@@ -127,8 +128,7 @@ def dense_rows(matrix: sp.csr_matrix, rows: np.ndarray, dtype: type) -> np.ndarr
     offsets = np.cumsum(lengths) - lengths
     # position of every kept entry in the source arrays, row after row
     at = np.repeat(starts - offsets, lengths) + np.arange(lengths.sum())
-    # np.add.at: a matrix with duplicate cells (not canonical) sums them, as scipy does
-    np.add.at(out, (np.repeat(np.arange(len(rows)), lengths), matrix.indices[at]), matrix.data[at])
+    out[np.repeat(np.arange(len(rows)), lengths), matrix.indices[at]] = matrix.data[at]
     return out
 
 
@@ -150,7 +150,11 @@ def _holdings_matrix(
 def _features(snapshot: Snapshot, ids: list[str], rows: np.ndarray) -> pl.DataFrame:
     """Snapshot profile rows; unknown customers get nulls and the 'unknown' segment."""
     frame = snapshot.customers
-    picked = frame[np.where(rows >= 0, rows, 0)] if frame.height else frame.clear(len(rows))
+    first = int(rows[0]) if len(rows) else 0
+    if first >= 0 and np.array_equal(rows, np.arange(first, first + len(rows))):
+        picked = frame.slice(first, len(rows))  # a run of snapshot rows: no gather
+    else:
+        picked = frame[np.where(rows >= 0, rows, 0)]
     if (rows < 0).any():
         known = pl.Series(rows >= 0)
         nulls = [pl.when(known).then(pl.col(c)).otherwise(None).alias(c) for c in frame.columns]

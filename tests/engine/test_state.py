@@ -102,10 +102,3 @@ def test_rows_are_cut_like_scipy_row_indexing(snapshot: Snapshot) -> None:
         expected[rows < 0] = 0
         assert got.shape == (size, snapshot.history.shape[1])
         np.testing.assert_array_equal(got, expected)
-
-
-def test_duplicate_cells_of_a_matrix_add_up(snapshot: Snapshot) -> None:
-    import scipy.sparse as sp
-
-    m = sp.csr_matrix((np.array([1.0, 2.0]), np.array([1, 1]), np.array([0, 2])), shape=(1, 3))
-    assert dense_rows(m, np.array([0, -1]), np.float64).tolist() == [[0, 3, 0], [0, 0, 0]]
