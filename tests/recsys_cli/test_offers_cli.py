@@ -246,23 +246,11 @@ def test_end_before_start_names_the_option(server: list[str], model: Trained) ->
 
 
 def test_every_field_problem_is_printed_with_its_option(server: list[str], model: Trained) -> None:
+    name = f"all-{uuid.uuid4().hex[:8]}"
+    # the end is before the start, a channel and the segment are unknown
+    bad = ["--start", END, "--end", START, "--channels", "mobile,telex", "--segments", "martians"]
     code, out = invoke(
-        "create",
-        "--name",
-        f"all-{uuid.uuid4().hex[:8]}",
-        "--product",
-        product(model),
-        "--pin",
-        "1",
-        "--start",
-        END,
-        "--end",
-        START,  # before the start
-        "--channels",
-        "mobile,telex",
-        "--segments",
-        "martians",
-        *server,
+        "create", "--name", name, "--product", product(model), "--pin", "1", *bad, *server
     )
     assert code == 2 and "INVALID_ARGUMENT: 3 problems" in out, out
     for field, option in (("end_time", "--end"), ("channels", "--channels")):
