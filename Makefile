@@ -24,16 +24,19 @@ $(BIN)/recsys: pyproject.toml $(PROTOS)
 install: $(BIN)/recsys
 
 # The popularity baseline is registered first; the better model must then beat it to become
-# champion. On a second `make run` the gate refuses the baseline (exit 1, ignored by the
-# leading '-') because the champion is already better: that refusal is the gate working.
+# champion. A second `make run` on the same data, config and code trains nothing and keeps the
+# champion (--skip-unchanged says so). Exit 3 from `recsys train` is the gate refusing a
+# candidate the champion beats (it prints why): the demo goes on; any other failure stops it.
 # It ends serving the champion on localhost:$PORT (default 50051) until Ctrl-C, after printing
 # a few suggestions through the gRPC client (scripts/demo_serve.sh).
+TRAIN := $(BIN)/recsys train --data $(DEMO_DIR) --register --promote --skip-unchanged
+NOT_PROMOTED := 3
 run: install
 	$(BIN)/recsys data generate --customers $(DEMO_CUSTOMERS) --seed 7 --out $(DEMO_DIR)
 	$(BIN)/recsys data validate $(DEMO_DIR)
 	$(BIN)/recsys data describe $(DEMO_DIR)
-	-$(BIN)/recsys train --data $(DEMO_DIR) --model popular --register --promote
-	-$(BIN)/recsys train --data $(DEMO_DIR) --config $(DEMO_MODEL_CONFIG) --register --promote
+	$(TRAIN) --model popular || [ $$? -eq $(NOT_PROMOTED) ]
+	$(TRAIN) --config $(DEMO_MODEL_CONFIG) || [ $$? -eq $(NOT_PROMOTED) ]
 	$(BIN)/recsys models list
 	BIN=$(BIN) DEMO_SHOW="$(DEMO_SHOW)" scripts/demo_serve.sh
 

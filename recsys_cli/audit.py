@@ -25,6 +25,7 @@ from recsys.stores.sql_decisions import Decision, DecisionStore, open_decision_s
 from recsys_cli.console import console, err_console
 
 EXIT_UNAVAILABLE = 1
+EXIT_NOTHING_FOUND = 1  # like grep: a customer with no decisions is not an error of the command
 EXIT_USAGE = 2
 DEFAULT_LIMIT = 20
 REMOVED_SHOWN = 10  # product ids listed per rule in the table; --json has them all
@@ -62,20 +63,21 @@ def show_command(
         False
     ),
 ) -> None:
-    """Logged Recommend answers for CUSTOMER, newest first: items, reasons, offers, removals."""
+    """Logged Recommend answers for CUSTOMER, newest first (exit 1 when there are none)."""
     moment = _parse_since(since)
     with _store() as store:
         found = store.for_customer(customer, since=moment, limit=limit)
     if as_json:
         typer.echo(json.dumps([_as_json(d) for d in found], indent=2))
-        return
-    if not found:
+    elif found:
+        for d in found:
+            console.print(_table(d))
+        console.print(f"{len(found)} decision(s) for customer {escape(customer)!r}, newest first")
+    else:
         after = f" since {moment.isoformat()}" if moment else ""
         console.print(f"no decisions logged for customer {escape(customer)!r}{after}")
-        return
-    for d in found:
-        console.print(_table(d))
-    console.print(f"{len(found)} decision(s) for customer {escape(customer)!r}, newest first")
+    if not found:
+        raise typer.Exit(EXIT_NOTHING_FOUND)
 
 
 @app.command("purge")

@@ -26,6 +26,9 @@ def describe_command(
         str | None,
         typer.Option(help="holdings at this ISO date/time (UTC if no offset); default: all events"),
     ] = None,
+    full: Annotated[
+        bool, typer.Option("--full", help="purchases for every month, not their summary")
+    ] = False,
 ) -> None:
     """Print counts, date range, categories, holdings, purchases per month, events by channel."""
     from recsys.data.load import load_dataset  # written alongside; imported late on purpose
@@ -41,8 +44,10 @@ def describe_command(
     except DataValidationError as exc:
         err_console.print(f"[red]{path}: cannot describe invalid data[/red]\n{exc}")
         raise typer.Exit(2) from exc
-    for title, frame in describe(data, at).items():
+    for title, frame in describe(data, at, every_month=full).items():
         console.print(frame_table(frame, title))
+    if not full:
+        console.print("[dim]--full lists the purchases of every month[/]")
 
 
 def parse_cutoff(text: str | None) -> datetime | None:

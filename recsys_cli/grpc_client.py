@@ -137,16 +137,27 @@ def fail(exc: grpc.RpcError, server: Server, hints: dict[str, str] | None = None
     """Print the server's status and message (with a hint where one helps) and exit 2 or 1.
 
     `hints` maps a request field named at the start of the message to the option that sets it.
+    A message of several lines (several problems of one request) is printed a line each.
     """
     code = exc.code()
     details = exc.details() or ""
+    lines = details.splitlines()
+    if len(lines) > 1:
+        err_console.print(f"[red]error:[/] {code.name}: {len(lines)} problems")
+        for line in lines:
+            err_console.print(f"  {escape(line)}{escape(_field_hint(line, hints))}")
+        raise typer.Exit(EXIT_USAGE if code in USAGE_CODES else EXIT_SERVER)
     hint = ""
     if code == grpc.StatusCode.UNAVAILABLE and "connect" in details.lower():
         hint = f" (is `recsys serve` running at {server.target}? set --server or RECSYS_SERVER)"
     elif code == grpc.StatusCode.UNAUTHENTICATED:
         hint = " (pass --api-key or set RECSYS_API_KEY)"
-    field = details.partition(":")[0]
-    if hints and field in hints:
-        hint = f" (option {hints[field]})"
+    hint = _field_hint(details, hints) or hint
     err_console.print(f"[red]error:[/] {code.name}: {escape(details)}{escape(hint)}")
     raise typer.Exit(EXIT_USAGE if code in USAGE_CODES else EXIT_SERVER)
+
+
+def _field_hint(line: str, hints: dict[str, str] | None) -> str:
+    """ " (option --end)" when the line starts with a request field an option sets."""
+    field = line.partition(":")[0]
+    return f" (option {hints[field]})" if hints and field in hints else ""

@@ -76,7 +76,8 @@ def _spec(from_file: Path | None, options: dict[str, Any]) -> tuple[pb.Offer, li
         spec.update({k: v for k, v in options.items() if v is not None})
         return to_offer(spec)
     except SpecError as exc:
-        err_console.print(f"[red]error:[/] {escape(str(exc))}")
+        for error in exc.each:
+            err_console.print(f"[red]error:[/] {escape(str(error))}")
         raise typer.Exit(EXIT_USAGE) from exc
 
 

@@ -30,6 +30,33 @@ class SpecError(ValueError):
         super().__init__(f"{option}: {problem}")
         self.option = option
 
+    @property
+    def each(self) -> tuple[SpecError, ...]:
+        """The single errors this one reports: itself."""
+        return (self,)
+
+
+class SpecErrors(SpecError):
+    """Several bad values of one command, reported together (one per line)."""
+
+    def __init__(self, errors: list[SpecError]) -> None:
+        self._each = tuple(errors)
+        ValueError.__init__(self, "\n".join(str(e) for e in errors))
+        self.option = errors[0].option
+
+    @property
+    def each(self) -> tuple[SpecError, ...]:
+        """The single errors, in option order."""
+        return self._each
+
+
+def raise_errors(errors: list[SpecError]) -> None:
+    """Raise the errors, if any: one as itself, several as SpecErrors."""
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise SpecErrors(errors)
+
 
 def option(key: str) -> str:
     """The command-line option of a spec key (`age_min` -> `--age-min`)."""
@@ -37,11 +64,15 @@ def option(key: str) -> str:
 
 
 def to_offer(spec: dict[str, Any]) -> tuple[pb.Offer, list[str]]:
-    """The Offer message the spec describes and the mask paths of what it sets, in order."""
+    """The Offer message the spec describes and the mask paths of what it sets, in order.
+
+    Every bad value is reported, together (SpecErrors when there are several).
+    """
     message = pb.Offer()
     paths: list[str] = []
+    errors: list[SpecError] = []
     if spec.get("boost") is not None and spec.get("pin") is not None:
-        raise SpecError("--boost/--pin", "give a boost factor or a pin position, not both")
+        errors.append(SpecError("--boost/--pin", "give a boost factor or a pin position, not both"))
     for key, value in spec.items():
         if value is None:
             continue
@@ -49,11 +80,12 @@ def to_offer(spec: dict[str, Any]) -> tuple[pb.Offer, list[str]]:
         try:
             setter(message, value)
         except OfferProblem as exc:
-            raise SpecError(option(key), exc.problem) from exc
+            errors += [SpecError(option(key), p.problem) for p in exc.each]
         except (TypeError, ValueError) as exc:
-            raise SpecError(option(key), f"bad value {value!r}: {exc}") from exc
+            errors.append(SpecError(option(key), f"bad value {value!r}: {exc}"))
         if path not in paths:
             paths.append(path)
+    raise_errors(errors)
     return message, paths
 
 
@@ -69,12 +101,15 @@ def load_file(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise SpecError(where, "expected a mapping of option names to values")
     spec: dict[str, Any] = {}
+    unknown = []
     for raw, value in data.items():
         key = ALIASES.get(str(raw).replace("-", "_"), str(raw).replace("-", "_"))
         if key not in _FIELDS:
-            known = ", ".join(sorted(_FIELDS))
-            raise SpecError(where, f"unknown key {raw!r}; known keys: {known}")
+            unknown.append(repr(raw))
         spec[key] = value
+    if unknown:
+        known = ", ".join(sorted(_FIELDS))
+        raise SpecError(where, f"unknown key(s) {', '.join(unknown)}; known keys: {known}")
     if spec.get("customers_file") is not None:
         spec["customers_file"] = path.parent / Path(str(spec["customers_file"]))
     return spec

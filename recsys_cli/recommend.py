@@ -1,27 +1,36 @@
-"""`recsys recommend`: suggestions with reasons from the server, or (--local) from the registry."""
+"""`recsys recommend`: suggestions with reasons from the server, or (--local) from the registry.
+
+Asking the server needs gRPC only: mlflow, polars and the model stack are imported by --local.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
-import mlflow
-import polars as pl
 import typer
-from mlflow.exceptions import MlflowException
 from rich.table import Table
 
-from recsys.columns import Columns as C
-from recsys.engine.engine import Engine
-from recsys.settings import Settings
 from recsys_cli.console import console, err_console
-from recsys_cli.grpc_client import TlsCaOpt, TlsCertOpt, TlsKeyOpt, tls_credentials
-from training.tracking import configure_mlflow
+from recsys_cli.grpc_client import (
+    DEFAULT_SERVER,
+    ServerOpt,
+    TlsCaOpt,
+    TlsCertOpt,
+    TlsKeyOpt,
+    tls_credentials,
+)
 
 if TYPE_CHECKING:
-    pass
+    import polars as pl
 
-DEFAULT_TARGET = "localhost:50051"
+    from recsys.engine.engine import Engine
+    from recsys.settings import Settings
+
 TIMEOUT_S = 10.0
+# `--target` was this command's name for what every other client command calls --server
+TargetOpt = Annotated[
+    str | None, typer.Option("--target", "-t", hidden=True, help="deprecated: use --server")
+]
 
 
 def register(app: typer.Typer) -> None:
@@ -33,14 +42,7 @@ def recommend(
     customers: list[str] = typer.Argument(..., help="customer ids"),
     channel: str = typer.Option("mobile", "--channel", "-c", help="channel asking"),
     k: int = typer.Option(0, "-k", help="suggestions per customer (0 = channel default)"),
-    target: str = typer.Option(
-        DEFAULT_TARGET,
-        "--server",
-        "--target",
-        "-t",
-        envvar="RECSYS_SERVER",
-        help="server host:port",
-    ),
+    server: ServerOpt = DEFAULT_SERVER,
     context: list[str] = typer.Option(
         [], "--context", "-x", help="KEY=VALUE profile field for unknown customers (repeatable)"
     ),
@@ -57,8 +59,12 @@ def recommend(
     tls_ca: TlsCaOpt = None,
     tls_cert: TlsCertOpt = None,
     tls_key: TlsKeyOpt = None,
+    target: TargetOpt = None,
 ) -> None:
-    """Top-k next-best products with reasons: asks `recsys serve` at --target over gRPC."""
+    """Top-k next-best products with reasons: asks `recsys serve` at --server over gRPC."""
+    if target is not None:
+        err_console.print("[yellow]warning:[/] --target is deprecated: use --server")
+        server = target
     if local:
         _local(customers, channel, k)
         return
@@ -66,7 +72,7 @@ def recommend(
 
     credentials = tls_credentials(tls_ca, tls_cert, tls_key)
     recommend_remote(
-        target,
+        server,
         customers,
         channel,
         k,
@@ -90,6 +96,9 @@ def _context(pairs: list[str]) -> dict[str, str]:
 
 def _local(customers: list[str], channel: str, k: int) -> None:
     """The champion loaded in this process from the registry (no server needed)."""
+    from recsys.columns import Columns as C
+    from recsys.settings import Settings
+
     settings = Settings()
     if channel not in settings.channels:
         err_console.print(
@@ -108,6 +117,11 @@ def _local(customers: list[str], channel: str, k: int) -> None:
 
 
 def _champion(settings: Settings) -> tuple[Engine, str]:
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    from training.tracking import configure_mlflow
+
     configure_mlflow(settings)
     uri = f"models:/{settings.registered_model}@{settings.champion_alias}"
     try:
@@ -126,6 +140,10 @@ def _champion(settings: Settings) -> tuple[Engine, str]:
 def _print(
     frame: pl.DataFrame, customers: list[str], engine: Engine, channel: str, version: str
 ) -> None:
+    import polars as pl
+
+    from recsys.columns import Columns as C
+
     known = set(engine.snapshot.customer_map.ids.tolist())
     for customer in customers:
         rows = frame.filter(pl.col(C.customer_id) == customer)

@@ -27,7 +27,6 @@ def serve(
 ) -> None:
     """Serve Recommend, RecommendBatch, SimilarProducts, RecordEvents, GetModelInfo over gRPC."""
     # imported here: gRPC and the model stack are heavy and other commands do not need them
-    from serving.auth import AUTH_OFF_WARNING
     from serving.server import serve as run
 
     if not 0 <= port <= 65535 or not 0 <= metrics_port <= 65535:
@@ -41,8 +40,7 @@ def serve(
         f"serving on port {port} ({workers} worker(s)); metrics on "
         f"{metrics_port or 'no port'}; model {settings.registered_model}@{settings.champion_alias}"
     )
-    if not settings.auth_required:
-        err_console.print(f"[yellow]warning:[/] {AUTH_OFF_WARNING}", soft_wrap=True)
+    # with auth off, each server process logs a warning saying so (serving.auth)
     try:
         run(settings, port, workers, metrics_port)
     except (ValueError, OSError) as exc:

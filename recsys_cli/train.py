@@ -19,6 +19,7 @@ from training.config import FAMILIES, TrainConfig
 from training.pipeline import TrainOutcome, run_training
 
 DEFAULT_DATA = Path("var/demo-data")
+EXIT_NOT_PROMOTED = 3  # registered, but the gate kept the champion (not a failure of the run)
 
 
 def register(app: typer.Typer) -> None:
@@ -35,13 +36,22 @@ def train(
     events_from_store: bool = typer.Option(
         False, "--events-from-store", help="add the feedback events of RECSYS_DATABASE_URL"
     ),
+    skip_unchanged: bool = typer.Option(
+        False,
+        "--skip-unchanged",
+        help="train nothing when a version was registered from the same data, config and code",
+    ),
 ) -> None:
-    """Validate, split, fit, evaluate against popularity, log to MLflow; register/promote."""
+    """Validate, split, fit, evaluate against popularity, log to MLflow; register/promote.
+
+    Exit 2: bad input (data, config, options); exit 3: registered but not promoted.
+    """
     cfg = base_config(config, model)
     settings = Settings()
-    if promote and not register_:
-        err_console.print("[red]error:[/] --promote needs --register")
-        raise typer.Exit(2)
+    for flag, given in (("--promote", promote), ("--skip-unchanged", skip_unchanged)):
+        if given and not register_:
+            err_console.print(f"[red]error:[/] {flag} needs --register")
+            raise typer.Exit(2)
     extra = _store_events(settings) if events_from_store else None
     try:
         with progress() as bar:
@@ -53,6 +63,7 @@ def train(
                 promote=promote,
                 step=stepper(bar),
                 extra_events=extra,
+                skip_unchanged=skip_unchanged,
             )
     except DataValidationError as exc:
         err_console.print(f"[red]{data}: data failed validation; nothing trained or registered[/]")
@@ -61,10 +72,13 @@ def train(
     except (ValueError, FileNotFoundError) as exc:
         err_console.print(f"[red]error:[/] {exc}")
         raise typer.Exit(2) from exc
+    if outcome.unchanged is not None:
+        _report_unchanged(outcome)
+        return
     _report(outcome, cfg)
     if outcome.decision is not None and not outcome.decision.promote:
         err_console.print(f"[red]not promoted:[/] {outcome.decision.reason}")
-        raise typer.Exit(1)
+        raise typer.Exit(EXIT_NOT_PROMOTED)
 
 
 def _store_events(settings: Settings) -> pl.DataFrame:
@@ -79,6 +93,24 @@ def _store_events(settings: Settings) -> pl.DataFrame:
         raise typer.Exit(2) from exc
     console.print(f"read {events.height} events from the event store")
     return events
+
+
+def _report_unchanged(outcome: TrainOutcome) -> None:
+    u = outcome.unchanged
+    assert u is not None
+    if outcome.decision is not None:
+        console.print(f"[green]promoted to champion:[/] {outcome.decision.reason}")
+    if u.champion == u.version:
+        console.print(
+            f"unchanged: champion v{u.champion} kept ({u.family}, trained on this data, config "
+            "and code; nothing trained)"
+        )
+        return
+    kept = f"champion v{u.champion} kept" if u.champion is not None else "no champion"
+    console.print(
+        f"unchanged: version {u.version} ({u.family}) was trained on this data, config and "
+        f"code, so nothing was trained or registered; {kept}"
+    )
 
 
 def _report(outcome: TrainOutcome, cfg: TrainConfig) -> None:

@@ -65,8 +65,8 @@ until health_check; do
 done
 
 read -r -a customers <<<"$DEMO_SHOW"
-"$BIN/recsys" recommend "${customers[@]}" --channel mobile --target "$TARGET"
-"$BIN/recsys" recommend "${customers[0]}" --channel atm --target "$TARGET"
+"$BIN/recsys" recommend "${customers[@]}" --channel mobile --server "$TARGET"
+"$BIN/recsys" recommend "${customers[0]}" --channel atm --server "$TARGET"
 
 echo "server running on $TARGET (pid $server); metrics on :$METRICS_PORT; Ctrl-C to stop"
 wait "$server"

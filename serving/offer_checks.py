@@ -8,7 +8,7 @@ rules or consent keep from ever getting the product, channels that do not sell i
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import date, datetime
 
 import numpy as np
@@ -21,23 +21,28 @@ from recsys.offers.model import Offer, OfferProblem
 SHOWN = 5  # unknown values named in one message at most
 
 
-def check_catalog(offer: Offer, engine: Engine, channels: Collection[str]) -> None:
-    """OfferProblem for an unknown product, channel or segment."""
-    if offer.product_id not in engine.snapshot.product_map:
-        raise OfferProblem(
-            "product", f"unknown product {offer.product_id!r}: not in the serving model's catalog"
-        )
-    unknown = [c for c in offer.channels if c not in channels]
+def catalog_problems(
+    product_id: str,
+    wanted_channels: Sequence[str],
+    segments: Sequence[str],
+    engine: Engine,
+    channels: Collection[str],
+) -> list[OfferProblem]:
+    """Every unknown among an offer's product, channels and segments (empty: all known)."""
+    out = []
+    if product_id and product_id not in engine.snapshot.product_map:
+        problem = f"unknown product {product_id!r}: not in the serving model's catalog"
+        out.append(OfferProblem("product", problem))
+    unknown = [c for c in wanted_channels if c not in channels]
     if unknown:
-        raise OfferProblem(
-            "channels", f"unknown channel(s) {_few(unknown)}; known: {sorted(channels)}"
-        )
+        problem = f"unknown channel(s) {_few(unknown)}; known: {sorted(channels)}"
+        out.append(OfferProblem("channels", problem))
     known = _values(engine, C.segment)
-    unknown = [s for s in offer.target.segments if s not in known]
+    unknown = [s for s in segments if s not in known]
     if unknown:
-        raise OfferProblem(
-            "segments", f"unknown segment(s) {_few(unknown)}; known: {sorted(known)}"
-        )
+        problem = f"unknown segment(s) {_few(unknown)}; known: {sorted(known)}"
+        out.append(OfferProblem("segments", problem))
+    return out
 
 
 def warnings_for(offer: Offer, engine: Engine, now: datetime) -> list[str]:

@@ -1,13 +1,13 @@
 """recsys.v1 offer messages <-> recsys.offers values (both ways), and the API's field names.
 
 Values are checked where they are built (recsys.offers.model); problems carry the model's
-field names, which `api_field` turns into the request's (`end` -> `end_time`).
+field names, which `api_field` turns into the request's (`end` -> `end_time`). Requests
+are read into offers and changes in serving/offer_requests.py.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -81,48 +81,6 @@ def status_from_pb(value: int, field: str = "status") -> Status:
         raise OfferProblem(field, f"unknown or unspecified status {value}") from None
 
 
-def offer_from_pb(m: pb.Offer) -> Offer:
-    """A new offer from a CreateOffer request (status UNSPECIFIED = draft)."""
-    action = action_from_pb(m)
-    status = Status.draft if m.status == pb.OFFER_STATUS_UNSPECIFIED else status_from_pb(m.status)
-    return Offer(
-        name=m.name,
-        product_id=m.product_id,
-        target=target_from_pb(m.target),
-        channels=tuple(m.channels),
-        start_at=time_from_pb(m, "start_time"),
-        end_at=time_from_pb(m, "end_time"),
-        max_share=m.max_share if m.HasField("max_share") else 1.0,
-        cap=cap_from_pb(m),
-        volume_cap=m.volume_cap if m.HasField("volume_cap") else None,
-        volume_event=_volume(m.volume_event),
-        priority=m.priority,
-        status=status,
-        **action,
-    )
-
-
-def changes_from_pb(m: pb.Offer, paths: Iterable[str]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(Offer field changes, Target field changes) of the update-mask `paths`."""
-    changes: dict[str, Any] = {}
-    target: dict[str, Any] = {}
-    for path in paths:
-        if path.startswith("target."):
-            name = path.removeprefix("target.")
-            if name not in TARGET_FIELDS:
-                raise OfferProblem("update_mask", f"unknown path {path!r}")
-            field = TARGET_FIELDS[name]
-            target[field] = getattr(target_from_pb(m.target), field)
-        elif path in _SETTERS:
-            changes.update(_SETTERS[path](m))
-        else:
-            known = sorted([*_SETTERS, *(f"target.{f}" for f in TARGET_FIELDS)])
-            raise OfferProblem(
-                "update_mask", f"unknown or output-only path {path!r}; known: {known}"
-            )
-    return changes, target
-
-
 def action_from_pb(m: pb.Offer) -> dict[str, Any]:
     """The action (boost factor or pin position) from the `action` oneof."""
     which = m.WhichOneof("action")
@@ -135,15 +93,20 @@ def action_from_pb(m: pb.Offer) -> dict[str, Any]:
 
 def target_from_pb(t: pb.OfferTarget) -> Target:
     """A Target; an explicit customer list only when has_customer_list is set."""
-    return Target(
-        segments=tuple(t.segments),
-        age_min=t.age_min if t.HasField("age_min") else None,
-        age_max=t.age_max if t.HasField("age_max") else None,
-        income_bands=tuple(t.income_bands),
-        regions=tuple(t.regions),
-        min_risk_tolerance=t.min_risk_tolerance if t.HasField("min_risk_tolerance") else None,
-        customers=frozenset(t.customer_ids) if t.has_customer_list else None,
-    )
+    return Target(**target_values_from_pb(t))
+
+
+def target_values_from_pb(t: pb.OfferTarget) -> dict[str, Any]:
+    """The Target fields of a message, unchecked (an update checks them with the rest)."""
+    return {
+        "segments": tuple(t.segments),
+        "age_min": t.age_min if t.HasField("age_min") else None,
+        "age_max": t.age_max if t.HasField("age_max") else None,
+        "income_bands": tuple(t.income_bands),
+        "regions": tuple(t.regions),
+        "min_risk_tolerance": t.min_risk_tolerance if t.HasField("min_risk_tolerance") else None,
+        "customers": frozenset(t.customer_ids) if t.has_customer_list else None,
+    }
 
 
 def cap_from_pb(m: pb.Offer) -> FrequencyCap | None:
@@ -162,14 +125,15 @@ def time_from_pb(m: pb.Offer, field: str) -> datetime:
         raise OfferProblem(name, f"out of range: {exc}") from exc
 
 
-def _volume(value: int) -> VolumeEvent:
+def volume_from_pb(value: int) -> VolumeEvent:
+    """The VolumeEvent of a request value (UNSPECIFIED = impression)."""
     try:
         return VOLUME_FROM_PB[value]
     except KeyError:
         raise OfferProblem("volume_event", f"unknown volume event {value}") from None
 
 
-_SETTERS: Final = {  # update-mask path -> the Offer changes it makes
+SETTERS: Final = {  # update-mask path -> the Offer changes it makes
     "name": lambda m: {"name": m.name},
     "product_id": lambda m: {"product_id": m.product_id},
     "channels": lambda m: {"channels": tuple(m.channels)},
@@ -181,7 +145,7 @@ _SETTERS: Final = {  # update-mask path -> the Offer changes it makes
     "max_share": lambda m: {"max_share": m.max_share if m.HasField("max_share") else 1.0},
     "cap": lambda m: {"cap": cap_from_pb(m)},
     "volume_cap": lambda m: {"volume_cap": m.volume_cap if m.HasField("volume_cap") else None},
-    "volume_event": lambda m: {"volume_event": _volume(m.volume_event)},
+    "volume_event": lambda m: {"volume_event": volume_from_pb(m.volume_event)},
     "priority": lambda m: {"priority": m.priority},
     "status": lambda m: {"status": status_from_pb(m.status)},
     "target": lambda m: {"target": target_from_pb(m.target)},

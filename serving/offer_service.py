@@ -8,18 +8,18 @@ Only changes to the product, channels or target need a model loaded.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final
 
 from recsys.engine.engine import Engine
-from recsys.offers.model import Offer, OfferProblem, Status
+from recsys.offers.model import Offer, OfferDraft, OfferProblem, Status, raise_all
 from recsys.offers.stats import OfferStats, offer_stats
 from recsys.settings import Settings
 from recsys.stores.sql_offers import AuditEntry, OfferStore
 from recsys.stores.tables import ID_LENGTH
 from serving.domain import NoModelLoaded
-from serving.offer_checks import check_catalog, warnings_for
+from serving.offer_checks import catalog_problems, warnings_for
 
 if TYPE_CHECKING:
     from serving.holder import ModelHolder
@@ -72,14 +72,26 @@ class OfferService:
         self.channels = frozenset(settings.channels)
         self.clock = clock
 
-    def create(self, offer: Offer, actor: str) -> OfferChange:
-        """Store a new draft or active offer; unknown product/channel/segment -> OfferProblem."""
+    def create(self, offer: Offer | OfferDraft, actor: str) -> OfferChange:
+        """Store a new draft or active offer; every bad or unknown field together -> OfferProblem.
+
+        A draft (a request read part by part) has its field problems reported with the
+        catalog's: an unknown product, channel or segment.
+        """
         actor = check_actor(actor)
-        if offer.status not in NEW_STATUSES:
-            raise OfferProblem("status", f"a new offer is draft or active, got {offer.status}")
+        if isinstance(offer, Offer):
+            offer = OfferDraft(_values(offer), segments=offer.target.segments)
+        problems = offer.all_problems()
+        status = offer.values.get("status", Status.draft)  # absent: unreadable, reported
+        if status not in NEW_STATUSES:
+            problems.append(OfferProblem("status", f"a new offer is draft or active, got {status}"))
         engine = self._engine()
-        check_catalog(offer, engine, self.channels)
-        stored = self.store.create(offer, actor, now=self.clock())
+        values = offer.values
+        problems += catalog_problems(
+            values["product_id"], values.get("channels", ()), offer.segments, engine, self.channels
+        )
+        raise_all(problems)
+        stored = self.store.create(offer.build(), actor, now=self.clock())
         return OfferChange(stored, tuple(warnings_for(stored, engine, self.clock())))
 
     def update(
@@ -97,18 +109,23 @@ class OfferService:
         if not changes and not target_changes:
             raise OfferProblem("update_mask", "names no field to change")
         current = self._find(ref)
+        problems: list[OfferProblem] = []
+        segments = changes["target"].segments if "target" in changes else current.target.segments
         if target_changes:
             # the rest of the target (its customer list too) is kept: read it whole, and let
             # the revision refuse the write if someone changed the offer in between
             full = self.store.get(current.id, with_customers=True)
             base = changes.get("target", full.target)
-            changes["target"] = replace(base, **target_changes)
+            segments = tuple(target_changes.get("segments", base.segments))
+            try:
+                changes["target"] = replace(base, **target_changes)
+            except OfferProblem as exc:
+                problems += exc.each
             if expected_revision is None:
                 expected_revision = full.revision
-        engine = None
-        if CATALOG_FIELDS & set(changes):
-            engine = self._engine()
-            check_catalog(current.with_changes(**changes), engine, self.channels)
+        catalog = CATALOG_FIELDS & {*changes, *(["target"] if target_changes else [])}
+        engine = self._engine() if catalog else None
+        raise_all(problems + self._change_problems(current, changes, segments, engine))
         after = self.store.update(
             current.id, actor, changes, expected_revision=expected_revision, now=self.clock()
         )
@@ -147,6 +164,25 @@ class OfferService:
         offer = self._find(ref)
         return OfferReport(offer, offer_stats(self.store.event_counts(offer.id)))
 
+    def _change_problems(
+        self,
+        current: Offer,
+        changes: Mapping[str, Any],
+        segments: Sequence[str],
+        engine: Engine | None,
+    ) -> list[OfferProblem]:
+        """The field problems of `current` with `changes`, and (with `engine`) the catalog's."""
+        problems: list[OfferProblem] = []
+        try:
+            current.with_changes(**changes)
+        except OfferProblem as exc:
+            problems += exc.each
+        if engine is not None:
+            product = changes.get("product_id", current.product_id)
+            channels = changes.get("channels", current.channels)
+            problems += catalog_problems(product, channels, segments, engine, self.channels)
+        return problems
+
     def _find(self, ref: str) -> Offer:
         if not (ref or "").strip():
             raise OfferProblem("offer_ref", "is required (an offer id or name)")
@@ -159,6 +195,10 @@ class OfferService:
                 "no model loaded yet: products and segments cannot be checked; retry shortly"
             )
         return loaded.engine
+
+
+def _values(offer: Offer) -> dict[str, Any]:
+    return {f.name: getattr(offer, f.name) for f in fields(offer)}
 
 
 def check_actor(actor: str) -> str:

@@ -25,12 +25,11 @@ from serving.offer_protos import (
     api_field,
     api_message,
     audit_to_pb,
-    changes_from_pb,
-    offer_from_pb,
     offer_to_pb,
     stats_to_pb,
     status_from_pb,
 )
+from serving.offer_requests import changes_from_pb, draft_from_pb
 from serving.offer_service import OfferChange, OfferService
 from serving.status import common_status, with_status
 
@@ -40,9 +39,13 @@ UNKNOWN_ACTOR: Final = "unknown"
 
 
 def offer_status(exc: Exception) -> tuple[grpc.StatusCode, str] | None:
-    """Offer errors -> codes (a taken name is ALREADY_EXISTS), then the common ones."""
+    """Offer errors -> codes (a taken name is ALREADY_EXISTS), then the common ones.
+
+    Several problems of one request go out together, one "field: problem" line each.
+    """
     if isinstance(exc, OfferProblem):
-        return grpc.StatusCode.INVALID_ARGUMENT, f"{api_field(exc.field)}: {exc.problem}"
+        lines = [f"{api_field(p.field)}: {p.problem}" for p in exc.each]
+        return grpc.StatusCode.INVALID_ARGUMENT, "\n".join(lines)
     if isinstance(exc, OfferNotFound):
         return grpc.StatusCode.NOT_FOUND, str(exc)
     if isinstance(exc, OfferConflict):
@@ -94,9 +97,9 @@ class OfferServicer(pb_grpc.OfferServiceServicer):
     async def CreateOffer(  # noqa: N802 - gRPC method names
         self, request: pb.CreateOfferRequest, context: grpc.aio.ServicerContext
     ) -> Any:
-        offer = offer_from_pb(request.offer)
+        draft = draft_from_pb(request.offer)
         actor = actor_of(context.invocation_metadata())
-        return _change(await self._run(self.service.create, offer, actor))
+        return _change(await self._run(self.service.create, draft, actor))
 
     @_status
     async def UpdateOffer(  # noqa: N802 - gRPC method names

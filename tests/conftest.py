@@ -1,7 +1,8 @@
 """Shared fixtures: a tiny, hand-made, VALID canonical dataset (5 customers, 6 products, 15 events).
 
 Use the fixtures `tiny_bank_data` (typed frames), `tiny_dataset_dir` (a Parquet folder) or
-`write_tiny_dataset(tmp_path, fmt)` (a folder in either format). Every frame is in canonical
+`write_tiny_dataset(tmp_path, fmt)` (a folder in either format). Tests on the real public data
+sets ask for `real_dataset(name)`: see tests/real_data.py. Every frame is in canonical
 dtypes, so `load_dataset(write_tiny_dataset(...))` returns frames equal to `tiny_bank_data()`.
 
 What is in it, so tests can reason about it:
@@ -26,6 +27,13 @@ from recsys.columns import Columns as C
 from recsys.data.dataset import BankData
 from recsys.data.schema import CUSTOMERS, EVENTS, PRODUCTS, TableSpec
 from recsys.data.write import write_dataset
+from tests.real_data import (  # noqa: F401 - the real-data fixture and its hooks, for every test
+    pytest_collection_modifyitems,
+    pytest_runtest_logreport,
+    pytest_sessionfinish,
+    pytest_terminal_summary,
+    real_dataset,
+)
 
 OCCUPATION = "occupation"  # an extra customer column: kept as-is by the loader
 TINY_LAST_EVENT = datetime(2024, 6, 30, 12, 0, tzinfo=UTC)

@@ -8,7 +8,7 @@ import tempfile
 import threading
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TypeVar
 
@@ -38,6 +38,7 @@ from training.lineage import data_fingerprint
 from training.promotion import Decision, promotion_decision
 from training.pyfunc import log_pyfunc
 from training.registry import Registry
+from training.reuse import KEY_TAG, Unchanged, find_unchanged, training_key
 from training.splitting import make_split, split_fingerprint
 from training.store_events import load_training_data
 from training.tracking import configure_mlflow, experiment_id
@@ -62,6 +63,7 @@ class TrainOutcome:
     baseline: dict[str, float]
     version: int | None = None
     decision: Decision | None = None
+    unchanged: Unchanged | None = None  # set when nothing was trained: see training/reuse.py
 
 
 def model_factory(family: str, params: dict) -> Callable[[], Recommender]:
@@ -85,11 +87,14 @@ def run_training(
     promote: bool = False,
     step: Step = lambda _name: nullcontext(),
     extra_events: pl.DataFrame | None = None,
+    skip_unchanged: bool = False,
 ) -> TrainOutcome:
     """The whole pipeline; bad data raises DataValidationError before anything is logged.
 
     The refit on all data (when registering) and MLflow's store set-up run in worker threads
     beside the split, fit and evaluation; `step` may be entered from those threads too.
+    With `skip_unchanged` a registered version of the same data, config and code ends the
+    run before anything is fitted (see training/reuse.py).
     """
     make_model = model_factory(config.model.family, config.model.params)
     settings = effective_settings(settings, config)
@@ -102,10 +107,17 @@ def run_training(
             channels=list(settings.channels),
         )
     configure_mlflow(settings)
+    fingerprint = None
+    if register and skip_unchanged:
+        fingerprint = data_fingerprint(data)
+        registry = Registry(settings.registered_model, settings.champion_alias)
+        unchanged = find_unchanged(registry, training_key(fingerprint, config, settings))
+        if unchanged is not None:
+            return _kept(unchanged, registry, promote)
     experiment = _Background(experiment_id, settings)
     # The model fits release the GIL: with a spare core the refit costs no wall time.
     refit = _Background(_refit, data, settings, make_model, step) if register else None
-    fingerprint = data_fingerprint(data)
+    fingerprint = fingerprint or data_fingerprint(data)
     split_fp = split_fingerprint(fingerprint, config)
     with step("split"):
         split = make_split(data, config)
@@ -132,6 +144,20 @@ def run_training(
         if decision.promote:
             Registry(settings.registered_model, settings.champion_alias).promote(version)
         return TrainOutcome(run.info.run_id, result.metrics, baseline.metrics, version, decision)
+
+
+def _kept(unchanged: Unchanged, registry: Registry, promote: bool) -> TrainOutcome:
+    """The outcome of a run whose model is registered already: nothing trained or registered.
+
+    With `promote` and no champion at all, the registered version becomes the champion, as
+    the gate would have decided for a new one.
+    """
+    decision = None
+    if promote and unchanged.champion is None:
+        registry.promote(unchanged.version)
+        decision = Decision(True, f"no current champion; unchanged version {unchanged.version}")
+        unchanged = replace(unchanged, champion=unchanged.version)
+    return TrainOutcome(unchanged.run_id or "", {}, {}, unchanged.version, decision, unchanged)
 
 
 class _Background:
@@ -220,6 +246,9 @@ def _register(
         "split_fingerprint": split_fp,
         "trained_at": engine.snapshot.as_of.isoformat(),
     }
+    key = training_key(fingerprint, config, settings)
+    if key is not None:
+        tags[KEY_TAG] = key
     return Registry(settings.registered_model, settings.champion_alias).register(uri, run_id, tags)
 
 

@@ -32,6 +32,12 @@ class Stats:
     median: Final = "median"
     p90: Final = "p90"
     max: Final = "max"
+    min: Final = "min"
+    months: Final = "months"
+    total: Final = "total"
+
+
+NO_CHANNEL: Final = "(none)"  # the column of events recorded without a channel
 
 
 S = Stats
@@ -126,13 +132,44 @@ def events_by_type_and_channel(events: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def describe(data: BankData, cutoff: datetime | None = None) -> dict[str, pl.DataFrame]:
-    """Every summary above, titled, in the order a reader wants them."""
+def months_summary(per_month: pl.DataFrame) -> pl.DataFrame:
+    """`purchases_per_month` in one row: how many months, the first and last, purchases a month."""
+    bought = pl.col(S.purchases)
+    return per_month.select(
+        pl.len().cast(pl.Int64).alias(S.months),
+        pl.col(S.month).min().alias(S.first),
+        pl.col(S.month).max().alias(S.last),
+        bought.min().alias(S.min),
+        bought.median().alias(S.median),
+        bought.mean().alias(S.mean),
+        bought.max().alias(S.max),
+    )
+
+
+def events_by_channel(events: pl.DataFrame) -> pl.DataFrame:
+    """Event counts, a row per event type and a column per channel, then their total."""
+    long = events_by_type_and_channel(events).with_columns(pl.col(C.channel).fill_null(NO_CHANNEL))
+    if long.is_empty():
+        return pl.DataFrame(schema={C.event: pl.String, S.total: pl.Int64})
+    named = sorted(c for c in long[C.channel].unique().to_list() if c != NO_CHANNEL)
+    channels = named + ([NO_CHANNEL] if NO_CHANNEL in long[C.channel] else [])
+    wide = long.pivot(on=C.channel, index=C.event, values=S.events).fill_null(0)
+    return wide.select(C.event, *channels, pl.sum_horizontal(channels).alias(S.total)).sort(C.event)
+
+
+def describe(
+    data: BankData, cutoff: datetime | None = None, *, every_month: bool = False
+) -> dict[str, pl.DataFrame]:
+    """Every summary above, titled, in the order a reader wants them.
+
+    Purchases per month come as one summary row, or with `every_month` a row per month.
+    """
+    per_month = purchases_per_month(data.events)
     return {
         "Counts": counts(data),
         "Event date range (UTC)": date_range(data.events),
         "Products by category": products_by_category(data.products),
         "Products held per customer": holdings_per_customer(data, cutoff),
-        "Purchases per month": purchases_per_month(data.events),
-        "Events by type and channel": events_by_type_and_channel(data.events),
+        "Purchases per month": per_month if every_month else months_summary(per_month),
+        "Events by type and channel": events_by_channel(data.events),
     }

@@ -1,6 +1,7 @@
 """What an offer is: a product pushed to a target group, in some channels, for a time window.
 
-Plain values, checked on construction (`OfferProblem` names the field); the store keeps them,
+Plain values, checked on construction: every field that cannot be accepted is reported at
+once (`OfferProblem` names the field; `OfferProblems` holds several). The store keeps them,
 the arbiter places them, the API and CLI edit them.
 """
 
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from enum import StrEnum
@@ -25,6 +26,34 @@ class OfferProblem(ValueError):
         super().__init__(f"{field_name}: {problem}")
         self.field = field_name
         self.problem = problem
+
+    @property
+    def each(self) -> tuple[OfferProblem, ...]:
+        """The single problems this error reports: itself."""
+        return (self,)
+
+
+class OfferProblems(OfferProblem):
+    """Several field problems of one offer, reported together (one per line)."""
+
+    def __init__(self, problems: Iterable[OfferProblem]) -> None:
+        self._each = tuple(single for p in problems for single in p.each)
+        first = self._each[0]
+        rest = "".join(f"\n{p}" for p in self._each[1:])
+        super().__init__(first.field, first.problem + rest)
+
+    @property
+    def each(self) -> tuple[OfferProblem, ...]:
+        """The single problems, in the order they were found."""
+        return self._each
+
+
+def raise_all(problems: Sequence[OfferProblem]) -> None:
+    """Raise the problems, if any: one as itself, several as OfferProblems."""
+    if len(problems) == 1:
+        raise problems[0]
+    if problems:
+        raise OfferProblems(problems)
 
 
 class Action(StrEnum):
@@ -88,14 +117,21 @@ class Target:
     customers: frozenset[str] | None = None
 
     def __post_init__(self) -> None:
-        for name in ("age_min", "age_max"):
-            value = getattr(self, name)
-            if value is not None and not 0 <= value <= 150:
-                raise OfferProblem(name, f"must be an age between 0 and 150, got {value}")
-        if self.age_min is not None and self.age_max is not None and self.age_min > self.age_max:
-            raise OfferProblem("age_max", f"{self.age_max} is below age_min {self.age_min}")
-        if self.min_risk_tolerance is not None and not 1 <= self.min_risk_tolerance <= 5:
-            raise OfferProblem("min_risk_tolerance", f"must be 1-5, got {self.min_risk_tolerance}")
+        raise_all(target_problems(self))
+
+
+def target_problems(t: Target) -> list[OfferProblem]:
+    """Every problem of a target's fields."""
+    out = []
+    for name in ("age_min", "age_max"):
+        value = getattr(t, name)
+        if value is not None and not 0 <= value <= 150:
+            out.append(OfferProblem(name, f"must be an age between 0 and 150, got {value}"))
+    if t.age_min is not None and t.age_max is not None and t.age_min > t.age_max:
+        out.append(OfferProblem("age_max", f"{t.age_max} is below age_min {t.age_min}"))
+    if t.min_risk_tolerance is not None and not 1 <= t.min_risk_tolerance <= 5:
+        out.append(OfferProblem("min_risk_tolerance", f"must be 1-5, got {t.min_risk_tolerance}"))
+    return out
 
 
 @dataclass(frozen=True)
@@ -125,39 +161,7 @@ class Offer:
     revision: int = 0
 
     def __post_init__(self) -> None:
-        if not self.name.strip() or len(self.name) > NAME_MAX:
-            raise OfferProblem("name", f"must be 1-{NAME_MAX} characters, got {self.name!r}")
-        if not self.product_id:
-            raise OfferProblem("product", "is required")
-        for name in ("start_at", "end_at"):
-            moment = getattr(self, name)
-            if not isinstance(moment, datetime) or moment.utcoffset() is None:
-                raise OfferProblem(name, f"must be a timezone-aware time, got {moment!r}")
-        if self.end_at <= self.start_at:
-            raise OfferProblem(
-                "end", f"{self.end_at.isoformat()} is not after start {self.start_at.isoformat()}"
-            )
-        self._check_action()
-        if not (0 < self.max_share <= 1) or math.isnan(self.max_share):
-            raise OfferProblem("max_share", f"must be in (0, 1], got {self.max_share}")
-        if self.volume_cap is not None and self.volume_cap < 1:
-            raise OfferProblem("volume_cap", f"must be positive, got {self.volume_cap}")
-        if len(set(self.channels)) != len(self.channels):
-            raise OfferProblem("channels", f"repeated channel in {list(self.channels)}")
-
-    def _check_action(self) -> None:
-        if self.action == Action.boost:
-            if self.boost is None or not math.isfinite(self.boost) or self.boost <= 1:
-                raise OfferProblem("boost", f"a boost needs a factor > 1, got {self.boost}")
-            if self.pin is not None:
-                raise OfferProblem("pin", "give either a boost factor or a pin position")
-        elif self.action == Action.pin:
-            if self.pin is None or self.pin < 1:
-                raise OfferProblem("pin", f"a pin needs a position >= 1, got {self.pin}")
-            if self.boost is not None:
-                raise OfferProblem("boost", "give either a boost factor or a pin position")
-        else:  # pragma: no cover - Action is an enum
-            raise OfferProblem("action", f"unknown action {self.action!r}")
+        raise_all(offer_problems({f.name: getattr(self, f.name) for f in fields(self)}))
 
     def live_at(self, moment: datetime) -> bool:
         """Active and inside its time window at `moment`."""
@@ -170,6 +174,88 @@ class Offer:
         if unknown:
             raise OfferProblem(unknown[0], "no such offer field")
         return replace(self, **changes)
+
+
+def offer_problems(values: Mapping[str, Any]) -> list[OfferProblem]:
+    """Every problem of an offer's field values, named by field.
+
+    A field missing from `values` is not checked: it could not be read, and that problem was
+    reported where it was read (see OfferDraft).
+    """
+    out = []
+    name = values.get("name")
+    if "name" in values and (not name.strip() or len(name) > NAME_MAX):
+        out.append(OfferProblem("name", f"must be 1-{NAME_MAX} characters, got {name!r}"))
+    if "product_id" in values and not values["product_id"]:
+        out.append(OfferProblem("product", "is required"))
+    out += _time_problems(values)
+    if "action" in values:
+        out += _action_problems(values["action"], values.get("boost"), values.get("pin"))
+    share = values.get("max_share", 1.0)
+    if not (0 < share <= 1) or math.isnan(share):
+        out.append(OfferProblem("max_share", f"must be in (0, 1], got {share}"))
+    volume_cap = values.get("volume_cap")
+    if volume_cap is not None and volume_cap < 1:
+        out.append(OfferProblem("volume_cap", f"must be positive, got {volume_cap}"))
+    channels = values.get("channels", ())
+    if len(set(channels)) != len(channels):
+        out.append(OfferProblem("channels", f"repeated channel in {list(channels)}"))
+    return out
+
+
+def _time_problems(values: Mapping[str, Any]) -> list[OfferProblem]:
+    out, aware = [], {}
+    for name in ("start_at", "end_at"):
+        if name not in values:
+            continue
+        moment = values[name]
+        if isinstance(moment, datetime) and moment.utcoffset() is not None:
+            aware[name] = moment
+        else:
+            out.append(OfferProblem(name, f"must be a timezone-aware time, got {moment!r}"))
+    if len(aware) == 2 and aware["end_at"] <= aware["start_at"]:
+        end, start = aware["end_at"].isoformat(), aware["start_at"].isoformat()
+        out.append(OfferProblem("end", f"{end} is not after start {start}"))
+    return out
+
+
+def _action_problems(action: Action, boost: float | None, pin: int | None) -> list[OfferProblem]:
+    if action == Action.boost:
+        if boost is None or not math.isfinite(boost) or boost <= 1:
+            return [OfferProblem("boost", f"a boost needs a factor > 1, got {boost}")]
+        if pin is not None:
+            return [OfferProblem("pin", "give either a boost factor or a pin position")]
+    elif action == Action.pin:
+        if pin is None or pin < 1:
+            return [OfferProblem("pin", f"a pin needs a position >= 1, got {pin}")]
+        if boost is not None:
+            return [OfferProblem("boost", "give either a boost factor or a pin position")]
+    else:  # pragma: no cover - Action is an enum
+        return [OfferProblem("action", f"unknown action {action!r}")]
+    return []
+
+
+@dataclass(frozen=True)
+class OfferDraft:
+    """A new offer as a request gave it, before it is checked as a whole.
+
+    `values` are the Offer fields that could be read (a part that could not is left out and
+    its problem is in `problems`); `segments` are the target's, known even when the rest of
+    the target is bad, so that a catalog check can name unknown ones in the same report.
+    """
+
+    values: Mapping[str, Any]
+    problems: tuple[OfferProblem, ...] = ()
+    segments: tuple[str, ...] = ()
+
+    def all_problems(self) -> list[OfferProblem]:
+        """What was found reading the request, then every problem of the values read."""
+        return [*self.problems, *offer_problems(self.values)]
+
+    def build(self) -> Offer:
+        """The Offer; every problem of the draft together when there are any."""
+        raise_all(self.all_problems())
+        return Offer(**self.values)
 
 
 def split_list(text: str | Sequence[str] | None) -> tuple[str, ...]:

@@ -64,8 +64,13 @@ def bank() -> BankData:
 def test_counts() -> None:
     expected = pl.DataFrame(
         {
-            S.metric: ["customers", "products", "events", "customers with events",
-                       "products with events"],
+            S.metric: [
+                "customers",
+                "products",
+                "events",
+                "customers with events",
+                "products with events",
+            ],
             S.value: [4, 4, 7, 3, 3],
         }
     )
@@ -94,8 +99,14 @@ def test_holdings_per_customer_counts_customers_holding_nothing() -> None:
     # held products per customer: C1 {TD x2, CC} = 2, C2 0 (closed), C3 {INS} = 1, C4 0
     # sorted [0, 0, 1, 2]: median 0.5; p90 at position 2.7 -> 1 + 0.7 * (2 - 1) = 1.7
     expected = pl.DataFrame(
-        {S.customers: [4], S.holders: [2], S.mean: [0.75], S.median: [0.5], S.p90: [1.7],
-         S.max: [2]}
+        {
+            S.customers: [4],
+            S.holders: [2],
+            S.mean: [0.75],
+            S.median: [0.5],
+            S.p90: [1.7],
+            S.max: [2],
+        }
     )
     assert_frame_equal(d.holdings_per_customer(bank()), expected)
 
@@ -103,8 +114,7 @@ def test_holdings_per_customer_counts_customers_holding_nothing() -> None:
 def test_holdings_per_customer_at_a_cutoff() -> None:
     # at Feb 1: C1 {TD}, C2 {CC} -> [0, 0, 1, 1]
     expected = pl.DataFrame(
-        {S.customers: [4], S.holders: [2], S.mean: [0.5], S.median: [0.5], S.p90: [1.0],
-         S.max: [1]}
+        {S.customers: [4], S.holders: [2], S.mean: [0.5], S.median: [0.5], S.p90: [1.0], S.max: [1]}
     )
     assert_frame_equal(d.holdings_per_customer(bank(), ts(2, 1)), expected)
 
@@ -131,6 +141,36 @@ def test_events_by_type_and_channel() -> None:
     assert_frame_equal(d.events_by_type_and_channel(bank().events), expected)
 
 
+def test_months_summary_is_one_row_over_every_month() -> None:
+    expected = pl.DataFrame(
+        {
+            S.months: [3],
+            S.first: [date(2024, 1, 1)],
+            S.last: [date(2024, 3, 1)],
+            S.min: [0],
+            S.median: [2.0],
+            S.mean: [5 / 3],
+            S.max: [3],
+        }
+    )
+    per_month = d.purchases_per_month(bank().events)
+    assert_frame_equal(d.months_summary(per_month), expected)
+
+
+def test_events_by_channel_has_a_column_per_channel_and_the_unrecorded_last() -> None:
+    expected = pl.DataFrame(
+        {
+            C.event: ["close", "purchase", "view"],
+            "branch": [0, 1, 0],
+            "mobile": [0, 3, 0],
+            "web": [1, 1, 0],
+            d.NO_CHANNEL: [0, 0, 1],
+            S.total: [1, 5, 1],
+        }
+    )
+    assert_frame_equal(d.events_by_channel(bank().events), expected, check_dtypes=False)
+
+
 def test_events_without_channel_column() -> None:
     events = bank().events.drop(C.channel)
     out = d.events_by_type_and_channel(events)
@@ -145,15 +185,23 @@ def test_empty_events() -> None:
     assert d.date_range(empty.events).row(0) == (None, None, None)
     assert d.holdings_per_customer(empty).row(0) == (4, 0, 0.0, 0.0, 0.0, 0)
     assert d.events_by_type_and_channel(empty.events).is_empty()
+    assert d.events_by_channel(empty.events).is_empty()
+    assert d.months_summary(d.purchases_per_month(empty.events)).row(0)[0] == 0
 
 
 def test_describe_titles_every_table() -> None:
     tables = d.describe(bank())
     assert list(tables) == [
-        "Counts", "Event date range (UTC)", "Products by category",
-        "Products held per customer", "Purchases per month", "Events by type and channel",
+        "Counts",
+        "Event date range (UTC)",
+        "Products by category",
+        "Products held per customer",
+        "Purchases per month",
+        "Events by type and channel",
     ]
     assert all(isinstance(t, pl.DataFrame) for t in tables.values())
+    assert tables["Purchases per month"].height == 1
+    assert d.describe(bank(), every_month=True)["Purchases per month"].height == 3
 
 
 @pytest.mark.parametrize("fn", [d.purchases_per_month, d.events_by_type_and_channel])

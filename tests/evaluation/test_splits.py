@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -13,7 +14,6 @@ from recsys.columns import Events
 from recsys.data.schema import UTC_DATETIME
 from recsys.evaluation.splits import hide_one_split, rolling_monthly_splits, time_split
 
-DATASETS = Path(__file__).resolve().parents[2] / ".." / "shared" / "datasets"
 CUTOFF = datetime(2024, 2, 1, tzinfo=UTC)
 
 
@@ -113,8 +113,8 @@ def test_rolling_monthly_splits():
         rolling_monthly_splits(events, 4, products=_products())
 
 
-def _santander_events() -> pl.DataFrame:
-    raw = pl.read_csv(DATASETS / "santander" / "adoption_events.csv", infer_schema=False)
+def _santander_events(folder: Path) -> pl.DataFrame:
+    raw = pl.read_csv(folder / "adoption_events.csv", infer_schema=False)
     return raw.select(
         pl.col("USER_ID").alias(C.customer_id),
         pl.col("ITEM_ID").alias(C.product_id),
@@ -126,11 +126,8 @@ def _santander_events() -> pl.DataFrame:
     )
 
 
-@pytest.mark.skipif(
-    not (DATASETS / "santander").is_dir(), reason=f"{DATASETS}/santander is not there"
-)
-def test_santander_protocol_on_the_real_sample():
-    events = _santander_events()
+def test_santander_protocol_on_the_real_sample(real_dataset: Callable[[str], Path]):
+    events = _santander_events(real_dataset("santander"))
     products = pl.DataFrame({C.product_id: events[C.product_id].unique(), C.repeatable: False})
     splits = rolling_monthly_splits(events, 4, products=products)
     months = events.group_by(pl.col(C.timestamp).dt.truncate("1mo")).len().sort(C.timestamp)
@@ -193,8 +190,8 @@ def test_hide_one_refuses_impossible_requests(n, min_held):
         hide_one_split(HOLDINGS, n, min_held=min_held)
 
 
-def test_hide_one_on_the_real_zimnat_holdings():
-    raw = pl.read_csv(DATASETS / "zimnat" / "Train.csv", infer_schema=False)
+def test_hide_one_on_the_real_zimnat_holdings(real_dataset: Callable[[str], Path]):
+    raw = pl.read_csv(real_dataset("zimnat") / "Train.csv", infer_schema=False)
     codes = raw.columns[8:]
     held = (
         raw.unpivot(codes, index="ID", variable_name=C.product_id, value_name="flag")

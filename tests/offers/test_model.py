@@ -12,7 +12,9 @@ from recsys.offers.model import (
     Action,
     FrequencyCap,
     Offer,
+    OfferDraft,
     OfferProblem,
+    OfferProblems,
     Status,
     Target,
     split_list,
@@ -72,6 +74,41 @@ def test_bad_offer_values_name_the_field(changes: dict, field: str, words: str) 
     found = problem_of(lambda: offer(**changes))
     assert found.field == field
     assert str(found).startswith(f"{field}: ") and words in str(found)
+
+
+# bad values that do not depend on each other: field -> the change that makes it bad
+INDEPENDENT_PROBLEMS = {
+    "name": {"name": " "},
+    "end": {"end_at": START},
+    "boost": {"boost": 0.5},
+    "max_share": {"max_share": 0.0},
+    "volume_cap": {"volume_cap": 0},
+    "channels": {"channels": ("web", "web")},
+}
+
+
+@given(st.sets(st.sampled_from(sorted(INDEPENDENT_PROBLEMS)), min_size=1))
+def test_every_bad_field_of_an_offer_is_reported_together(bad: set[str]) -> None:
+    changes = {k: v for name in bad for k, v in INDEPENDENT_PROBLEMS[name].items()}
+    found = problem_of(lambda: offer(**changes))
+    assert sorted(p.field for p in found.each) == sorted(bad)
+    assert isinstance(found, OfferProblems) == (len(bad) > 1)
+    assert str(found).splitlines() == [str(p) for p in found.each]
+
+
+def test_a_target_reports_each_bad_field() -> None:
+    found = problem_of(lambda: Target(age_min=-1, age_max=151, min_risk_tolerance=9))
+    assert [p.field for p in found.each] == ["age_min", "age_max", "min_risk_tolerance"]
+
+
+def test_a_draft_reports_what_could_not_be_read_with_what_is_wrong() -> None:
+    unread = OfferProblem("start_at", "is required")
+    values = {"name": "", "product_id": "P1", "end_at": END, "action": Action.pin, "pin": 0}
+    draft = OfferDraft(values, (unread,))
+    assert [p.field for p in draft.all_problems()] == ["start_at", "name", "pin"]
+    assert [p.field for p in problem_of(draft.build).each] == ["start_at", "name", "pin"]
+    fine = OfferDraft({**values, "name": "n", "pin": 1, "start_at": START})
+    assert fine.build().pin == 1
 
 
 @pytest.mark.parametrize(

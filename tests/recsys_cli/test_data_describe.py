@@ -35,14 +35,33 @@ def test_describe_prints_every_table(
     folder = write_tiny_dataset(tmp_path, fmt)
     result = CliRunner().invoke(app(), ["describe", str(folder)], terminal_width=160)
     assert result.exit_code == 0, result.output
-    for title in ("Counts", "Event date range (UTC)", "Products by category",
-                  "Products held per customer", "Purchases per month",
-                  "Events by type and channel"):
+    for title in (
+        "Counts",
+        "Event date range (UTC)",
+        "Products by category",
+        "Products held per customer",
+        "Purchases per month",
+        "Events by type and channel",
+    ):
         assert title in result.output
     assert "savings_account" in result.output
     assert "2024-03-01" in result.output  # the month of the last purchase
     # held: c1 {p1, p4}, c2 nothing (closed p2), c3 {p3}, c4 and c5 nothing -> mean 3 / 5
     assert "0.60" in result.output
+
+
+def test_describe_summarises_the_months_and_full_lists_them(
+    tmp_path: Path, write_tiny_dataset: Callable[..., Path]
+) -> None:
+    folder = write_tiny_dataset(tmp_path)
+    short = CliRunner().invoke(app(), ["describe", str(folder)], terminal_width=160)
+    assert short.exit_code == 0, short.output
+    # purchases in 2024-01, -02 and -03: only the first and last month are named
+    assert "2024-01-01" in short.output and "2024-02-01" not in short.output
+    assert "--full" in short.output
+    full = CliRunner().invoke(app(), ["describe", str(folder), "--full"], terminal_width=160)
+    assert full.exit_code == 0, full.output
+    assert all(f"2024-0{m}-01" in full.output for m in (1, 2, 3))
 
 
 def test_describe_cutoff_changes_holdings(

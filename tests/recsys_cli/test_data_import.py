@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -10,8 +11,6 @@ from typer.testing import CliRunner
 
 from recsys.data.validate import validate_dataset
 from recsys_cli import data_import
-
-DATASETS = Path(__file__).resolve().parents[2].parent / "shared" / "datasets"
 
 
 def app() -> typer.Typer:
@@ -30,17 +29,12 @@ def run(*args: str) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
-def berka() -> Path:
-    folder = DATASETS / "berka"
-    if not folder.is_dir():
-        pytest.skip(f"real data set 'berka' not found at {folder} (../shared/datasets)")
-    return folder
-
-
 @pytest.mark.parametrize("fmt", ["parquet", "csv"])
-def test_import_writes_a_valid_dataset_and_prints_the_summary(tmp_path: Path, fmt: str) -> None:
+def test_import_writes_a_valid_dataset_and_prints_the_summary(
+    tmp_path: Path, fmt: str, real_dataset: Callable[[str], Path]
+) -> None:
     out = tmp_path / "berka"
-    code, output = run("berka", str(berka()), "--out", str(out), "--format", fmt)
+    code, output = run("berka", str(real_dataset("berka")), "--out", str(out), "--format", fmt)
     assert code == 0, output
     assert sorted(p.name for p in out.iterdir()) == [
         f"{t}.{fmt}" for t in ("customers", "events", "products")

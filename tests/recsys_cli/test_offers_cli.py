@@ -245,6 +245,32 @@ def test_end_before_start_names_the_option(server: list[str], model: Trained) ->
     assert code == 2 and "--start: expected an ISO date" in out, out
 
 
+def test_every_field_problem_is_printed_with_its_option(server: list[str], model: Trained) -> None:
+    name = f"all-{uuid.uuid4().hex[:8]}"
+    # the end is before the start, a channel and the segment are unknown
+    bad = ["--start", END, "--end", START, "--channels", "mobile,telex", "--segments", "martians"]
+    code, out = invoke(
+        "create", "--name", name, "--product", product(model), "--pin", "1", *bad, *server
+    )
+    assert code == 2 and "INVALID_ARGUMENT: 3 problems" in out, out
+    for field, option in (("end_time", "--end"), ("channels", "--channels")):
+        assert re.search(rf"{field}: .*\(option {option}\)", out), out
+    assert re.search(
+        r"target.segments: unknown segment\(s\) 'martians'.*\(option --segments\)", out
+    )
+
+
+def test_every_bad_value_is_named_before_anything_is_sent() -> None:
+    no_server = ["--server", f"127.0.0.1:{free_port()}"]
+    args = ["create", "--name", "x", "--start", "soon", "--cap", "2/7", "--volume-event", "often"]
+    code, out = invoke(*args, "--pin", "1", *no_server)
+    assert code == 2, out
+    named = ("--start: expected an ISO date", "--cap: expected N/Dd", "--volume-event: must be")
+    for words in named:
+        assert words in out, out
+    assert "UNAVAILABLE" not in out
+
+
 def test_no_server_is_exit_1_with_a_hint() -> None:
     code, out = invoke("list", "--server", f"127.0.0.1:{free_port()}")
     assert code == 1 and "UNAVAILABLE" in out and "recsys serve" in out, out

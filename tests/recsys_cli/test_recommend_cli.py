@@ -18,7 +18,7 @@ def test_prints_a_table_with_reasons_per_customer(running: Running, model: Train
     known = str(model.loaded.engine.snapshot.customer_map.ids[60])
     target = f"127.0.0.1:{running.port}"
     result = runner.invoke(
-        app, ["recommend", known, "NEW-cli", "--channel", "mobile", "--target", target]
+        app, ["recommend", known, "NEW-cli", "--channel", "mobile", "--server", target]
     )
     assert result.exit_code == 0, result.output
     assert f"{known} on mobile (model v1)" in result.output
@@ -28,7 +28,7 @@ def test_prints_a_table_with_reasons_per_customer(running: Running, model: Train
 
 def test_context_and_k_reach_the_server(running: Running) -> None:  # noqa: F811
     target = f"127.0.0.1:{running.port}"
-    args = ["recommend", "NEW-cli-2", "-c", "call_center", "-k", "2", "--target", target,
+    args = ["recommend", "NEW-cli-2", "-c", "call_center", "-k", "2", "--server", target,
             "--context", "segment=private", "--context", "risk_tolerance=5"]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
@@ -38,16 +38,16 @@ def test_context_and_k_reach_the_server(running: Running) -> None:  # noqa: F811
 
 def test_bad_input_is_exit_2_with_the_servers_message(running: Running) -> None:  # noqa: F811
     target = f"127.0.0.1:{running.port}"
-    result = runner.invoke(app, ["recommend", "C1", "--channel", "telex", "--target", target])
+    result = runner.invoke(app, ["recommend", "C1", "--channel", "telex", "--server", target])
     assert result.exit_code == 2
     assert "INVALID_ARGUMENT" in result.output and "unknown channel 'telex'" in result.output
-    bad_context = runner.invoke(app, ["recommend", "C1", "--target", target, "-x", "nokey"])
+    bad_context = runner.invoke(app, ["recommend", "C1", "--server", target, "-x", "nokey"])
     assert bad_context.exit_code == 2 and "KEY=VALUE" in bad_context.output
 
 
 def test_no_server_is_exit_1_with_a_hint() -> None:
     target = f"127.0.0.1:{free_port()}"
-    result = runner.invoke(app, ["recommend", "C1", "--target", target])
+    result = runner.invoke(app, ["recommend", "C1", "--server", target])
     assert result.exit_code == 1
     assert "UNAVAILABLE" in result.output and "recsys serve" in result.output
 

@@ -64,9 +64,9 @@ def test_train_register_promote_refuse_list_and_rollback(empty_store: Path, data
     assert code == 0, out
     assert "registered bank-recsys version 2" in out and "promoted to champion" in out
 
-    # the same popularity model again cannot beat item-kNN: registered, not promoted, exit != 0
+    # the same popularity model again cannot beat item-kNN: registered, not promoted, exit 3
     code, out = train(dataset, "popular", "--register", "--promote")
-    assert code != 0, out
+    assert code == 3, out
     assert "registered bank-recsys version 3" in out and "not promoted" in out
 
     code, out = recsys("models", "list")
@@ -110,10 +110,29 @@ def test_bad_data_exits_2_and_creates_no_store(store: Path, dataset: Path, tmp_p
     assert not store.exists()  # not even an MLflow store was opened
 
 
-def test_promote_needs_register(store: Path, dataset: Path) -> None:
+def test_promote_and_skip_unchanged_need_register(store: Path, dataset: Path) -> None:
     code, out = train(dataset, "popular", "--promote")
     assert code == 2 and "--promote needs --register" in out
+    code, out = train(dataset, "popular", "--skip-unchanged")
+    assert code == 2 and "--skip-unchanged needs --register" in out
     assert not store.exists()
+
+
+def test_a_second_unchanged_run_says_the_champion_is_kept(
+    empty_store: Path, dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # outside git: the code is named by the package version
+    flags = ("--register", "--promote", "--skip-unchanged")
+    assert train(dataset, "popular", *flags)[0] == 0
+    assert train(dataset, "itemknn", *flags)[0] == 0
+    code, out = train(dataset, "itemknn", *flags)
+    assert code == 0 and "unchanged: champion v2 kept" in out, out
+    code, out = train(dataset, "popular", *flags)
+    assert code == 0, out
+    assert "unchanged: version 1 (popular)" in out and "champion v2 kept" in out
+    assert "registered bank-recsys version" not in out
+    configure_mlflow(Settings())
+    assert [v.version for v in Registry().versions()] == [2, 1]
 
 
 def test_unknown_model_family_is_refused(store: Path, dataset: Path) -> None:

@@ -136,7 +136,7 @@ def test_every_answer_is_logged_and_audit_shows_it(
     assert [d["request_id"] for d in json.loads(as_json.output)] == ["audit-3", "audit-2"]
 
     later = runner.invoke(app, ["audit", "--since", "2999-01-01", customer])
-    assert later.exit_code == 0 and "no decisions logged" in later.output
+    assert later.exit_code == 1 and "no decisions logged" in later.output
 
     purged = runner.invoke(app, ["audit", "purge", "--older-than-days", "0"])
     assert purged.exit_code == 0, purged.output

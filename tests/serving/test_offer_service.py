@@ -162,6 +162,47 @@ def test_end_before_start_and_missing_parts_name_the_field(
     assert refused(lambda: stub.UpdateOffer(bad_mask, timeout=10)).startswith("update_mask: ")
 
 
+def test_every_field_problem_of_a_create_is_reported_together(
+    stub: pb_grpc.OfferServiceStub, model: Trained
+) -> None:
+    bad = message(model, channels=["mobile", "telex"], target=pb.OfferTarget(segments=["martians"]))
+    bad.end_time.FromDatetime(START - timedelta(hours=1))
+    lines = refused(lambda: create(stub, bad)).splitlines()
+    assert [line.partition(": ")[0] for line in lines] == [
+        "end_time",
+        "channels",
+        "target.segments",
+    ], lines
+    assert "'telex'" in lines[1] and "'martians'" in lines[2]
+    missing = message(model, product_id="NO-SUCH-PRODUCT", name="", volume_cap=0)
+    missing.ClearField("start_time")
+    fields = [
+        line.partition(": ")[0] for line in refused(lambda: create(stub, missing)).split("\n")
+    ]
+    assert fields == ["start_time", "name", "volume_cap", "product_id"]
+
+
+def test_every_field_problem_of_an_update_is_reported_together(
+    stub: pb_grpc.OfferServiceStub, model: Trained
+) -> None:
+    made = create(stub, message(model)).offer
+    new = pb.Offer(channels=["telex"], max_share=0.0, target=pb.OfferTarget(age_min=200))
+    new.end_time.FromDatetime(START - timedelta(hours=1))
+    mask = FieldMask(paths=["channels", "end_time", "max_share", "target.age_min"])
+    update = pb.UpdateOfferRequest(offer_ref=made.id, offer=new, update_mask=mask)
+    lines = refused(lambda: stub.UpdateOffer(update, metadata=ACTOR, timeout=10)).splitlines()
+    assert [line.partition(": ")[0] for line in lines] == [
+        "target.age_min",
+        "end_time",
+        "max_share",
+        "channels",
+    ], lines
+    bad_paths = FieldMask(paths=["colour", "target.shoe_size"])
+    bad_mask = pb.UpdateOfferRequest(offer_ref=made.id, update_mask=bad_paths)
+    assert len(refused(lambda: stub.UpdateOffer(bad_mask, timeout=10)).splitlines()) == 2
+    assert stub.GetOffer(pb.GetOfferRequest(offer_ref=made.id)).offer == made  # unchanged
+
+
 def test_names_are_unique_and_unknown_offers_not_found(
     stub: pb_grpc.OfferServiceStub, model: Trained
 ) -> None:

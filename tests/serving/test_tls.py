@@ -121,7 +121,7 @@ def test_the_cli_talks_to_a_server_with_mtls_and_auth(
         "--tls-key",
         str(certs.client.key),
     ]
-    args = ["recommend", "C1", "--target", f"localhost:{mtls_port}", *tls]
+    args = ["recommend", "C1", "--server", f"localhost:{mtls_port}", *tls]
     result = runner.invoke(app, [*args, "--api-key", key])
     assert result.exit_code == 0, result.output
     assert "C1 on mobile (model v1)" in result.output

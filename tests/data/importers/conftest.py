@@ -1,4 +1,6 @@
-"""Fixtures for importer tests: the real public data sets, and a validity check.
+"""Fixtures for importer tests: a validity check and small hand-written sources.
+
+The real public data sets come from the root fixture `real_dataset` (tests/real_data.py).
 
 Helpers are handed out as fixtures (callables) so test modules never import conftest.
 """
@@ -13,23 +15,6 @@ import pytest
 from recsys.data.importers.report import ImportResult
 from recsys.data.validate import validate_dataset
 from recsys.data.write import write_dataset
-
-# The repo root is three levels up; the shared data sets sit beside it (never copied in).
-DATASETS = Path(__file__).resolve().parents[3].parent / "shared" / "datasets"
-
-
-def real_source_dir(name: str) -> Path:
-    """The folder of a real data set, or skip the test saying where it was looked for."""
-    folder = DATASETS / name
-    if not folder.is_dir():
-        pytest.skip(f"real data set {name!r} not found at {folder} (../shared/datasets)")
-    return folder
-
-
-@pytest.fixture(scope="session")
-def real_source() -> Callable[[str], Path]:
-    """real_source(name) -> the folder of a real data set, or a skip."""
-    return real_source_dir
 
 
 def _assert_validates(result: ImportResult, out: Path, fmt: str = "parquet") -> None:

@@ -21,8 +21,8 @@ def day(y: int, m: int, d: int) -> datetime:
 
 
 @pytest.fixture(scope="module")
-def source(real_source: Callable[[str], Path]) -> Path:
-    return real_source("berka")
+def source(real_dataset: Callable[[str], Path]) -> Path:
+    return real_dataset("berka")
 
 
 @pytest.fixture(scope="module")

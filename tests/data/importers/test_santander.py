@@ -21,8 +21,8 @@ FIRST = datetime(2015, 1, 28, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
-def source(real_source: Callable[[str], Path]) -> Path:
-    return real_source("santander")
+def source(real_dataset: Callable[[str], Path]) -> Path:
+    return real_dataset("santander")
 
 
 @pytest.fixture(scope="module")

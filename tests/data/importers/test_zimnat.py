@@ -19,8 +19,8 @@ HEADER = ",".join([*PROFILE_COLUMNS, "P5DA", "RIBP", "8NN1"])
 
 
 @pytest.fixture(scope="module")
-def source(real_source: Callable[[str], Path]) -> Path:
-    return real_source("zimnat")
+def source(real_dataset: Callable[[str], Path]) -> Path:
+    return real_dataset("zimnat")
 
 
 @pytest.fixture(scope="module")
