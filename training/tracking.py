@@ -11,6 +11,7 @@ from recsys.settings import Settings
 
 log = logging.getLogger(__name__)
 EXPERIMENT = "bank-recsys"
+DATABASE_SCHEMES = frozenset({"sqlite", "postgresql", "mysql", "mssql"})
 
 # MLflow's own chatter (alembic upgrades, "Created version") is noise on a CLI.
 for _name in ("alembic", "mlflow.store.db.utils", "mlflow.tracking._model_registry.client"):
@@ -38,7 +39,8 @@ def experiment_id(settings: Settings, name: str = EXPERIMENT) -> str:
     if found is not None:
         return found.experiment_id
     location = None
-    if settings.resolved_tracking_uri.startswith(("sqlite:", "postgresql:", "mysql:")):
+    scheme = settings.resolved_tracking_uri.partition(":")[0].partition("+")[0]
+    if scheme in DATABASE_SCHEMES:  # "postgresql+psycopg2://..." is a database store too
         # Database stores have no default artifact root of their own; keep artifacts local.
         settings.artifact_root.mkdir(parents=True, exist_ok=True)
         location = settings.artifact_root.as_uri()

@@ -60,3 +60,13 @@ def test_rollback_after_alias_moved_elsewhere(sqlite_settings: Settings, tmp_pat
     # someone moved the alias in the MLflow UI: rollback must still go back to v1
     reg.client.set_registered_model_alias(reg.name, reg.alias, str(v2))
     assert reg.rollback() == v1
+
+
+def test_artifacts_go_under_home_on_every_database_store(
+    registry_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Regression: a postgresql+psycopg2 URI left artifacts in ./mlruns of the working folder."""
+    monkeypatch.chdir(tmp_path)
+    found = mlflow.MlflowClient().get_experiment(experiment_id(registry_settings))
+    assert found.artifact_location == registry_settings.artifact_root.as_uri()
+    assert not (tmp_path / "mlruns").exists()
