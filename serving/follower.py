@@ -22,6 +22,7 @@ from serving.metrics import ServingMetrics
 from serving.model_cache import ModelCache
 from serving.model_check import ModelCheckError, load_checked
 from serving.model_source import ModelSource, RegistryUnavailable, bound_registry_requests
+from training.tracking import quiet_mlflow_logs
 
 log = logging.getLogger(__name__)
 __all__ = ["LoadedModel", "ModelFollower", "ModelHolder", "RegistryUnavailable"]
@@ -45,6 +46,7 @@ class ModelFollower:
         if poll_seconds <= 0:
             raise ValueError(f"poll_seconds must be > 0, got {poll_seconds}")
         bound_registry_requests()
+        quiet_mlflow_logs()
         self.holder = holder
         self.metrics = metrics
         self.poll_seconds = poll_seconds

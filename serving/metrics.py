@@ -197,27 +197,9 @@ class ServingMetrics:
             self._http = None
 
 
-class MetricsInterceptor(grpc.ServerInterceptor):
-    """Times every unary-unary call and counts it by method, channel and status code."""
-
-    def __init__(self, metrics: ServingMetrics) -> None:
-        self._metrics = metrics
-
-    def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler | None],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler | None:
-        """Wrap the unary-unary behaviour of the handler; other kinds pass through."""
-        handler = continuation(handler_call_details)
-        if handler is None or handler.unary_unary is None:
-            return handler
-        method = handler_call_details.method.rsplit("/", 1)[-1]
-        return rewrapped(handler, _timed_sync(self._metrics, handler.unary_unary, method))
-
-
 class AioMetricsInterceptor(UnaryWrapInterceptor):
-    """MetricsInterceptor for grpc.aio servers: async and sync handlers alike."""
+    """Times every unary-unary call of a grpc.aio server and counts it by method, channel and
+    status code: async and sync handlers alike."""
 
     def __init__(self, metrics: ServingMetrics) -> None:
         super().__init__()

@@ -1,7 +1,7 @@
 """Event-store reads for Recommend with a time budget and a breaker, so a hung store stalls nothing.
 
 A database that stops answering without closing the connection (a network partition, a
-stalled server) made `for_customers` wait forever: on the loop thread, every call of the
+stalled server) made `recent` wait forever: on the loop thread, every call of the
 server waited with it. Here the read runs on a small thread pool and Recommend waits at most
 READ_BUDGET_S for it; a read that fails or runs late raises StoreUnavailable (Recommend then
 answers from the model's snapshot) and opens the breaker: for COOLDOWN_S no read is tried,
@@ -61,10 +61,6 @@ class GuardedReads:
         self._lock = threading.Lock()
         self._busy = 0  # reads submitted and not finished (stuck ones included)
         self._closed_until = 0.0  # monotonic time before which no read is tried
-
-    def for_customers(self, customer_ids: Sequence[str], since: datetime) -> pl.DataFrame:
-        """The store's answer within the budget, else StoreUnavailable (breaker opened)."""
-        return self._within_budget(lambda: self.store.for_customers(customer_ids, since))
 
     def recent(self, customer_ids: Sequence[str], since: datetime) -> RecentEvents:
         """The store's answer within the budget, else StoreUnavailable (breaker opened)."""

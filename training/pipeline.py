@@ -50,10 +50,6 @@ Step = Callable[[str], AbstractContextManager[object]]
 T = TypeVar("T")
 
 
-class PromotionRefused(RuntimeError):
-    """The candidate was registered but did not beat the champion."""
-
-
 @dataclass(frozen=True)
 class TrainOutcome:
     """What a training run produced."""

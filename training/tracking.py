@@ -14,12 +14,19 @@ EXPERIMENT = "bank-recsys"
 DATABASE_SCHEMES = frozenset({"sqlite", "postgresql", "mysql", "mssql"})
 
 # MLflow's own chatter (alembic upgrades, "Created version") is noise on a CLI.
-for _name in ("alembic", "mlflow.store.db.utils", "mlflow.tracking._model_registry.client"):
-    logging.getLogger(_name).setLevel(logging.WARNING)
+MLFLOW_CHATTER = ("alembic", "mlflow.store.db.utils", "mlflow.tracking._model_registry.client")
+
+
+def quiet_mlflow_logs() -> None:
+    """Log only warnings and errors from MLflow's store set-up and registry client."""
+    for name in MLFLOW_CHATTER:
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def configure_mlflow(settings: Settings) -> str:
-    """Set MLflow's tracking and registry URI from settings; returns the URI in use."""
+    """Set MLflow's tracking and registry URI from settings (its chatter quieted); returns
+    the URI in use."""
+    quiet_mlflow_logs()
     uri = settings.resolved_tracking_uri
     if uri.startswith("sqlite:///"):
         settings.home.mkdir(parents=True, exist_ok=True)

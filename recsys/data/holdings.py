@@ -28,7 +28,6 @@ from recsys.columns import Events
 
 logger = logging.getLogger(__name__)
 
-_DELTA = "_delta"
 _PAIR = "_pair"
 _KEYS = (C.customer_id, C.product_id)
 HOLDINGS_SCHEMA = {C.customer_id: pl.String, C.product_id: pl.String, C.quantity: pl.Int32}
@@ -111,29 +110,6 @@ def replay(
     once = (last > 0).astype(np.int64)  # held at most once: the last net move decides
     quantity = np.where(np.asarray(repeatable, dtype=bool)[at[start]], counted, once)
     return cells[start], quantity, int(-floor.sum())
-
-
-def net_moves(events: pl.DataFrame, cutoff: datetime | None) -> pl.DataFrame:
-    """Net units moved per (customer, product, timestamp): purchases minus closes, zeros dropped."""
-    _require(events, "events", (*_KEYS, C.event, C.timestamp))
-    ownership = pl.col(C.event).is_in([Events.purchase, Events.close])
-    if cutoff is not None:
-        ownership = ownership & (pl.col(C.timestamp) <= require_aware(cutoff, "cutoff"))
-    return (
-        events.lazy()
-        .filter(ownership)
-        .group_by(*_KEYS, C.timestamp)
-        .agg(
-            pl.when(pl.col(C.event) == Events.purchase)
-            .then(1)
-            .otherwise(-1)
-            .sum()
-            .cast(pl.Int64)
-            .alias(_DELTA)
-        )
-        .filter(pl.col(_DELTA) != 0)
-        .collect()
-    )
 
 
 def repeatable_flags(products: pl.DataFrame, moves: pl.DataFrame) -> pl.DataFrame:

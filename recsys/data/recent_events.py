@@ -3,7 +3,6 @@
 A request reads a handful of rows for one customer. Typing them into a polars frame costs
 ~150 us (a Series per column) and reading them back out again ~40 us, for work that is a few
 microseconds of Python; these lists go from the store's cursor to the overlay as they are.
-`frame()` gives the canonical columns for the batch path (recsys.engine.overlay).
 """
 
 from __future__ import annotations
@@ -44,18 +43,6 @@ class RecentEvents:
     def __len__(self) -> int:
         return len(self.micros)
 
-    def frame(self) -> pl.DataFrame:
-        """customer_id, product_id, event, timestamp (UTC, us) in this order of rows."""
-        stamps = pl.Series(C.timestamp, self.micros, dtype=pl.Int64).cast(UTC_DATETIME)
-        return pl.DataFrame(
-            [
-                pl.Series(C.customer_id, self.customer_id, dtype=pl.String),
-                pl.Series(C.product_id, self.product_id, dtype=pl.String),
-                pl.Series(C.event, self.event, dtype=pl.String),
-                stamps,  # int64 microseconds are a UTC datetime's physical form
-            ]
-        )
-
     @classmethod
     def from_frame(cls, events: pl.DataFrame) -> RecentEvents:
         """The rows of a frame with SCHEMA's columns and dtypes (no nulls), in its order."""
@@ -69,7 +56,6 @@ class RecentEvents:
             # Series.to_physical runs a query (~25 us); the cast reads the same int64 values
             micros=events.get_column(C.timestamp).cast(pl.Int64).to_list(),
         )
-
 
     @staticmethod
     def misfit(events: pl.DataFrame) -> str | None:

@@ -1,6 +1,6 @@
 """Offline evaluation: splits of the event history, top-k metrics, reports and plots."""
 
-from recsys.evaluation.metrics import METRICS, coverage, hit_matrix, mean_at_k, truth_matrix
+from recsys.evaluation.metrics import METRICS, coverage, hit_matrix, truth_matrix
 from recsys.evaluation.report import Report, compare, evaluate, evaluate_segments, metric_key
 from recsys.evaluation.splits import (
     Split,
@@ -20,7 +20,6 @@ __all__ = [
     "evaluate_segments",
     "hide_one_split",
     "hit_matrix",
-    "mean_at_k",
     "metric_key",
     "rolling_monthly_splits",
     "split_between",

@@ -115,14 +115,6 @@ METRICS: Final[dict[str, PerRow]] = {
 }
 
 
-def mean_at_k(metric: str, rec_ids: np.ndarray, truth: Truth, k: int) -> float:
-    """Mean of a METRICS entry over the rows that have at least one relevant item."""
-    hits, n_relevant = hit_matrix(rec_ids, truth, k)
-    if not (n_relevant > 0).any():
-        raise ValueError("no row of truth has a relevant item; the metric is undefined")
-    return float(np.nanmean(METRICS[metric](hits, n_relevant)))
-
-
 def _defined(values: np.ndarray, n_relevant: np.ndarray) -> np.ndarray:
     return np.where(n_relevant > 0, values, np.nan)
 

@@ -21,7 +21,6 @@ from recsys.data.holdings import holdings_at, repeatable_flags, require_aware
 logger = logging.getLogger(__name__)
 
 PAIR = (C.customer_id, C.product_id)
-TRUTH_SCHEMA = {C.customer_id: pl.String, C.product_id: pl.String}
 
 
 @dataclass(frozen=True)

@@ -37,12 +37,8 @@ class EventStore(Protocol):
         """Store all events atomically and durably (committed) before returning their count."""
         ...
 
-    def for_customers(self, customer_ids: Sequence[str], since: datetime) -> pl.DataFrame:
-        """Events of these customers with timestamp > since, oldest first (canonical columns)."""
-        ...
-
     def recent(self, customer_ids: Sequence[str], since: datetime) -> RecentEvents:
-        """The same events as `for_customers`, only the columns a state overlay reads."""
+        """Events of these customers with timestamp > since, oldest first (ties: stored order)."""
         ...
 
     def export(self, since: datetime | None = None) -> pl.DataFrame:

@@ -29,7 +29,7 @@ from recsys.stores.tables import (
 )
 from recsys.stores.tables import events as events_table
 
-# What for_customers/export return: the canonical events columns, then the feedback links.
+# What export returns: the canonical events columns, then the feedback links.
 EVENT_LOG_SCHEMA: Final = {
     C.customer_id: pl.String,
     C.product_id: pl.String,
@@ -42,9 +42,6 @@ EVENT_LOG_SCHEMA: Final = {
 }
 IDS_PER_QUERY: Final = 500  # bound parameters per IN (...) list; SQLite caps them
 ROWS_PER_PARTITION: Final = 100_000  # rows turned into one polars frame at a time on export
-# Reads of up to this many rows (a request's customer) are sorted and typed in Python: polars'
-# parse, sort and drop cost ~200 us whatever the size, ~4x the Python work on a few rows.
-SMALL_READ: Final = 128
 # SQLAlchemy's SQLite text form of a DateTime, parsed by polars instead of row by row in Python.
 _SQLITE_DATETIME: Final = "%Y-%m-%d %H:%M:%S%.f"
 _LIMITS: Final = {
@@ -57,9 +54,7 @@ _LIMITS: Final = {
 }
 _REQUIRED: Final = (C.customer_id, C.product_id, C.event)
 _SINCE: Final = "since"
-_ALL, _RECENT = "all", "recent"  # the column sets of the per-customer reads
 _RECENT_COLUMNS: Final = (C.customer_id, C.product_id, C.event, C.timestamp)  # RecentEvents'
-_EMPTY: Final = pl.DataFrame(schema=EVENT_LOG_SCHEMA)
 
 
 @dataclass(frozen=True)
@@ -154,7 +149,7 @@ class SqlEventStore:
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
         self._raw_timestamps = engine.dialect.name == SQLITE
-        self._reads: dict[tuple[int, str], _Read] = {}
+        self._reads: dict[int, _Read] = {}
         # a file's connections all see one database; each of :memory:'s would be another one
         kept = self._raw_timestamps and engine.url.database not in (None, "", ":memory:")
         self._kept = _KeptReaders(engine) if kept else None
@@ -180,22 +175,13 @@ class SqlEventStore:
             conn.execute(events_table.insert(), rows)
         return len(rows)
 
-    def for_customers(self, customer_ids: Sequence[str], since: datetime) -> pl.DataFrame:
+    def recent(self, customer_ids: Sequence[str], since: datetime) -> RecentEvents:
         """Events of these customers with timestamp > since, oldest first (ties: insert order).
 
         Every Recommend reads through here, so it runs a statement compiled once per id count
-        on a pooled DBAPI cursor (~20 us on SQLite) and builds no frame when nothing is found.
+        on a DBAPI cursor and builds no frame: the rows go to the overlay as plain columns.
         """
-        rows = self._read(customer_ids, since, _ALL)
-        if not rows:
-            return _EMPTY.clone()
-        if len(rows) <= SMALL_READ:
-            return _small_frame(rows)
-        return _oldest_first([self._frame(rows)])
-
-    def recent(self, customer_ids: Sequence[str], since: datetime) -> RecentEvents:
-        """What `for_customers` finds, as the columns a state overlay reads (no frame built)."""
-        rows = self._read(customer_ids, since, _RECENT)
+        rows = self._read(customer_ids, since)
         if not rows:
             return RecentEvents()
         # rows: event id, customer, product, event, timestamp; oldest first, ties by id
@@ -208,13 +194,14 @@ class SqlEventStore:
             micros=[stamps[i] for i in order],
         )
 
-    def _read(self, customer_ids: Sequence[str], since: datetime, columns: str) -> list[tuple]:
-        """Rows (event id first) of `columns` for these customers after `since`, unordered."""
+    def _read(self, customer_ids: Sequence[str], since: datetime) -> list[tuple]:
+        """Rows (event id first, then RecentEvents' columns) of these customers after `since`,
+        unordered."""
         since = _utc(since, "since")
         ids = list(dict.fromkeys(str(c) for c in customer_ids))
         chunks = [ids[i : i + IDS_PER_QUERY] for i in range(0, len(ids), IDS_PER_QUERY)]
         with unavailable("event store", "read events"):
-            return self._fetch([(self._read_statement(len(c), columns), c) for c in chunks], since)
+            return self._fetch([(self._read_statement(len(c)), c) for c in chunks], since)
 
     def _fetch(self, queries: list[tuple[_Read, list[str]]], since: datetime) -> list[tuple]:
         """Rows of the compiled reads; DBAPI errors as SQLAlchemy's (see errors.unavailable)."""
@@ -263,19 +250,18 @@ class SqlEventStore:
             if cursor is not None:
                 cursor.close()  # ends the read: no snapshot is held between calls
 
-    def _read_statement(self, n_ids: int, columns: str) -> _Read:
-        """The SELECT of `columns` (_ALL, _RECENT) for `n_ids` customers, compiled once."""
-        read = self._reads.get((n_ids, columns))
+    def _read_statement(self, n_ids: int) -> _Read:
+        """The SELECT of RecentEvents' columns for `n_ids` customers, compiled once."""
+        read = self._reads.get(n_ids)
         if read is None:
             timestamp = events_table.c[C.timestamp]
             ids = [sa.bindparam(f"customer_{i}", type_=sa.String) for i in range(n_ids)]
-            select = self._select() if columns == _ALL else self._select(_RECENT_COLUMNS)
-            query = select.where(
+            query = self._select(_RECENT_COLUMNS).where(
                 events_table.c[C.customer_id].in_(ids),
                 timestamp > sa.bindparam(_SINCE, type_=timestamp.type),
             )
             read = _Read.compile(query, self.engine.dialect)
-            self._reads[n_ids, columns] = read  # a race only compiles the same statement twice
+            self._reads[n_ids] = read  # a race only compiles the same statement twice
         return read
 
     def export(self, since: datetime | None = None) -> pl.DataFrame:
@@ -369,22 +355,6 @@ def _utc(moment: datetime, name: str) -> datetime:
     if not isinstance(moment, datetime) or moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError(f"{name}: must be a timezone-aware datetime, got {moment!r}")
     return moment.astimezone(UTC)
-
-
-def _small_frame(rows: Sequence[sa.Row]) -> pl.DataFrame:
-    """`_oldest_first([_frame(rows)])` for a few rows of `_select`, sorted and typed in Python."""
-    at = 1 + list(EVENT_LOG_SCHEMA).index(C.timestamp)  # rows start with the event id
-    stamps = [utc_micros(r[at]) for r in rows]
-    order = sorted(range(len(rows)), key=lambda i: (stamps[i], rows[i][0]))
-    columns = list(zip(*(rows[i] for i in order), strict=True))[1:]
-    series = [
-        pl.Series(name, values, dtype=dtype)
-        for (name, dtype), values in zip(EVENT_LOG_SCHEMA.items(), columns, strict=True)
-        if name != C.timestamp
-    ]
-    ordered = pl.Series(C.timestamp, [stamps[i] for i in order], dtype=pl.Int64)
-    series.insert(at - 1, ordered.cast(UTC_DATETIME))  # int64 microseconds are its physical form
-    return pl.DataFrame(series)
 
 
 def _oldest_first(frames: list[pl.DataFrame]) -> pl.DataFrame:

@@ -16,7 +16,6 @@ from recsys.evaluation.metrics import (
     coverage,
     hit_matrix,
     hit_rate,
-    mean_at_k,
     ndcg,
     precision,
     recall,
@@ -62,13 +61,6 @@ def test_hand_computed_values():
     _close(ndcg(hits, n), [(1 + 1 / math.log2(4)) / ideal_2, (1 / math.log2(3)) / ideal_3, 0, nan])
     _close(hit_rate(hits, n), [1, 1, 0, nan])
     _close(reciprocal_rank(hits, n), [1, 1 / 2, 0, nan])
-
-
-def test_means_skip_rows_without_truth():
-    assert mean_at_k("precision", RECS, TRUTH, 3) == pytest.approx((2 / 3 + 1 / 3 + 0) / 3)
-    assert mean_at_k("mrr", RECS, TRUTH, 1) == pytest.approx(1 / 3)
-    with pytest.raises(ValueError, match="no row of truth"):
-        mean_at_k("map", RECS[3:], [set()], 3)
 
 
 def test_k_smaller_than_the_list_uses_the_first_k():

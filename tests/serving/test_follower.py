@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 import time
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from tests.serving.registered import (
     registry,
     trained_registry,
 )
+from training.tracking import MLFLOW_CHATTER
 
 UNREACHABLE = "http://127.0.0.1:9"  # the discard port: nothing answers there
 ITEMKNN_TAGS = {
@@ -292,3 +294,18 @@ def test_the_started_follower_picks_up_a_promotion_in_the_background(
     finally:
         follower.stop()
     assert follower.poll_once() is False  # stopped cleanly, nothing left to load
+
+
+def test_a_follower_quiets_mlflows_chatter_when_made(tmp_path: Path) -> None:
+    """The serving process's start-up quiets MLflow, as configure_mlflow does for the CLI."""
+    saved = {n: logging.getLogger(n).level for n in MLFLOW_CHATTER}
+    try:
+        for name in MLFLOW_CHATTER:
+            logging.getLogger(name).setLevel(logging.NOTSET)
+        settings = Settings(home=tmp_path / "home", mlflow_tracking_uri=None)
+        ModelFollower(settings, ModelHolder(), cache_dir=tmp_path / "cache")
+        levels = {n: logging.getLogger(n).level for n in MLFLOW_CHATTER}
+        assert levels == dict.fromkeys(MLFLOW_CHATTER, logging.WARNING)
+    finally:
+        for name, level in saved.items():
+            logging.getLogger(name).setLevel(level)

@@ -1,4 +1,4 @@
-"""ServingMetrics exposition and HTTP endpoint; the interceptor on a real gRPC server."""
+"""ServingMetrics exposition and HTTP endpoint; the interceptor on a real grpc.aio server."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ import pytest
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from prometheus_client.parser import text_string_to_metric_families
 
-from serving.metrics import OTHER, MetricsInterceptor, ServingMetrics
+from serving.loop_server import LoopServer
+from serving.metrics import OTHER, AioMetricsInterceptor, ServingMetrics
 
 SERVICE = "test.Echo"
 
@@ -111,10 +112,10 @@ def test_metrics_are_served_over_http_on_a_free_port() -> None:
     assert ServingMetrics().exposition() != b""  # registries are per instance: no collisions
 
 
-def echo(request: SimpleNamespace, context: grpc.ServicerContext) -> bytes:
+async def echo(request: SimpleNamespace, context: grpc.aio.ServicerContext) -> bytes:
     """Answers by the request's channel: "bad" aborts, "boom" raises, "gone" sets a code."""
     if request.channel == "bad":
-        context.abort(grpc.StatusCode.INVALID_ARGUMENT, "channel is bad")
+        await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "channel is bad")
     if request.channel == "boom":
         raise RuntimeError("a bug")
     if request.channel == "gone":
@@ -125,22 +126,34 @@ def echo(request: SimpleNamespace, context: grpc.ServicerContext) -> bytes:
 
 @pytest.fixture
 def served() -> Iterator[tuple[grpc.Channel, ServingMetrics]]:
-    """A real gRPC server on a free port with the echo method, health, and the interceptor."""
+    """A real grpc.aio server on a free port (on its loop thread, as `serve` runs it) with the
+    async echo method, grpcio's sync health servicer, and the interceptor."""
     metrics = ServingMetrics(channels=["mobile", "bad", "boom", "gone"])
-    server = grpc.server(futures.ThreadPoolExecutor(2), interceptors=[MetricsInterceptor(metrics)])
     method = grpc.unary_unary_rpc_method_handler(
         echo,
         request_deserializer=lambda b: SimpleNamespace(channel=b.decode()),
         response_serializer=lambda b: b,
     )
-    handler = grpc.method_handlers_generic_handler(SERVICE, {"Say": method})
-    server.add_generic_rpc_handlers([handler])
-    health_pb2_grpc.add_HealthServicer_to_server(health.HealthServicer(), server)
-    port = server.add_insecure_port("127.0.0.1:0")
+
+    def setup(server: grpc.aio.Server) -> int:
+        server.add_generic_rpc_handlers(
+            [grpc.method_handlers_generic_handler(SERVICE, {"Say": method})]
+        )
+        health_pb2_grpc.add_HealthServicer_to_server(health.HealthServicer(), server)
+        return server.add_insecure_port("127.0.0.1:0")
+
+    server = LoopServer(
+        setup,
+        interceptors=[AioMetricsInterceptor(metrics)],
+        options=[],
+        executor=futures.ThreadPoolExecutor(2),
+    )
     server.start()
-    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
-        yield channel, metrics
-    server.stop(None)
+    try:
+        with grpc.insecure_channel(f"127.0.0.1:{server.port}") as channel:
+            yield channel, metrics
+    finally:
+        assert server.stop(None).wait(10)
 
 
 def test_the_interceptor_records_every_outcome_of_real_calls(
@@ -151,7 +164,7 @@ def test_the_interceptor_records_every_outcome_of_real_calls(
         f"/{SERVICE}/Say", request_serializer=str.encode, response_deserializer=bytes
     )
     assert say("mobile") == b"mobile"
-    assert say("mobile") == b"mobile"
+    assert say("mobile") == b"mobile"  # the second call reuses the handler wrapped on the first
     for request, code in [
         ("bad", grpc.StatusCode.INVALID_ARGUMENT),
         ("boom", grpc.StatusCode.UNKNOWN),

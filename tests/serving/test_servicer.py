@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import grpc
 import numpy as np
+import polars as pl
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
 from hypothesis import HealthCheck, given, settings
@@ -160,7 +161,9 @@ def test_recorded_purchase_disappears_from_the_next_answer(
     assert running.metrics.value("recsys_events_recorded_total", counted) == before_count + 1
     after = [i.product_id for i in running.stub.Recommend(request, timeout=10).items]
     assert product not in after
-    stored = running.store.for_customers([customer_id], engine.snapshot.as_of)
+    stored = running.store.export(since=engine.snapshot.as_of).filter(
+        pl.col(C.customer_id) == customer_id
+    )
     assert stored[C.product_id].to_list() == [product]
     assert stored[C.amount].to_list() == [120.5]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -34,6 +35,11 @@ PLUS_2 = timezone(timedelta(hours=2))
 def event(customer: str, product: str, seconds: float, kind: str = "purchase", **kw) -> StoredEvent:
     """An event `seconds` after T0."""
     return StoredEvent(customer, product, kind, T0 + timedelta(seconds=seconds), **kw)
+
+
+def micros(moment: datetime) -> int:
+    """UTC microseconds since the epoch, as RecentEvents keeps a timestamp."""
+    return (moment - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
 
 
 def as_rows(frame: pl.DataFrame) -> list[tuple]:
@@ -77,40 +83,103 @@ def test_empty_append_stores_nothing(store: SqlEventStore) -> None:
     assert store.export().schema == pl.Schema(EVENT_LOG_SCHEMA)
 
 
-def test_for_customers_filters_by_customer_and_strictly_after_since(store: SqlEventStore) -> None:
+def test_recent_filters_by_customer_and_strictly_after_since(store: SqlEventStore) -> None:
     store.append([event("c1", "p1", 10), event("c2", "p1", 11), event("c1", "p2", 20)])
     store.append([event("c1", "p3", 0), event("c3", "p1", 30)])  # older, recorded later
-    got = store.for_customers(["c1", "c3", "unknown"], since=T0)
+    got = store.recent(["c1", "c3", "unknown"], since=T0)
     # timestamp == since is already in the snapshot: excluded
-    assert got[C.customer_id].to_list() == ["c1", "c1", "c3"]
-    assert got[C.product_id].to_list() == ["p1", "p2", "p1"]
-    assert got.schema == pl.Schema(EVENT_LOG_SCHEMA)
-    later = store.for_customers(["c1"], since=T0 + timedelta(seconds=10))
-    assert later[C.product_id].to_list() == ["p2"]
+    assert got.customer_id == ["c1", "c1", "c3"]
+    assert got.product_id == ["p1", "p2", "p1"]
+    assert got.micros == [micros(T0 + timedelta(seconds=s)) for s in (10, 20, 30)]
+    later = store.recent(["c1"], since=T0 + timedelta(seconds=10))
+    assert later.product_id == ["p2"]
 
 
-def test_for_customers_keeps_insert_order_for_equal_timestamps(store: SqlEventStore) -> None:
+def test_recent_keeps_insert_order_for_equal_timestamps(store: SqlEventStore) -> None:
     store.append([event("c1", "p1", 1, kind="purchase"), event("c1", "p1", 1, kind="close")])
     store.append([event("c1", "p1", 1, kind="view")])
-    got = store.for_customers(["c1"], since=T0)
-    assert got[C.event].to_list() == ["purchase", "close", "view"]
+    assert store.recent(["c1"], since=T0).event == ["purchase", "close", "view"]
 
 
-def test_for_customers_of_nobody_is_an_empty_canonical_frame(store: SqlEventStore) -> None:
+def test_recent_of_nobody_is_empty(store: SqlEventStore) -> None:
     store.append([event("c1", "p1", 1)])
     for ids in ([], ["nobody"]):
-        got = store.for_customers(ids, since=T0)
-        assert got.height == 0 and got.schema == pl.Schema(EVENT_LOG_SCHEMA)
+        assert len(store.recent(ids, since=T0)) == 0
 
 
 def test_many_customers_come_back_in_one_time_order(store: SqlEventStore) -> None:
     n = IDS_PER_QUERY * 2 + 7  # several IN (...) chunks
     # customer i's event is at T0 + (n - i) s: the id order is the reverse of the time order
     store.append([event(f"c{i:04d}", "p1", n - i) for i in range(n)])
-    got = store.for_customers([f"c{i:04d}" for i in range(n)], since=T0 - timedelta(days=1))
-    assert got.height == n
-    assert got[C.timestamp].is_sorted()
-    assert got[C.customer_id].to_list() == [f"c{i:04d}" for i in reversed(range(n))]
+    got = store.recent([f"c{i:04d}" for i in range(n)], since=T0 - timedelta(days=1))
+    assert len(got) == n
+    assert got.micros == sorted(got.micros)
+    assert got.customer_id == [f"c{i:04d}" for i in reversed(range(n))]
+
+
+def random_events(rng: random.Random, n: int) -> list[StoredEvent]:
+    """Events of c1..c3 with equal instants, sub-second times, other zones, nulls and amounts."""
+    offsets = [0, 1, 1, 2.5, 60, 3600.000001, 86_400 * 40]  # repeats: ties in time
+    zones = [UTC, PLUS_2, timezone(timedelta(hours=-5, minutes=-30))]
+    return [
+        StoredEvent(
+            rng.choice(["c1", "c2", "c3"]),
+            rng.choice(["p1", "p2", "é-ü"]),
+            rng.choice(["purchase", "close", "view", "click", "impression"]),
+            (T0 + timedelta(seconds=rng.choice(offsets))).astimezone(rng.choice(zones)),
+            channel=rng.choice([None, "mobile", "web"]),
+            amount=rng.choice([None, 0.0, 120.5, -3.25]),
+            request_id=rng.choice([None, "r-1"]),
+            offer_id=rng.choice([None, "o-9"]),
+        )
+        for _ in range(n)
+    ]
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_recent_finds_what_export_finds_for_those_customers(
+    store: SqlEventStore, seed: int
+) -> None:
+    """Per-customer reads and the full export agree, in order, across zones and ties."""
+    rng = random.Random(seed)
+    for _ in range(3):  # several appends: insert order decides ties across batches too
+        store.append(random_events(rng, rng.randint(1, 40)))
+    since = T0 - timedelta(seconds=1) if seed % 2 else T0  # T0 itself excluded on even seeds
+    exported = store.export(since=since)
+    for ids in (["c1"], ["c2", "c3"], ["c1", "c2", "c3", "nobody"], ["nobody"]):
+        got = store.recent(ids, since)
+        expected = exported.filter(pl.col(C.customer_id).is_in(ids))
+        assert got.customer_id == expected[C.customer_id].to_list(), ids
+        assert got.product_id == expected[C.product_id].to_list(), ids
+        assert got.event == expected[C.event].to_list(), ids
+        assert got.micros == [micros(t) for t in expected[C.timestamp]], ids
+
+
+def test_each_read_filters_by_its_own_since_when_reads_alternate(store: SqlEventStore) -> None:
+    """The bound `since` is kept between reads: a read with another `since` must not reuse it
+    (a new model's snapshot time, or a batch beside single reads)."""
+    store.append([StoredEvent("c1", "p1", "purchase", T0 + timedelta(hours=h)) for h in range(4)])
+    zones = [UTC, PLUS_2]
+    for _ in range(2):  # alternate: each change of since binds the new one
+        for h in range(-1, 4):
+            since = (T0 + timedelta(hours=h)).astimezone(zones[h % len(zones)])
+            got = store.recent(["c1"], since)
+            assert len(got) == 3 - h, (since, got)
+            assert len(store.recent(["c1", "c2"], since)) == 3 - h
+
+
+def test_reads_bind_each_id_and_since_in_the_dialects_paramstyle(store: SqlEventStore) -> None:
+    read = store._read_statement(3)
+    since = T0.astimezone(UTC)
+    params = read.parameters(["a", "b", "c"], since)
+    bound = read.since(since) if read.since is not None else since
+    expected = {"customer_0": "a", "customer_1": "b", "customer_2": "c", "since": bound}
+    if read.order is None:  # PostgreSQL: named parameters
+        assert not read.ids_first
+        assert params == expected
+        return
+    assert read.ids_first  # SQLite: ?, in the statement's order
+    assert dict(zip(read.order, params, strict=True)) == expected
 
 
 def test_export_since(store: SqlEventStore) -> None:
@@ -141,16 +210,16 @@ def test_a_bad_event_rejects_the_whole_batch(
 
 def test_since_must_be_timezone_aware(store: SqlEventStore) -> None:
     with pytest.raises(ValueError, match="since: must be a timezone-aware datetime"):
-        store.for_customers(["c1"], since=datetime(2024, 1, 1))
+        store.recent(["c1"], since=datetime(2024, 1, 1))
 
 
 def test_two_stores_on_one_database_see_each_others_writes(store_url: str) -> None:
     first, second = open_event_store(store_url), open_event_store(store_url)
     try:
         first.append([event("c1", "p1", 1, offer_id="o-1")])
-        assert second.for_customers(["c1"], since=T0)[OFFER_ID].to_list() == ["o-1"]
+        assert second.export(since=T0)[OFFER_ID].to_list() == ["o-1"]
         second.append([event("c1", "p2", 2)])
-        assert first.for_customers(["c1"], since=T0)[C.product_id].to_list() == ["p1", "p2"]
+        assert first.recent(["c1"], since=T0).product_id == ["p1", "p2"]
         assert first.count() == second.count() == 2
     finally:
         first.engine.dispose()
@@ -238,4 +307,4 @@ def test_an_unreachable_server_is_unavailable_not_a_crash() -> None:
     with pytest.raises(StoreUnavailable, match="cannot append events"):
         nowhere.append([event("c1", "p1", 1)])
     with pytest.raises(StoreUnavailable, match="cannot read events"):
-        nowhere.for_customers(["c1"], since=T0)
+        nowhere.recent(["c1"], since=T0)
