@@ -19,7 +19,7 @@ from collections.abc import Sequence
 import numpy as np
 import scipy.sparse as sp
 
-from recsys.models.reason import Reason, co_held_reasons
+from recsys.models.reason import Reason, co_held_many
 
 _CHUNK = 4096  # rows per batched solve: bounds the (chunk x f x f) float64 buffer
 
@@ -36,41 +36,28 @@ class LeastSquaresFoldIn:
         self.outer = np.einsum("if,ig->ifg", self.y, self.y).reshape(n, f * f)
 
     def _systems(self, history: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
-        if history.shape[0] == 1 and _sorted_distinct(history.indices):
-            return self._row_system(history)
-        conf = history.astype(np.float64)
-        conf.eliminate_zeros()
-        conf.data *= self.alpha
-        extra = conf.copy()
-        extra.data = np.abs(extra.data) - 1.0
-        b, f = history.shape[0], self.y.shape[1]
-        a = np.asarray(extra @ self.outer).reshape(b, f, f) + self.base
-        rhs = np.asarray(conf.maximum(0) @ self.y)
-        return a, rhs
+        """Each row's system matrix A_u (b x f x f) and right-hand side (b x f).
 
-    def _row_system(self, history: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
-        """_systems of one row with sorted distinct columns (a request's), from its arrays.
-
-        The same numbers through the same csr @ dense products, with less sparse
-        bookkeeping: maximum(0) would drop the cells <= 0 that stay here at 0, and a product
-        adds an exact 0 for them.
+        Built from the history's arrays: explicit zeros are no cells, each stored cell adds
+        its rank-one term and (when positive) its confidence times y_i, in stored order.
         """
         data = history.data.astype(np.float64)
-        keep = data != 0  # eliminate_zeros
-        conf = data[keep]
-        conf *= self.alpha
+        keep = data != 0
+        conf = self.alpha * data[keep]
+        kept_before = np.zeros(len(keep) + 1, dtype=history.indptr.dtype)
+        np.cumsum(keep, out=kept_before[1:])
         cells = sp.csr_matrix(
-            (np.abs(conf) - 1.0, history.indices[keep], np.array([0, len(conf)])),
+            (np.abs(conf) - 1.0, history.indices[keep], kept_before[history.indptr]),
             shape=history.shape,
         )
-        f = self.y.shape[1]
-        a = np.asarray(cells @ self.outer).reshape(1, f, f) + self.base
-        cells.data = np.maximum(conf, 0)
+        b, f = history.shape[0], self.y.shape[1]
+        a = np.asarray(cells @ self.outer).reshape(b, f, f) + self.base
+        cells.data = np.maximum(conf, 0.0)
         return a, np.asarray(cells @ self.y)
 
     def users(self, history: sp.csr_matrix) -> np.ndarray:
         """Customer factors (b x f float64), one exact solve per history row."""
-        if history.shape[0] <= _CHUNK:  # no row slice to copy (a request is one row)
+        if history.shape[0] <= _CHUNK:  # no row slice to copy
             a, rhs = self._systems(history)
             return np.linalg.solve(a, rhs[..., None])[..., 0]
         out = np.empty((history.shape[0], self.y.shape[1]), dtype=np.float64)
@@ -79,58 +66,38 @@ class LeastSquaresFoldIn:
             out[start : start + _CHUNK] = np.linalg.solve(a, rhs[..., None])[..., 0]
         return out
 
-    def contributions(
-        self, history_row: sp.csr_matrix, product: int
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Held items of one row and their additive shares of the factor score of `product`.
+    def shares(self, history_row: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
+        """Held cells of one row, and their additive shares of every product's factor score.
 
-        score_j = y_j . x_u = sum_i c_ui (y_j^T A_u^-1 y_i), so each held item's share is exact.
+        score_j = y_j . x_u = sum_i c_ui (y_i^T A_u^-1 y_j), so each held item's share is
+        exact: (held cells x n_products) float64, computed for all products at once so that
+        a product's shares do not depend on which others are asked.
         """
-        items, [shares] = self.contributions_many(history_row, [product])
-        return items, shares
-
-    def contributions_many(
-        self, history_row: sp.csr_matrix, products: Sequence[int]
-    ) -> tuple[np.ndarray, list[np.ndarray]]:
-        """`contributions` of several products: the row's system is built once for all."""
         a, _ = self._systems(history_row)
         data = history_row.data.astype(np.float64)
-        keep = data != 0  # the cells eliminate_zeros keeps, in their order
+        keep = data != 0  # the cells _systems keeps, in their order
         items = history_row.indices[keep]
         weights = self.alpha * np.maximum(data[keep], 0.0)
-        held = self.y[items]
-        # A_u^-1 y_j (A_u is symmetric), one solve per product as for one product
-        return items, [weights * (held @ np.linalg.solve(a[0], self.y[p])) for p in products]
+        solved = np.linalg.solve(a[0], self.y[items].T)  # A_u^-1 y_i (A_u is symmetric)
+        return items, weights[:, None] * (solved.T @ self.y.T)
 
     def reasons(
         self, history_row: sp.csr_matrix, products: Sequence[int], k: int
     ) -> list[list[Reason]]:
-        """co_held_reasons of each product (what the fold-in models explain), at once."""
-        ids = [int(p) for p in products]
-        items, shares = self.contributions_many(history_row, ids)
-        return [co_held_reasons(items, s, p, k) for p, s in zip(ids, shares, strict=True)]
-
-
-def _sorted_distinct(indices: np.ndarray) -> bool:
-    return len(indices) < 2 or bool((indices[1:] > indices[:-1]).all())
+        """co_held reasons of each product from the fold-in shares (what ALS and BPR explain)."""
+        items, shares = self.shares(history_row)
+        return co_held_many(items, shares[:, list(products)], products, k)
 
 
 class FoldInReasons:
     """Reasons of a model that folds customers in with `self._foldin` (ALS, BPR).
 
-    Mixed in before `Recommender`: its `_explain` / `_explain_products` hooks.
+    Mixed in before `Recommender`: its `_explain_products` hook.
     """
 
     _foldin: LeastSquaresFoldIn
 
-    def _explain(
-        self, history: sp.csr_matrix, product: int, k: int, features: object
-    ) -> list[Reason]:
-        items, shares = self._foldin.contributions(history, product)
-        return co_held_reasons(items, shares, product, k)
-
     def _explain_products(
         self, history: sp.csr_matrix, products: list[int], k: int, features: object
     ) -> list[list[Reason]]:
-        # the row's fold-in system is built once for all products
         return self._foldin.reasons(history, products, k)

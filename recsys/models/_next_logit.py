@@ -24,14 +24,6 @@ class Contexts:
     item: np.ndarray  # int64
     last: np.ndarray  # bool
 
-    @classmethod
-    def of_rows(cls, history: sp.csr_matrix, recent_ratio: float | None) -> Contexts:
-        """One context per history row: its positive cells, the largest ones marked newest."""
-        h = positive_cells(history)
-        rows = np.repeat(np.arange(h.shape[0]), np.diff(h.indptr))
-        last = _is_last(h.data, row_max(h)[rows], recent_ratio)
-        return cls(h.shape[0], rows, h.indices.astype(np.int64), last)
-
 
 @dataclass(frozen=True)
 class Examples:
@@ -53,12 +45,8 @@ def positive_cells(history: sp.csr_matrix) -> sp.csr_matrix:
     return h
 
 
-def row_max(h: sp.csr_matrix) -> np.ndarray:
-    """Per row the largest cell value (0 for an empty row)."""
-    return np.asarray(h.max(axis=1).todense(), dtype=np.float64).ravel()
-
-
-def _is_last(values: np.ndarray, row_max: np.ndarray, recent_ratio: float | None) -> np.ndarray:
+def is_newest(values: np.ndarray, row_max: np.ndarray, recent_ratio: float | None) -> np.ndarray:
+    """Which positive values are a context's newest: at least recent_ratio x its largest."""
     if recent_ratio is None:
         return np.zeros(len(values), dtype=bool)
     return (values > 0) & (values >= recent_ratio * row_max)
@@ -135,7 +123,7 @@ def _concat(
     values, items = h.data[entries], h.indices[entries].astype(np.int64)
     context_max = np.zeros(len(rows))
     np.maximum.at(context_max, example, values)
-    last = _is_last(values, context_max[example], recent_ratio)
+    last = is_newest(values, context_max[example], recent_ratio)
     excluded = np.zeros((len(rows), h.shape[1]), dtype=bool)
     excluded[example, items] = True
     contexts = Contexts(len(rows), example, items, last)
@@ -163,7 +151,7 @@ def fit_softmax(
     max_iter: int,
 ) -> tuple[np.ndarray, np.ndarray, str]:
     """W (d x n) and b (n) minimising weighted softmax cross-entropy + l2/2 |W|^2 (L-BFGS)."""
-    # float32 arithmetic (about 4x faster here); L-BFGS keeps its own state in float64
+    # float32 arithmetic for the products that cost the fit; L-BFGS keeps its state in float64
     x = sp.csr_matrix(x, dtype=np.float32)
     xt = x.T.tocsr()
     # Weights say how examples compare, not how much data there is: scaled to mean 1, so

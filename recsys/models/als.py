@@ -49,6 +49,7 @@ class ALSRecommender(FoldInReasons, Recommender):
     family = "als"
     Config = ALSConfig
     config: ALSConfig
+    uses_features = False
 
     def _fit(self, train: TrainData) -> None:
         c = self.config

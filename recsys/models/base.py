@@ -22,7 +22,7 @@ from recsys.rules.topk import masked_topk
 class Recommender(ABC):
     """Abstract recommender over internal ids: CSR histories in, dense scores / (ids, scores) out.
 
-    Subclasses set `family` and `Config` and implement `_fit`, `_score`, `_explain`,
+    Subclasses set `family` and `Config` and implement `_fit`, `_score`, `_explain_products`,
     `_state` and `_restore`; validation, top-k, config and persistence live here.
     """
 
@@ -30,6 +30,9 @@ class Recommender(ABC):
     Config: ClassVar[type[BaseModel]]
     # False for models that give useful scores to customers with an empty history.
     needs_history: ClassVar[bool] = True
+    # False for models whose scores and reasons never read the features frame (callers
+    # may then pass None and skip making it)
+    uses_features: ClassVar[bool] = True
 
     def __init__(self, config: BaseModel | None = None, **params: Any) -> None:
         base = config.model_dump() if config is not None else {}
@@ -100,8 +103,7 @@ class Recommender(ABC):
         features: pl.DataFrame | None = None,
     ) -> list[Reason]:
         """Up to k_reasons reasons, strongest first, why `product` suits this customer state."""
-        history = self._check_explain(history_row, [product], k_reasons, features)
-        return self._explain(history, int(product), k_reasons, features)[:k_reasons]
+        return self.explain_products(history_row, [product], k_reasons, features=features)[0]
 
     def explain_products(
         self,
@@ -114,16 +116,6 @@ class Recommender(ABC):
         """[explain(history_row, p, k_reasons, features=...) for p in products]; one request's."""
         history = self._check_explain(history_row, products, k_reasons, features)
         return self._explain_products(history, [int(p) for p in products], k_reasons, features)
-
-    def _explain_products(
-        self,
-        history: sp.csr_matrix,
-        products: list[int],
-        k: int,
-        features: pl.DataFrame | None,
-    ) -> list[list[Reason]]:
-        """One `_explain` per product; models that share work across products override it."""
-        return [self._explain(history, p, k, features)[:k] for p in products]
 
     def _check_explain(
         self,
@@ -199,9 +191,17 @@ class Recommender(ABC):
     ) -> np.ndarray: ...
 
     @abstractmethod
-    def _explain(
-        self, history: sp.csr_matrix, product: int, k: int, features: pl.DataFrame | None
-    ) -> list[Reason]: ...
+    def _explain_products(
+        self,
+        history: sp.csr_matrix,
+        products: list[int],
+        k: int,
+        features: pl.DataFrame | None,
+    ) -> list[list[Reason]]:
+        """Up to k reasons per product for one checked customer state (1 x n float32).
+
+        Each product's reasons must not depend on which other products are asked with it.
+        """
 
     @abstractmethod
     def _state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:

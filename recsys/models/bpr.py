@@ -46,6 +46,7 @@ class BPRRecommender(FoldInReasons, Recommender):
     family = "bpr"
     Config = BPRConfig
     config: BPRConfig
+    uses_features = False
 
     def _fit(self, train: TrainData) -> None:
         c = self.config

@@ -13,7 +13,7 @@ from implicit.utils import ParameterWarning
 from pydantic import BaseModel, ConfigDict, Field
 
 from recsys.models.base import Recommender
-from recsys.models.reason import Reason, co_held_reasons
+from recsys.models.reason import Reason, co_held_many
 from recsys.models.train_data import TrainData
 
 MAX_DENSE_PRODUCTS = 4096  # a dense float32 similarity of at most 64 MiB
@@ -40,6 +40,7 @@ class ItemKNNRecommender(Recommender):
     family = "itemknn"
     Config = ItemKNNConfig
     config: ItemKNNConfig
+    uses_features = False
 
     def _fit(self, train: TrainData) -> None:
         m = train.interactions.matrix
@@ -80,19 +81,27 @@ class ItemKNNRecommender(Recommender):
     ) -> np.ndarray:
         dense = self.dense_similarity()
         if dense is not None and np.isfinite(history.data).all():
-            # csr @ dense (scipy's csr_matvecs, ~3 us for a request) adds history[i] * S[i, :]
-            # over each row's cells in stored order into zeros, as csr @ csr (~30 us) adds
-            # the stored S[i, j]; a cell S does not store adds an exact 0. Non-finite weights
-            # would turn inf * 0 into NaN where the sparse product has nothing: not here.
+            # csr @ dense adds history[i] * S[i, :] over each row's cells in stored order
+            # into zeros, as csr @ csr adds the stored S[i, j] (a cell S does not store adds
+            # an exact 0), and it makes no sparse result. Non-finite weights would turn
+            # inf * 0 into NaN where the sparse product has nothing: not here.
             return history @ dense
         return (history @ self.similarity).toarray()
 
-    def _explain(
-        self, history: sp.csr_matrix, product: int, k: int, features: pl.DataFrame | None
-    ) -> list[Reason]:
-        items = history.indices
-        shares = history.data * self.similarity[items, product].toarray().ravel()
-        return co_held_reasons(items, shares, product, k)
+    def _explain_products(
+        self,
+        history: sp.csr_matrix,
+        products: list[int],
+        k: int,
+        features: pl.DataFrame | None,
+    ) -> list[list[Reason]]:
+        items, cols = history.indices, np.asarray(products, dtype=np.int64)
+        dense = self.dense_similarity()
+        if dense is not None:
+            similar = dense[np.ix_(items, cols)]
+        else:
+            similar = self.similarity[items][:, cols].toarray()
+        return co_held_many(items, history.data[:, None] * similar, products, k)
 
     def _state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         s = self.similarity

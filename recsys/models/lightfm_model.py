@@ -22,8 +22,15 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from recsys.columns import Columns as C
 from recsys.models.base import Recommender
-from recsys.models.features import FeatureEncoder, normalize_rows
-from recsys.models.reason import Reason, ReasonCode, escape_template
+from recsys.models.features import FeatureEncoder
+from recsys.models.reason import (
+    CO_HELD_TEXT,
+    POPULAR,
+    Reason,
+    ReasonCode,
+    escape_template,
+    strongest,
+)
 from recsys.models.train_data import TrainData
 
 # Never features: the key, and dates (tenure would need a reference date).
@@ -90,8 +97,10 @@ class LightFMRecommender(Recommender):
     def _fit(self, train: TrainData) -> None:
         c = self.config
         customers = train.customers_aligned()
-        self.customer_encoder = FeatureEncoder.fit(
-            customers, c.customer_columns, skip=_SKIP_CUSTOMER, band_width=c.birth_year_band
+        self._set_encoder(
+            FeatureEncoder.fit(
+                customers, c.customer_columns, skip=_SKIP_CUSTOMER, band_width=c.birth_year_band
+            )
         )
         self.n_customers = customers.height
         matrix = train.interactions.matrix
@@ -104,6 +113,13 @@ class LightFMRecommender(Recommender):
             items @ model.item_embeddings,
             items @ model.item_biases,
         )
+
+    def _set_encoder(self, encoder: FeatureEncoder) -> None:
+        self.customer_encoder = encoder
+        self._profile_texts = [  # the reason each profile feature gives
+            f"popular with customers like you ({escape_template(label)})"
+            for label in encoder.labels()
+        ]
 
     def _item_matrix(self, train: TrainData) -> sp.csr_matrix:
         c = self.config
@@ -121,22 +137,28 @@ class LightFMRecommender(Recommender):
         self, profiles: pl.DataFrame, history: sp.csr_matrix, rows: np.ndarray | None = None
     ) -> sp.csr_matrix:
         """Normalised customer features: [profile one-hots | history | identity] per config."""
-        parts = [self.customer_encoder.transform(profiles)]
+        b, width = profiles.height, self.customer_encoder.size
+        parts, offsets = [_indicator_cells(self.customer_encoder.ids(profiles))], [0]
         if self.config.history_features:
-            parts.append(sp.csr_matrix(history, dtype=np.float32))
+            held_rows = np.repeat(np.arange(b), np.diff(history.indptr))
+            parts.append((held_rows, history.indices, history.data.astype(np.float32)))
+            offsets.append(width)
+            width += history.shape[1]
         if self.config.user_identity:
-            parts.append(self._identity(profiles.height, rows))
-        return normalize_rows(sp.hstack(parts, format="csr"))
+            identity = self._identity_rows(b, rows)
+            known = np.flatnonzero(identity >= 0)
+            parts.append((known, identity[known], np.ones(len(known), np.float32)))
+            offsets.append(width)
+            width += self.n_customers
+        return normalized_csr((b, width), *_side_by_side(parts, offsets))
 
-    def _identity(self, b: int, rows: np.ndarray | None) -> sp.csr_matrix:
-        """One-hot of known customers' training rows (-1 = unknown: no identity feature)."""
+    def _identity_rows(self, b: int, rows: np.ndarray | None) -> np.ndarray:
+        """Known customers' training rows (-1 = unknown: no identity feature), checked."""
         rows = np.full(b, -1, np.int64) if rows is None else rows
         if (rows >= self.n_customers).any():
             bad = rows[rows >= self.n_customers][:5].tolist()
             raise ValueError(f"customer_rows {bad} are beyond the {self.n_customers} fitted rows")
-        known = np.flatnonzero(rows >= 0)
-        ones = np.ones(len(known), np.float32)
-        return sp.csr_matrix((ones, (known, rows[known])), shape=(b, self.n_customers))
+        return rows
 
     def _set_arrays(self, *arrays: np.ndarray) -> None:
         """user_embeddings, user_biases, item_repr, item_bias (checked finite, float32)."""
@@ -144,6 +166,10 @@ class LightFMRecommender(Recommender):
         if not all(np.isfinite(a).all() for a in arrays):
             raise ValueError("LightFM parameters are not finite; lower the learning rate")
         self.user_embeddings, self.user_biases, self.item_repr, self.item_bias = arrays
+        # each customer feature's share of each product's score: csr @ it adds a row's
+        # features one after another, so a row scores alike alone and in any batch
+        # (features x products: with user_identity, a row per fitted customer)
+        self._projected = self.user_embeddings @ self.item_repr.T
 
     def _score(
         self,
@@ -154,34 +180,34 @@ class LightFMRecommender(Recommender):
         if features is None:
             raise ValueError("LightFM scores by profile: pass features (one row per customer)")
         f = self.user_features(features, history, customer_rows)
-        user = f @ self.user_embeddings
-        return user @ self.item_repr.T + self.item_bias + (f @ self.user_biases)[:, None]
+        return f @ self._projected + self.item_bias + (f @ self.user_biases)[:, None]
 
-    def _explain(
-        self, history: sp.csr_matrix, product: int, k: int, features: pl.DataFrame | None
-    ) -> list[Reason]:
+    def _explain_products(
+        self,
+        history: sp.csr_matrix,
+        products: list[int],
+        k: int,
+        features: pl.DataFrame | None,
+    ) -> list[list[Reason]]:
         if features is None:
             raise ValueError("LightFM explains by profile: pass features (one row)")
         f = self.user_features(features, history)  # identity is no reason a customer can read
-        shares = f.data * (self.user_embeddings[f.indices] @ self.item_repr[product])
-        labels = self.customer_encoder.labels()
-        found = (
-            self._reason(int(i), float(s), product, labels)
-            for i, s in zip(f.indices, shares, strict=True)
-        )
-        reasons = sorted((r for r in found if r is not None), key=lambda r: -r.weight)[:k]
-        return reasons or [Reason(ReasonCode.popular, "popular with our customers")]
+        cols = np.asarray(products, dtype=np.int64)
+        shares = f.data[:, None] * self._projected[f.indices[:, None], cols]
+        n_profile = self.customer_encoder.size
+        valid = (shares > 0) & (f.indices[:, None] != n_profile + cols[None, :])
+        found = [self._reason(int(i)) for i in f.indices]
+        return [
+            [Reason(*found[c], w) for c, w in picks] or [POPULAR]
+            for picks in strongest(shares, valid, k)
+        ]
 
-    def _reason(self, feature: int, share: float, product: int, labels: list[str]) -> Reason | None:
-        """The reason one active customer feature gives, or None if it does not help."""
-        n_profile = len(labels)
-        if share <= 0 or feature == n_profile + product:
-            return None
+    def _reason(self, feature: int) -> tuple[str, str, tuple[int, ...]]:
+        """(code, text, related products) of the reason an active customer feature gives."""
+        n_profile = self.customer_encoder.size
         if feature >= n_profile:  # a history feature: the customer holds that product
-            text = "customers who hold {0} often add this"
-            return Reason(ReasonCode.co_held, text, (feature - n_profile,), share)
-        text = f"popular with customers like you ({escape_template(labels[feature])})"
-        return Reason(ReasonCode.similar_profile, text, (), share)
+            return ReasonCode.co_held, CO_HELD_TEXT, (feature - n_profile,)
+        return ReasonCode.similar_profile, self._profile_texts[feature], ()
 
     def _state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         state = {
@@ -197,7 +223,43 @@ class LightFMRecommender(Recommender):
         return state, arrays
 
     def _restore(self, state: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
-        self.customer_encoder = FeatureEncoder.from_json(state["customer_encoder"])
+        self._set_encoder(FeatureEncoder.from_json(state["customer_encoder"]))
         self.n_customers = int(state["n_customers"])
         names = ("user_embeddings", "user_biases", "item_repr", "item_bias")
         self._set_arrays(*(arrays[n] for n in names))
+
+
+def _indicator_cells(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(row, column, 1.0) cells of FeatureEncoder.ids' valid entries, row by row."""
+    rows, cols = np.nonzero(ids >= 0)
+    return rows, ids[rows, cols], np.ones(len(rows), np.float32)
+
+
+def _side_by_side(
+    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]], offsets: list[int]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(row, column, value) cells of parts placed side by side, row by row (parts row-sorted)."""
+    rows = np.concatenate([p[0] for p in parts])
+    order = np.argsort(rows, kind="stable")  # a row's cells in part order: columns ascend
+    cols = np.concatenate([p[1] + o for p, o in zip(parts, offsets, strict=True)])
+    data = np.concatenate([p[2] for p in parts])
+    return rows[order], cols[order], data[order]
+
+
+def normalize_rows(m: sp.csr_matrix) -> sp.csr_matrix:
+    """Rows scaled to sum 1 (empty rows, and rows summing to 0 or less, become all zeros)."""
+    m = m.tocsr()
+    rows = np.repeat(np.arange(m.shape[0]), np.diff(m.indptr))
+    return normalized_csr(m.shape, rows, m.indices, m.data)
+
+
+def normalized_csr(
+    shape: tuple[int, int], rows: np.ndarray, cols: np.ndarray, data: np.ndarray
+) -> sp.csr_matrix:
+    """float32 CSR of (row, column, value) cells, rows ascending, each row scaled to sum 1."""
+    sums = np.bincount(rows, weights=data, minlength=shape[0])
+    scale = np.where(sums > 0, 1.0 / np.maximum(sums, 1e-30), 0.0)
+    indptr = np.zeros(shape[0] + 1, dtype=np.int32)  # int32: scipy would copy int64 down
+    np.cumsum(np.bincount(rows, minlength=shape[0]), out=indptr[1:])
+    scaled = (data * scale[rows]).astype(np.float32)
+    return sp.csr_matrix((scaled, cols.astype(np.int32), indptr), shape=shape)

@@ -11,10 +11,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from recsys.columns import Columns as C
 from recsys.models.base import Recommender
-from recsys.models.reason import Reason, ReasonCode, escape_template
+from recsys.models.features import lookup
+from recsys.models.reason import POPULAR, Reason, ReasonCode, escape_template
 from recsys.models.train_data import TrainData
-
-SMALL_BATCH = 64  # segments of up to this many rows are looked up in a dict, not by a query
 
 
 class PopularityConfig(BaseModel):
@@ -45,9 +44,7 @@ class PopularityRecommender(Recommender):
         if self.config.weighting == "customers":
             used.data = (used.data > 0).astype(np.float32)
         counts = np.asarray(used.sum(axis=0), dtype=np.float64).ravel()
-        self.global_rate = counts / m.shape[0]
-        self.segments: list[str] = []
-        self.segment_rate = np.zeros((0, m.shape[1]))
+        self._set_rates([], counts / m.shape[0], np.zeros((0, m.shape[1])))
         if self.config.by_segment:
             if train.customer_features is None or C.segment not in train.customer_features.columns:
                 raise ValueError(
@@ -57,35 +54,37 @@ class PopularityRecommender(Recommender):
             self._fit_segments(used, train.customers_aligned()[C.segment])
 
     def _fit_segments(self, used: sp.csr_matrix, segment: pl.Series) -> None:
-        self.segments = segment.drop_nulls().cast(pl.String).unique().sort().to_list()
-        idx = self._segment_index(segment)
+        segments = segment.drop_nulls().cast(pl.String).unique().sort().to_list()
+        idx = lookup(segment, {s: i for i, s in enumerate(segments)})
         rows = np.flatnonzero(idx >= 0)
         member = sp.csr_matrix(
-            (np.ones(len(rows)), (idx[rows], rows)), shape=(len(self.segments), used.shape[0])
+            (np.ones(len(rows)), (idx[rows], rows)), shape=(len(segments), used.shape[0])
         )
         counts = np.asarray((member @ used).todense())
         sizes = np.asarray(member.sum(axis=1)).ravel()
         m = self.config.shrinkage
-        self.segment_rate = (counts + m * self.global_rate) / np.maximum(sizes + m, 1e-12)[:, None]
+        rates = (counts + m * self.global_rate) / np.maximum(sizes + m, 1e-12)[:, None]
+        self._set_rates(segments, self.global_rate, rates)
 
-    def _segment_index(self, segment: pl.Series) -> np.ndarray:
-        if segment.dtype == pl.String and len(segment) <= SMALL_BATCH:
-            # a request's one segment: a dict lookup, not a polars query (same codes)
-            index = self._index()
-            return np.array([index.get(v, -1) for v in segment.to_list()], dtype=np.int64)
-        codes = segment.cast(pl.String).replace_strict(
-            self.segments, list(range(len(self.segments))), default=-1, return_dtype=pl.Int64
-        )
-        return codes.fill_null(-1).to_numpy()
+    def _set_rates(
+        self, segments: list[str], global_rate: np.ndarray, segment_rate: np.ndarray
+    ) -> None:
+        """The fitted rates, and what scoring reads from them."""
+        self.segments, self.global_rate, self.segment_rate = segments, global_rate, segment_rate
+        self._segment_index = {s: i for i, s in enumerate(segments)}
+        # segment rates with the global rate as last row: row -1 is "no known segment"
+        self._table = np.vstack([segment_rate, global_rate[None, :]])
+        self._reasons: dict[int, list[Reason]] = {}  # segment row -> each product's reason
 
     def _row_segments(self, features: pl.DataFrame | None, b: int) -> np.ndarray:
+        """Each row's segment (row of segment_rate), -1 where unknown or not by segment."""
         if features is None or not self.segments:
             return np.full(b, -1, dtype=np.int64)
         if C.segment not in features.columns:
             raise ValueError(
                 f"features: column {C.segment} is missing (columns: {features.columns})"
             )
-        return self._segment_index(features[C.segment])
+        return lookup(features.get_column(C.segment), self._segment_index)
 
     def _score(
         self,
@@ -93,41 +92,29 @@ class PopularityRecommender(Recommender):
         customer_rows: np.ndarray | None,
         features: pl.DataFrame | None,
     ) -> np.ndarray:
-        idx = self._row_segments(features, history.shape[0])
-        return self._table()[np.where(idx >= 0, idx, len(self.segments))]  # last row = global
+        return self._table[self._row_segments(features, history.shape[0])]
 
-    def _table(self) -> np.ndarray:
-        """Segment rates with the global rate as last row (kept while the rates are the same)."""
-        kept = self.__dict__.get("_kept_table")
-        if kept is None or kept[0] is not self.segment_rate or kept[1] is not self.global_rate:
-            table = np.vstack([self.segment_rate, self.global_rate[None, :]])
-            kept = self._kept_table = (self.segment_rate, self.global_rate, table)
-        return kept[2]
+    def _explain_products(
+        self,
+        history: sp.csr_matrix,
+        products: list[int],
+        k: int,
+        features: pl.DataFrame | None,
+    ) -> list[list[Reason]]:
+        reasons = self._segment_reasons(int(self._row_segments(features, 1)[0]))
+        return [[reasons[p]] for p in products]
 
-    def _index(self) -> dict[str, int]:
-        """Segment -> row of segment_rate (kept while the segments are the same)."""
-        kept = self.__dict__.get("_kept_index")
-        if kept is None or kept[0] is not self.segments:
-            kept = self._kept_index = (self.segments, {s: i for i, s in enumerate(self.segments)})
-        return kept[1]
-
-    def _explain(
-        self, history: sp.csr_matrix, product: int, k: int, features: pl.DataFrame | None
-    ) -> list[Reason]:
-        seg = int(self._row_segments(features, 1)[0])
-        if seg >= 0:
-            text = f"popular in your segment ({escape_template(self.segments[seg])})"
-            return [
-                Reason(ReasonCode.popular_segment, text, (), float(self.segment_rate[seg, product]))
-            ]
-        return [
-            Reason(
-                ReasonCode.popular,
-                "popular with our customers",
-                (),
-                float(self.global_rate[product]),
-            )
-        ]
+    def _segment_reasons(self, seg: int) -> list[Reason]:
+        """Each product's reason for customers of segment row `seg` (-1: none), made once."""
+        if seg not in self._reasons:
+            if seg >= 0:
+                code = ReasonCode.popular_segment
+                text = f"popular in your segment ({escape_template(self.segments[seg])})"
+            else:
+                code, text = ReasonCode.popular, POPULAR.text
+            rates = self._table[seg].tolist()
+            self._reasons[seg] = [Reason(code, text, (), rate) for rate in rates]
+        return self._reasons[seg]
 
     def _state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         return {"segments": self.segments}, {
@@ -136,6 +123,4 @@ class PopularityRecommender(Recommender):
         }
 
     def _restore(self, state: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
-        self.segments = list(state["segments"])
-        self.global_rate = arrays["global_rate"]
-        self.segment_rate = arrays["segment_rate"]
+        self._set_rates(list(state["segments"]), arrays["global_rate"], arrays["segment_rate"])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -37,17 +37,48 @@ class Reason:
         return self.text.format(*(product_name(p) for p in self.related_products))
 
 
+CO_HELD_TEXT: Final = "customers who hold {0} often add this"
+POPULAR: Final = Reason(ReasonCode.popular, "popular with our customers")
+
+
 def escape_template(value: object) -> str:
     """A literal value made safe to embed in a `Reason.text` template."""
     return str(value).replace("{", "{{").replace("}", "}}")
 
 
-def co_held_reasons(items: np.ndarray, shares: np.ndarray, product: int, k: int) -> list[Reason]:
-    """ "Customers who hold X often add this" for the k held items adding most to the score."""
-    keep = (items != product) & (shares > 0)
-    items, shares = items[keep], shares[keep]
-    order = np.argsort(-shares, kind="stable")[:k]
+def strongest(weights: np.ndarray, valid: np.ndarray, k: int) -> list[list[tuple[int, float]]]:
+    """Per column (a product), its up to k valid rows (candidate reasons) by weight.
+
+    (row, weight) pairs, strongest first, equal weights in row order. Each column is sorted
+    on its own, so a product's answer does not depend on which other products are asked.
+    """
+    # invalid candidates sort last; a stable sort keeps row order among equal weights
+    keys = np.where(valid, -weights, np.inf)
+    order = np.argsort(keys, axis=0, kind="stable")[:k]
+    best = np.take_along_axis(keys, order, axis=0).T
     return [
-        Reason(ReasonCode.co_held, "customers who hold {0} often add this", (int(i),), float(s))
-        for i, s in zip(items[order], shares[order], strict=True)
+        [(row, -key) for row, key in zip(rows, keys, strict=True) if key != np.inf]
+        for rows, keys in zip(order.T.tolist(), best.tolist(), strict=True)
     ]
+
+
+def co_held_many(
+    items: np.ndarray, shares: np.ndarray, products: Sequence[int], k: int
+) -> list[list[Reason]]:
+    """ "Customers who hold X often add this" for each product: the k held items adding most.
+
+    `shares[i, j]`: held item `items[i]`'s share of the score of `products[j]`; an item is
+    no reason for itself, and only positive shares are reasons.
+    """
+    cols = np.asarray(products, dtype=np.int64)
+    valid = (np.asarray(items)[:, None] != cols[None, :]) & (shares > 0)
+    held = np.asarray(items).tolist()
+    return [
+        [Reason(ReasonCode.co_held, CO_HELD_TEXT, (held[i],), w) for i, w in picks]
+        for picks in strongest(shares, valid, k)
+    ]
+
+
+def co_held_reasons(items: np.ndarray, shares: np.ndarray, product: int, k: int) -> list[Reason]:
+    """`co_held_many` of one product (`shares`: each held item's share of its score)."""
+    return co_held_many(items, np.asarray(shares)[:, None], [product], k)[0]

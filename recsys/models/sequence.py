@@ -33,12 +33,17 @@ import scipy.sparse as sp
 from pydantic import BaseModel, ConfigDict, Field
 
 from recsys.columns import Columns as C
-from recsys.models import _sequence_rows as one
-from recsys.models._next_logit import Contexts, design_matrix, fit_softmax, training_examples
+from recsys.models._next_logit import design_matrix, fit_softmax, is_newest, training_examples
 from recsys.models.base import Recommender
-from recsys.models.feature_rows import RowFeatures
-from recsys.models.features import FeatureEncoder
-from recsys.models.reason import Reason, ReasonCode, escape_template
+from recsys.models.features import FeatureEncoder, year_of
+from recsys.models.reason import (
+    CO_HELD_TEXT,
+    POPULAR,
+    Reason,
+    ReasonCode,
+    escape_template,
+    strongest,
+)
 from recsys.models.train_data import TrainData
 
 logger = logging.getLogger(__name__)
@@ -70,10 +75,13 @@ class SequenceConfig(BaseModel):
     seed: int = 42
 
 
+JUST_TOOK = "customers who just took {0} often take this next"
+
+
 def profile_frame(frame: pl.DataFrame) -> pl.DataFrame:
     """The profile columns as the encoder sees them: dates become their year (a cohort)."""
     temporal = [c for c, t in frame.schema.items() if t.is_temporal()]
-    return frame.with_columns(pl.col(c).dt.year().cast(pl.Int32) for c in temporal)
+    return frame.with_columns(year_of(frame.get_column(c)) for c in temporal)
 
 
 def _skipped_columns(frame: pl.DataFrame, c: SequenceConfig) -> tuple[str, ...]:
@@ -113,7 +121,7 @@ class SequenceRecommender(Recommender):
             x, examples.targets, examples.excluded, examples.weights, c.l2, c.max_iter
         )
         logger.info("sequence: %d examples x %d features; %s", *x.shape, info)
-        self.weights, self.bias = weights.astype(np.float32), bias.astype(np.float32)
+        self._set_weights(weights, bias)
 
     def _fit_encoder(self, train: TrainData) -> sp.csr_matrix:
         """Fit the profile encoder; the training customers' profile rows (customers x f)."""
@@ -134,39 +142,36 @@ class SequenceRecommender(Recommender):
 
     def _set_encoder(self, encoder: FeatureEncoder) -> None:
         self.encoder = encoder
-        self._rows = RowFeatures(encoder, dates_as_years=True)  # as profile_frame does
-        self._labels = encoder.labels()
-        self._profile_texts = [  # the reason each profile feature gives (see _profile_reasons)
-            f"popular with customers like you ({escape_template(label)})" for label in self._labels
+        self._profile_texts = [  # the reason each profile feature gives
+            f"popular with customers like you ({escape_template(label)})"
+            for label in encoder.labels()
         ]
 
-    def _design(self, history: sp.csr_matrix, features: pl.DataFrame | None) -> sp.csr_matrix:
-        """The scored customers' features: [held | newest | profile]."""
-        b = history.shape[0]
+    def _set_weights(self, weights: np.ndarray, bias: np.ndarray) -> None:
+        self.weights, self.bias = weights.astype(np.float32), bias.astype(np.float32)
+
+    def _contexts(
+        self, history: sp.csr_matrix, features: pl.DataFrame | None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(history, held, newest) as dense (b x n) rows, and profile feature ids (b x columns).
+
+        held: positive history weight; newest: weight >= recent_ratio x the row's largest,
+        as the training contexts are made; profile ids -1 where a column gives no feature.
+        """
+        dense = history.toarray()
+        held = dense > 0
+        if self.config.recent_ratio is None:
+            newest = np.zeros_like(held)
+        else:
+            values = np.maximum(dense, 0).astype(np.float64)
+            newest = is_newest(values, values.max(axis=1, keepdims=True), self.config.recent_ratio)
         if self.encoder.size == 0:
-            profiles = sp.csr_matrix((b, 0), dtype=np.float32)
+            profile = np.empty((history.shape[0], 0), dtype=np.int64)
         elif features is None:
             raise ValueError("the sequence model scores by profile too: pass features")
         else:
-            profiles = self.encoder.transform(profile_frame(features))
-        contexts = Contexts.of_rows(history, self.config.recent_ratio)
-        return design_matrix(contexts, history.shape[1], profiles)
-
-    def _design_row(
-        self, history: sp.csr_matrix, features: pl.DataFrame | None
-    ) -> tuple[np.ndarray, int, int] | None:
-        """One customer's design row as feature ids (see _sequence_rows), None if not one."""
-        if history.shape[0] != 1:
-            return None
-        if not self.encoder.encodings:
-            profile = np.zeros(0, dtype=np.int64)
-        elif features is None:
-            return None  # the matrix path says what is missing
-        else:
-            profile = self._rows.indices(features)
-            if profile is None:
-                return None
-        return one.design_row(history, self.config.recent_ratio, profile)
+            profile = self.encoder.ids(features, dates_as_years=True)  # as profile_frame does
+        return dense, held, newest, profile
 
     def _score(
         self,
@@ -174,73 +179,61 @@ class SequenceRecommender(Recommender):
         customer_rows: np.ndarray | None,
         features: pl.DataFrame | None,
     ) -> np.ndarray:
-        row = self._design_row(history, features)
-        if row is not None:  # a request: same floats, no sparse matrices
-            ids = row[0]
-            return one.row_scores(
-                ids, self.weights, self.bias, history, self.config.interest_weight
-            )
-        scores = np.asarray(self._design(history, features) @ self.weights) + self.bias
+        dense, held, newest, profile = self._contexts(history, features)
+        scores = self._design(held, newest, profile) @ self.weights + self.bias
         if self.config.interest_weight > 0:
-            scores += self.config.interest_weight * history.toarray()
+            scores += self.config.interest_weight * dense
         return scores
 
-    def _explain(
-        self, history: sp.csr_matrix, product: int, k: int, features: pl.DataFrame | None
-    ) -> list[Reason]:
-        x = self._design(history, features)
-        shares = x.data * self.weights[x.indices, product]
-        reasons = self._product_reasons(x.indices, shares, history.shape[1], product)
-        reasons += self._profile_reasons(x.indices, shares, history.shape[1])
-        reasons.sort(key=lambda r: -r.weight)
-        return reasons[:k] or [Reason(ReasonCode.popular, "popular with our customers")]
+    def _design(self, held: np.ndarray, newest: np.ndarray, profile: np.ndarray) -> sp.csr_matrix:
+        """The design rows [held | newest | profile one-hots] as float32 CSR.
+
+        Scored as csr @ W, which adds a row's W rows one after another: a row's scores are
+        the same floats alone and in any batch (a dense BLAS product need not be).
+        """
+        b, n = held.shape
+        width = len(self.weights)
+        design = np.zeros((b, width + 1), dtype=bool)  # the last column: "no feature"
+        design[:, :n], design[:, n : 2 * n] = held, newest
+        design[np.arange(b)[:, None], np.where(profile >= 0, profile + 2 * n, width)] = True
+        design = design[:, :width]
+        indptr = np.zeros(b + 1, dtype=np.int32)
+        np.cumsum(np.count_nonzero(design, axis=1), out=indptr[1:])
+        cols = np.nonzero(design)[1].astype(np.int32)  # row by row, ascending
+        return sp.csr_matrix((np.ones(len(cols), np.float32), cols, indptr), shape=(b, width))
 
     def _explain_products(
         self,
         history: sp.csr_matrix,
         products: list[int],
-        k_reasons: int,
+        k: int,
         features: pl.DataFrame | None,
     ) -> list[list[Reason]]:
-        """The reasons of several products, the customer's design row built once."""
-        row = self._design_row(history, features)
-        if row is None:
-            return [self._explain(history, p, k_reasons, features) for p in products]
-        ids, n_held, n_newest = row
-        return one.row_reasons(
-            ids,
-            n_held,
-            n_newest,
-            self.weights,
-            products,
-            k_reasons,
-            self._profile_texts,
-            history.shape[1],
-        )
-
-    def _product_reasons(
-        self, features: np.ndarray, shares: np.ndarray, n: int, product: int
-    ) -> list[Reason]:
-        """One reason per held product that raises the score (held and newest shares summed)."""
-        in_history = features < 2 * n
-        items, newest = features[in_history] % n, features[in_history] >= n
-        total = np.bincount(items, weights=shares[in_history], minlength=n)
-        is_newest = np.bincount(items, weights=newest, minlength=n) > 0
-        # "just took" only says something when some other product is older
-        is_newest &= is_newest.sum() < np.unique(items).size
-        reasons = []
-        for item in np.flatnonzero((total > 0) & (np.arange(n) != product)).tolist():
-            text = one.JUST_TOOK if is_newest[item] else one.HOLDS
-            reasons.append(Reason(ReasonCode.co_held, text, (item,), float(total[item])))
-        return reasons
-
-    def _profile_reasons(self, features: np.ndarray, shares: np.ndarray, n: int) -> list[Reason]:
-        """A reason per profile feature that raises the score."""
-        texts = self._profile_texts
-        keep = (features >= 2 * n) & (shares > 0)
+        """Held products (held and newest shares summed) and profile features that raise the
+        score, strongest first; "just took" only where some other held product is older."""
+        _, held, newest, profile = self._contexts(history, features)
+        n, cols = history.shape[1], np.asarray(products, dtype=np.int64)
+        items = np.flatnonzero(held[0])
+        latest = newest[0, items]
+        feats = profile[0][profile[0] >= 0]
+        # candidates: held products (rows of W_held, plus W_last where newest), then profile
+        # features; their shares of each product's score, summed in float64
+        shares = self.weights[np.concatenate([items, 2 * n + feats])[:, None], cols]
+        shares = shares.astype(np.float64)
+        shares[: len(items)][latest] += self.weights[(n + items[latest])[:, None], cols]
+        valid = shares > 0
+        valid[: len(items)] &= items[:, None] != cols
+        just_took = latest & (latest.sum() < len(items))
+        found = [
+            *(
+                (ReasonCode.co_held, JUST_TOOK if took else CO_HELD_TEXT, (item,))
+                for item, took in zip(items.tolist(), just_took.tolist(), strict=True)
+            ),
+            *((ReasonCode.similar_profile, self._profile_texts[f], ()) for f in feats.tolist()),
+        ]
         return [
-            Reason(ReasonCode.similar_profile, texts[f - 2 * n], (), float(s))
-            for f, s in zip(features[keep].tolist(), shares[keep].tolist(), strict=True)
+            [Reason(*found[c], w) for c, w in picks] or [POPULAR]
+            for picks in strongest(shares, valid, k)
         ]
 
     def _state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
@@ -248,5 +241,4 @@ class SequenceRecommender(Recommender):
 
     def _restore(self, state: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
         self._set_encoder(FeatureEncoder.from_json(state["encoder"]))
-        self.weights = np.asarray(arrays["weights"], dtype=np.float32)
-        self.bias = np.asarray(arrays["bias"], dtype=np.float32)
+        self._set_weights(np.asarray(arrays["weights"]), np.asarray(arrays["bias"]))

@@ -31,15 +31,6 @@ from .planted import (
     profiles,
 )
 
-TOL = 1e-5
-
-
-def assert_same_ranking(ids1, s1, ids2, s2) -> None:
-    """Same top-k scores; ids may differ only between (numerically) tied scores."""
-    np.testing.assert_allclose(s1, s2, rtol=TOL, atol=TOL)
-    differ = ids1 != ids2
-    assert np.all(np.isclose(s1[differ], s2[differ], rtol=TOL, atol=TOL)), "ranking differs"
-
 
 class RecommenderContract:
     """Generic checks; subclass and implement `make_model`."""
@@ -114,13 +105,17 @@ class RecommenderContract:
             np.testing.assert_array_equal(a, b)
 
     def test_batch_equals_single_rows(self, model: Recommender, batch) -> None:
+        # one implementation for one row and many: a row's scores are the same floats
+        # alone and in a batch, so its ranking cannot change with who else is scored
         hist, rows, feats = batch
-        ids, scores = model.recommend(hist, 5, None, rows, feats)
+        scores = model.score(hist, rows, feats)
+        ids, top = model.recommend(hist, 5, None, rows, feats)
         for r in range(hist.shape[0]):
-            one_ids, one_scores = model.recommend(
-                hist[r], 5, None, rows[r : r + 1], feats[r : r + 1]
-            )
-            assert_same_ranking(ids[r], scores[r], one_ids[0], one_scores[0])
+            alone = (hist[r], rows[r : r + 1], feats[r : r + 1])
+            np.testing.assert_array_equal(model.score(*alone)[0], scores[r])
+            one_ids, one_top = model.recommend(alone[0], 5, None, *alone[1:])
+            np.testing.assert_array_equal(one_ids[0], ids[r])
+            np.testing.assert_array_equal(one_top[0], top[r])
 
     def test_deterministic_fit(self, model: Recommender, data: Planted, batch) -> None:
         hist, rows, feats = batch
@@ -175,6 +170,16 @@ class RecommenderContract:
             model.explain_products(hist[0], [0, N_PRODUCTS], features=feats[:1])
         with pytest.raises(ValueError, match="k_reasons"):
             model.explain_products(hist[0], [0], 0, features=feats[:1])
+
+    def test_a_model_that_uses_no_features_needs_none(self, model: Recommender, batch) -> None:
+        if model.uses_features:
+            pytest.skip("this model reads the features frame")
+        hist, rows, feats = batch
+        np.testing.assert_array_equal(model.score(hist, rows, None), model.score(hist, rows, feats))
+        products = list(range(N_PRODUCTS))
+        assert model.explain_products(hist[0], products, 2) == model.explain_products(
+            hist[0], products, 2, features=feats[:1]
+        )
 
     # --- bad input -------------------------------------------------------------------------
     def test_unfitted_model_raises(self) -> None:

@@ -8,6 +8,8 @@ import numpy as np
 import polars as pl
 import pytest
 import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from recsys.columns import Columns as C
 from recsys.data.idmap import IdMap
@@ -18,7 +20,22 @@ from recsys.models.reason import ReasonCode
 from recsys.models.sequence import SequenceRecommender, profile_frame
 
 from .contract import RecommenderContract, first_allowed
-from .planted import CC, GROUP1, GROUP2, SENIOR, YOUNG, A, B, D, E, F, history, planted, profiles
+from .planted import (
+    CC,
+    GROUP1,
+    GROUP2,
+    N_PRODUCTS,
+    SENIOR,
+    YOUNG,
+    A,
+    B,
+    D,
+    E,
+    F,
+    history,
+    planted,
+    profiles,
+)
 
 
 class TestSequence(RecommenderContract):
@@ -142,3 +159,71 @@ def test_near_unique_text_columns_are_not_profile_features(
     monkeypatch.setattr(sequence, "MAX_PROFILE_VALUES", 10)  # 80 customers, 2 segments
     columns = {e.column for e in SequenceRecommender(max_iter=5).fit(train).encoder.encodings}
     assert "email" not in columns and C.segment in columns
+
+
+# --- one row as in a batch, reasons as explain gives them, for each way of configuring -----
+VARIANTS = {
+    "default": {},
+    "no order, no profile": {"recent_ratio": None, "profile_columns": []},
+    "no interest": {"interest_weight": 0.0, "recent_ratio": 0.5},
+}
+WEIGHTS = [0.0, -1.0, 1e-3, 0.05, 0.5, 0.99, 1.0, 2.0]
+
+
+@pytest.fixture(scope="module", params=list(VARIANTS))
+def variant(request: pytest.FixtureRequest) -> SequenceRecommender:
+    return SequenceRecommender(max_iter=30, **VARIANTS[request.param]).fit(planted().train)
+
+
+def one_row(cells: list[tuple[int, float]]) -> sp.csr_matrix:
+    """A 1-row CSR with the cells as given: unsorted columns stay so."""
+    cols = np.array([c for c, _ in cells], dtype=np.int32)
+    data = np.array([w for _, w in cells], dtype=np.float32)
+    return sp.csr_matrix((data, cols, np.array([0, len(cells)])), shape=(1, N_PRODUCTS))
+
+
+histories = st.lists(
+    st.tuples(st.integers(0, N_PRODUCTS - 1), st.sampled_from(WEIGHTS)),
+    max_size=N_PRODUCTS,
+    unique_by=lambda cell: cell[0],
+)
+segments = st.sampled_from([YOUNG, SENIOR, "a segment nobody is in"])
+
+
+@settings(max_examples=60, deadline=None)
+@given(cells=histories, other=histories, segment=segments)
+def test_a_row_scores_alike_alone_and_in_a_batch(
+    variant: SequenceRecommender, cells: list[tuple[int, float]], other, segment: str
+) -> None:
+    h, f = one_row(cells), profiles([segment])
+    got = variant.score(h, None, f)
+    batch = sp.vstack([one_row(other), h], format="csr")
+    np.testing.assert_array_equal(got, variant.score(batch, None, profiles([YOUNG, segment]))[1:])
+    assert got.dtype == np.float32 and got.shape == (1, N_PRODUCTS)
+    products = list(range(N_PRODUCTS))
+    expected = [variant.explain(h, p, 2, features=f) for p in products]
+    assert variant.explain_products(h, products, 2, features=f) == expected
+
+
+def test_reasons_are_the_strongest_positive_shares(variant: SequenceRecommender) -> None:
+    h, f = history((A, B)), profiles([YOUNG])
+    reasons = variant.explain(h, CC, k_reasons=10, features=f)
+    weights = [r.weight for r in reasons]
+    assert weights == sorted(weights, reverse=True)
+    assert all(w > 0 for w in weights) or reasons[0].code == ReasonCode.popular
+    held = [p for r in reasons if r.code == ReasonCode.co_held for p in r.related_products]
+    assert set(held) <= {A, B} and len(held) == len(set(held))
+
+
+def test_dates_in_the_profile_enter_as_their_year() -> None:
+    data = planted()
+    feats = data.train.customer_features
+    joined = pl.Series(C.joined_at, [date(2010 + i % 3, 6, 1) for i in range(feats.height)])
+    train = TrainData(data.train.interactions, feats.with_columns(joined), None)
+    model = SequenceRecommender(max_iter=10).fit(train)
+    assert C.joined_at in {e.column for e in model.encoder.encodings}
+    as_date = profiles([YOUNG]).with_columns(pl.lit(date(2011, 1, 9)).alias(C.joined_at))
+    as_year = as_date.with_columns(pl.lit(2011, pl.Int32).alias(C.joined_at))
+    h = history((A,))
+    np.testing.assert_array_equal(model.score(h, None, as_date), model.score(h, None, as_year))
+    assert model.explain(h, CC, 5, features=as_date) == model.explain(h, CC, 5, features=as_year)
