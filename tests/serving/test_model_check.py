@@ -38,12 +38,15 @@ def test_the_probe_is_the_first_customers_and_one_unknown(tiny_bank_data: BankDa
 
 def test_non_finite_scores_are_refused_naming_customers(tiny_bank_data: BankData) -> None:
     engine = tiny_engine(tiny_bank_data)
-    engine.model.global_rate[2] = np.nan  # unknown customers are scored by the global rates
+    model = engine.model
+    broken = model.global_rate.copy()  # as a loaded artifact would bring it
+    broken[2] = np.nan  # unknown customers are scored by the global rates
+    model._set_rates(model.segments, broken, model.segment_rate)
     with pytest.raises(ModelCheckError, match=r"for 1 of 6 probe customers \(e.g. '\\x00recsys"):
         check_engine(engine)
-    rates = engine.model.segment_rate.copy()  # a new array, as a loaded artifact would bring
+    rates = model.segment_rate.copy()
     rates[:, 2] = np.inf  # now one product blows up for everyone
-    engine.model.segment_rate = rates
+    model._set_rates(model.segments, np.where(np.isnan(broken), np.inf, broken), rates)
     with pytest.raises(ModelCheckError, match=r"non-finite scores for 6 of 6 probe customers"):
         check_engine(engine)
 
