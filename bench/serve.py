@@ -29,6 +29,23 @@ and `recsys serve` started on it: time until health says SERVING, resident memor
 Targets (issue 4): peak (a) >= 0.6 x peak (b) and >= 5 x peak (c) in the same run; p99 <= 10 ms
 at half of (a)'s peak; with 1M customers ready in <= 30 s and RSS <= 2 GB. Prints figures,
 ratios and PASS/MISS; never asserts.
+
+Comparing two trees (bench/serve_compare.py), e.g. against the tree before a change:
+
+    git worktree add /tmp/old-tree <commit>
+    python bench/serve.py --compare-tree /tmp/old-tree [--concurrency 8,16,32] [--rounds 2]
+                          [--rates 0.5,0.65] [--rate-rounds 2] [--half-seconds 8]
+
+starts (a) and (a') of this tree ("new") and of PATH ("old"), each `recsys serve` on the same
+venv python with PYTHONPATH and working directory of its own tree (the packages each imports
+are printed first), on the one registered bench model, each with a fresh RECSYS_HOME and
+empty event store; and the empty grpc.aio server. Closed loop: every level on every server,
+--rounds times (default 2), old before new in odd rounds; peaks new/old for (a) and (a'), best
+of rounds and paired by round (each round's peak over the levels), median [min-max]. Then
+fixed rates at --rates shares of old (a')'s peak, each on new (a'), old (a') and the empty
+server --rate-rounds times: p99 by round and the ratios to old (a') and to the empty server.
+Targets (issue 15): peak (a) and (a') new >= 0.95 x old; p99 of new (a') <= old (a') at each
+rate (medians of the rounds). No mlflow server in this mode.
 """
 
 from __future__ import annotations
@@ -38,16 +55,17 @@ import statistics
 import sys
 import time
 from contextlib import ExitStack
-from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from serve_compare import compare_trees  # noqa: E402
 from serve_load import Result, Target, closed_loop, fixed_rate  # noqa: E402
 from serve_model import BENCH_HOME, BenchModel, ensure_model  # noqa: E402
+from serve_runs import Run, level_line, one_level  # noqa: E402
 from serve_servers import Server, empty_serve, mlflow_serve, recsys_serve  # noqa: E402
-from tables import print_table, say  # noqa: E402
+from tables import print_checks, print_table, say  # noqa: E402
 
 MIN_VS_EMPTY = 0.6
 MIN_VS_MLFLOW = 5.0
@@ -71,7 +89,11 @@ def main() -> None:
         model.empty_store()
         say(f"model: {args.family} on {args.customers:,} customers, version {model.version}"
              + (f" (built in {model.build_s:.0f} s)" if model.build_s else " (cached)"))
-        _throughput(args, model)
+        if args.compare_tree:
+            payloads = tuple((c, CHANNEL, K) for c in model.customer_ids(N_PAYLOADS))
+            compare_trees(args, model, Path(args.compare_tree), payloads, LOGS)
+        else:
+            _throughput(args, model)
     if args.million or args.only_million:
         _million(args)
 
@@ -81,34 +103,28 @@ def _parse() -> argparse.Namespace:
     parser.add_argument("--customers", type=int, default=20_000)
     parser.add_argument("--family", default="itemknn", help="model family to train and serve")
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--concurrency", default="1,4,8,16,32")
+    parser.add_argument("--concurrency", help="levels (default 1,4,8,16,32; compared 8,16,32)")
     parser.add_argument("--seconds", type=float, default=4.0, help="measured window per run")
     parser.add_argument("--warmup", type=float, default=1.0)
     parser.add_argument("--clients", type=int, default=2, help="client processes")
     parser.add_argument("--workers", type=int, default=2, help="server processes, (a) and (b)")
     parser.add_argument("--mlflow-workers", type=int, default=2)
     parser.add_argument("--half-seconds", type=float, default=8.0, help="fixed-rate run length")
-    parser.add_argument("--rounds", type=int, default=1, help="runs per level; the best counts")
+    parser.add_argument("--rounds", type=int, help="runs per level, best counts (1; compared 2)")
     parser.add_argument("--skip-mlflow", action="store_true")
     parser.add_argument("--million", action="store_true", help="also the 1M-customer start")
     parser.add_argument("--only-million", action="store_true")
     parser.add_argument("--million-family", default="itemknn")
-    return parser.parse_args()
-
-
-@dataclass
-class Run:
-    """One server's closed-loop results by concurrency, and its CPU time per answered call."""
-
-    name: str
-    results: dict[int, Result] = field(default_factory=dict)
-    cpu_ms: dict[int, float] = field(default_factory=dict)
-    qps_by_round: dict[int, list[float]] = field(default_factory=dict)  # every round's
-
-    @property
-    def peak(self) -> float:
-        """Best QPS over the concurrency levels."""
-        return max(r.qps for r in self.results.values())
+    parser.add_argument("--compare-tree", metavar="PATH",
+                        help="compare with the checkout at PATH instead (see the docstring)")
+    parser.add_argument("--rates", default="0.5,0.65",
+                        help="compared: fixed rates, as shares of PATH's (a') peak")
+    parser.add_argument("--rate-rounds", type=int, default=2, help="compared: runs per rate")
+    args = parser.parse_args()
+    compared = args.compare_tree is not None
+    args.concurrency = args.concurrency or ("8,16,32" if compared else "1,4,8,16,32")
+    args.rounds = args.rounds or (2 if compared else 1)
+    return args
 
 
 def _throughput(args: argparse.Namespace, model: BenchModel) -> None:
@@ -122,9 +138,9 @@ def _throughput(args: argparse.Namespace, model: BenchModel) -> None:
                 empty_serve(env, args.workers, LOGS, use_aio=True)
             ),
             "(a) recsys serve": stack.enter_context(recsys_serve(env, args.workers, LOGS)),
-            NO_CACHE: stack.enter_context(
-                recsys_serve({**env, "RECSYS_ANSWER_CACHE_SIZE": "0"}, args.workers, LOGS)
-            ),
+            NO_CACHE: stack.enter_context(recsys_serve(
+                {**env, "RECSYS_ANSWER_CACHE_SIZE": "0"}, args.workers, LOGS, name="recsys-nocache"
+            )),
         }
         if not args.skip_mlflow:
             uri = "models:/bank-recsys@champion"
@@ -161,28 +177,10 @@ def _interleaved(
     for c in levels:
         for _ in range(args.rounds):
             for name, server in servers.items():
-                r, cpu_ms = _one_level(args, server, payloads, c)
-                runs[name].qps_by_round.setdefault(c, []).append(r.qps)
-                best = runs[name].results.get(c)
-                if best is None or r.qps > best.qps:
-                    runs[name].results[c], runs[name].cpu_ms[c] = r, cpu_ms
-                failed = f"  errors {r.errors} ({r.first_error})" if r.errors else ""
-                say(f"  {name:20s} c={c:<3d} {r.qps:7.0f} qps  p50 {r.percentile(50):7.2f} ms"
-                     f"  p99 {r.percentile(99):7.2f} ms  server CPU {cpu_ms:.2f} ms/call{failed}")
+                r, cpu_ms = one_level(args, server, payloads, c)
+                runs[name].add(c, r, cpu_ms)
+                say(level_line(name, c, r, cpu_ms))
     return runs
-
-
-def _one_level(
-    args: argparse.Namespace, server: Server, payloads: tuple, c: int
-) -> tuple[Result, float]:
-    """A closed-loop run and the server's CPU time per answered call (an estimate)."""
-    kind = "http" if server.name == "mlflow" else "grpc"
-    before = server.cpu_seconds()
-    r = closed_loop(Target(kind, server.address, payloads), c, args.seconds, args.warmup,
-                    args.clients)
-    # CPU over warm-up + window against the calls of the window
-    calls = max(1.0, r.qps * (args.seconds + args.warmup))
-    return r, 1000 * (server.cpu_seconds() - before) / calls
 
 
 def _paired(ours: Run, ceiling: Run, c: int) -> list[float]:
@@ -248,7 +246,7 @@ def _report(
     for rate, r in empty_half.items():
         checks.append((f"(info) {ceiling.name}: p99 at {rate:.0f} qps asked, {r.qps:.0f} answered",
                        r.percentile(99), None, " ms", False))
-    _checks("targets", checks)
+    print_checks("targets", checks)
     say(f"half-peak run: p50 {half.percentile(50):.2f} ms, p99 {half.percentile(99):.2f} ms, "
          f"errors {half.errors}; (a) RSS {rss / 2**20:.0f} MiB in all "
          f"({', '.join(f'{x / 2**20:.0f}' for x in per)} MiB per process)")
@@ -275,20 +273,11 @@ def _million(args: argparse.Namespace) -> None:
          f"after load {', '.join(f'{x / 2**20:.0f}' for x in per_after)} MiB")
     worst = max(per + per_after) / 2**30
     total = max(rss, rss_after) / 2**30
-    _checks(f"1M customers, recsys serve --workers {args.workers}", [
+    print_checks(f"1M customers, recsys serve --workers {args.workers}", [
         (f"ready (health SERVING) <= {MAX_READY_S:g} s", ready, MAX_READY_S, " s", False),
         ("RSS of one server process <= 2 GiB", worst, MAX_RSS_BYTES / 2**30, " GiB", False),
         (f"RSS of all {args.workers} worker processes + parent (info)", total, None, " GiB", False),
     ])
-
-
-def _checks(title: str, checks: list) -> None:
-    rows = []
-    for name, value, bound, unit, at_least in checks:
-        met = bound is not None and (value >= bound if at_least else value <= bound)
-        verdict = "" if bound is None else ("PASS" if met else "MISS")
-        rows.append([name, f"{value:.2f}{unit}", verdict])
-    print_table(title, ["target", "measured", ""], rows)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ processes too, and only them.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -53,14 +54,35 @@ def free_port() -> int:
 
 
 @contextmanager
-def recsys_serve(env: dict[str, str], workers: int, log_dir: Path) -> Iterator[Server]:
-    """`recsys serve --workers N` on a free port, ready when health says SERVING."""
+def recsys_serve(
+    env: dict[str, str], workers: int, log_dir: Path, *, tree: Path = ROOT, name: str = "recsys"
+) -> Iterator[Server]:
+    """`recsys serve --workers N` of `tree`'s code on a free port, ready when health says SERVING.
+
+    The venv's `recsys` script imports whatever comes first on the path: PYTHONPATH and the
+    working directory are set to `tree`, so a checkout of another commit serves its own code.
+    """
     port = free_port()
     cmd = [str(BIN / "recsys"), "serve", "--port", str(port), "--workers", str(workers),
            "--metrics-port", "0"]
-    with _started("recsys", cmd, env, f"127.0.0.1:{port}", log_dir) as server:
+    address = f"127.0.0.1:{port}"
+    with _started(name, cmd, _tree_env(env, tree), address, log_dir, cwd=tree) as server:
         server.ready_s = _wait(server, lambda: _grpc_serving(server.address))
         yield server
+
+
+def imported_from(tree: Path, env: dict[str, str]) -> dict[str, str]:
+    """Where `recsys serve` of `tree` finds its packages: the same python, env and directory."""
+    probe = ("import json, recsys, recsys_cli, serving; print(json.dumps("
+             "{m.__name__: m.__path__[0] for m in (recsys, recsys_cli, serving)}))")
+    # -P: like the `recsys` script, nothing but PYTHONPATH ahead of the venv (not the cwd)
+    done = subprocess.run([PYTHON, "-P", "-c", probe], cwd=tree, env=_tree_env(env, tree),
+                          capture_output=True, text=True, check=True)
+    return json.loads(done.stdout)
+
+
+def _tree_env(env: dict[str, str], tree: Path) -> dict[str, str]:
+    return {**env, "PYTHONPATH": str(tree)}
 
 
 @contextmanager
@@ -94,13 +116,14 @@ def mlflow_serve(
 
 @contextmanager
 def _started(
-    name: str, cmd: list[str], env: dict[str, str], address: str, log_dir: Path
+    name: str, cmd: list[str], env: dict[str, str], address: str, log_dir: Path,
+    cwd: Path = ROOT,
 ) -> Iterator[Server]:
     log_dir.mkdir(parents=True, exist_ok=True)
     log = log_dir / f"{name}.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
-            cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            cmd, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
         )
         server = Server(name, process, address, log)
         try:

@@ -24,3 +24,13 @@ def print_table(
 def say(text: str) -> None:
     """Print a line now (a benchmark's progress is read while it runs)."""
     print(text, flush=True)
+
+
+def print_checks(title: str, checks: Sequence[tuple]) -> None:
+    """Targets as a table: (name, value, bound or None, unit, at_least) -> PASS/MISS/info."""
+    rows = []
+    for name, value, bound, unit, at_least in checks:
+        met = bound is not None and (value >= bound if at_least else value <= bound)
+        verdict = "" if bound is None else ("PASS" if met else "MISS")
+        rows.append([name, f"{value:.2f}{unit}", verdict])
+    print_table(title, ["target", "measured", ""], rows)
