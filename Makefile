@@ -35,7 +35,7 @@ run: install
 	$(BIN)/recsys data generate --customers $(DEMO_CUSTOMERS) --seed 7 --out $(DEMO_DIR)
 	$(BIN)/recsys data validate $(DEMO_DIR)
 	$(BIN)/recsys data describe $(DEMO_DIR)
-	$(TRAIN) --model popular || [ $$? -eq $(NOT_PROMOTED) ]
+	$(TRAIN) --model popularity || [ $$? -eq $(NOT_PROMOTED) ]
 	$(TRAIN) --config $(DEMO_MODEL_CONFIG) || [ $$? -eq $(NOT_PROMOTED) ]
 	$(BIN)/recsys models list
 	BIN=$(BIN) DEMO_SHOW="$(DEMO_SHOW)" scripts/demo_serve.sh

@@ -76,8 +76,8 @@ def train(
         _report_unchanged(outcome)
         return
     _report(outcome, cfg)
-    if outcome.decision is not None and not outcome.decision.promote:
-        err_console.print(f"[red]not promoted:[/] {outcome.decision.reason}")
+    if outcome.verdict is not None and not outcome.verdict.promote:
+        err_console.print(f"[red]not promoted:[/] {outcome.verdict.reason}")
         raise typer.Exit(EXIT_NOT_PROMOTED)
 
 
@@ -98,8 +98,8 @@ def _store_events(settings: Settings) -> pl.DataFrame:
 def _report_unchanged(outcome: TrainOutcome) -> None:
     u = outcome.unchanged
     assert u is not None
-    if outcome.decision is not None:
-        console.print(f"[green]promoted to champion:[/] {outcome.decision.reason}")
+    if outcome.verdict is not None:
+        console.print(f"[green]promoted to champion:[/] {outcome.verdict.reason}")
     if u.champion == u.version:
         console.print(
             f"unchanged: champion v{u.champion} kept ({u.family}, trained on this data, config "
@@ -128,5 +128,5 @@ def _report(outcome: TrainOutcome, cfg: TrainConfig) -> None:
     console.print(f"evaluated on {n} customers; MLflow run {outcome.run_id}")
     if outcome.version is not None:
         console.print(f"registered bank-recsys version {outcome.version}")
-    if outcome.decision is not None and outcome.decision.promote:
-        console.print(f"[green]promoted to champion:[/] {outcome.decision.reason}")
+    if outcome.verdict is not None and outcome.verdict.promote:
+        console.print(f"[green]promoted to champion:[/] {outcome.verdict.reason}")

@@ -18,7 +18,7 @@ from training.config import TrainConfig
 from training.evaluate import Evaluation
 from training.lineage import git_commit, library_versions
 
-BASELINE = "popularity"
+BASELINE = "baseline"  # segment popularity, named apart from a popularity candidate
 
 
 def log_run(

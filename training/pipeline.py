@@ -35,7 +35,7 @@ from training.evaluate import (
     train_data,
 )
 from training.lineage import data_fingerprint
-from training.promotion import Decision, promotion_decision
+from training.promotion import GateVerdict, gate_verdict
 from training.pyfunc import log_pyfunc
 from training.registry import Registry
 from training.reuse import KEY_TAG, Unchanged, find_unchanged, training_key
@@ -44,7 +44,6 @@ from training.store_events import load_training_data
 from training.tracking import configure_mlflow, experiment_id
 
 log = logging.getLogger(__name__)
-FAMILY_NAMES = {"popular": "popularity"}  # CLI name -> model family
 PROBE_CUSTOMERS = 1000
 Step = Callable[[str], AbstractContextManager[object]]
 T = TypeVar("T")
@@ -58,15 +57,14 @@ class TrainOutcome:
     metrics: dict[str, float]
     baseline: dict[str, float]
     version: int | None = None
-    decision: Decision | None = None
+    verdict: GateVerdict | None = None
     unchanged: Unchanged | None = None  # set when nothing was trained: see training/reuse.py
 
 
 def model_factory(family: str, params: dict) -> Callable[[], Recommender]:
     """A zero-argument constructor of a configured, unfitted model."""
-    name = FAMILY_NAMES.get(family, family)
-    build_model(name, params)  # validate params now, before any work is done
-    return lambda: build_model(name, params)
+    build_model(family, params)  # validate params now, before any work is done
+    return lambda: build_model(family, params)
 
 
 def fallback_factory() -> Recommender:
@@ -135,11 +133,11 @@ def run_training(
         if not promote:
             return outcome
         with step("promotion gate"):
-            decision = _gate(data, split, snap, config, settings, result, split_fp)
-            mlflow.set_tag("promotion", decision.reason)
-        if decision.promote:
+            verdict = _gate(data, split, snap, config, settings, result, split_fp)
+            mlflow.set_tag("promotion", verdict.reason)
+        if verdict.promote:
             Registry(settings.registered_model, settings.champion_alias).promote(version)
-        return TrainOutcome(run.info.run_id, result.metrics, baseline.metrics, version, decision)
+        return TrainOutcome(run.info.run_id, result.metrics, baseline.metrics, version, verdict)
 
 
 def _kept(unchanged: Unchanged, registry: Registry, promote: bool) -> TrainOutcome:
@@ -148,12 +146,12 @@ def _kept(unchanged: Unchanged, registry: Registry, promote: bool) -> TrainOutco
     With `promote` and no champion at all, the registered version becomes the champion, as
     the gate would have decided for a new one.
     """
-    decision = None
+    verdict = None
     if promote and unchanged.champion is None:
         registry.promote(unchanged.version)
-        decision = Decision(True, f"no current champion; unchanged version {unchanged.version}")
+        verdict = GateVerdict(True, f"no current champion; unchanged version {unchanged.version}")
         unchanged = replace(unchanged, champion=unchanged.version)
-    return TrainOutcome(unchanged.run_id or "", {}, {}, unchanged.version, decision, unchanged)
+    return TrainOutcome(unchanged.run_id or "", {}, {}, unchanged.version, verdict, unchanged)
 
 
 class _Background:
@@ -264,7 +262,7 @@ def _gate(
     settings: Settings,
     result: Evaluation,
     split_fp: str,
-) -> Decision:
+) -> GateVerdict:
     """Compare with the champion on this holdout (re-fitting the champion's config if needed)."""
     metric = config.evaluation.metric
     champion = Registry(settings.registered_model, settings.champion_alias).champion()
@@ -273,7 +271,7 @@ def _gate(
         if champion.tags.get("split_fingerprint") == split_fp:
             champ_metrics = mlflow.MlflowClient().get_run(champion.run_id).data.metrics
         elif "family" not in champion.tags or "params_json" not in champion.tags:
-            return Decision(
+            return GateVerdict(
                 False,
                 f"champion version {champion.version} has no family/params tags, so it cannot be "
                 "judged on this holdout; promote explicitly with `recsys models promote`",
@@ -292,6 +290,6 @@ def _gate(
             )
             champ_metrics = champ_eval.metrics
         mlflow.log_metric(f"champion_{metric}", champ_metrics.get(metric, float("nan")))
-    return promotion_decision(
+    return gate_verdict(
         result.metrics, champ_metrics, metric=metric, margin=config.evaluation.promote_margin
     )

@@ -9,7 +9,6 @@ from typing import Any
 import optuna
 
 from recsys.models.registry import build_model, model_class
-from training.pipeline import FAMILY_NAMES
 
 
 @dataclass(frozen=True)
@@ -81,7 +80,7 @@ BM25 = Condition("similarity", "bm25")
 # Ranges are wide on purpose (log scale where the useful values span decades); the default
 # values of each family's config lie inside them, so the defaults are reachable.
 SPACES: dict[str, tuple[Param, ...]] = {
-    "popular": (
+    "popularity": (
         FloatRange("shrinkage", 0.0, 200.0),
         Choice("weighting", ("customers", "weight")),
         Choice("by_segment", (True, False)),
@@ -122,11 +121,6 @@ SPACES: dict[str, tuple[Param, ...]] = {
 }
 
 
-def registry_family(family: str) -> str:
-    """The model registry's name for a config family ("popular" -> "popularity")."""
-    return FAMILY_NAMES.get(family, family)
-
-
 def search_space(family: str) -> tuple[Param, ...]:
     """The search space of a config family; ValueError naming the known ones."""
     if family not in SPACES:
@@ -137,13 +131,13 @@ def search_space(family: str) -> tuple[Param, ...]:
 def check_space(family: str) -> None:
     """Every parameter is a field of the family's Config and its extreme values validate."""
     space = search_space(family)
-    fields = model_class(registry_family(family)).Config.model_fields
+    fields = model_class(family).Config.model_fields
     unknown = [p.name for p in space if p.name not in fields]
     if unknown:
         raise ValueError(f"search space of {family!r} names unknown config fields {unknown}")
     for param in space:
         for value in param.corners():
-            build_model(registry_family(family), {param.name: value})  # raises if out of bounds
+            build_model(family, {param.name: value})  # raises if out of bounds
 
 
 def free_params(family: str, fixed: Mapping[str, Any]) -> list[str]:

@@ -56,7 +56,7 @@ def champion_line(output: str) -> str:
 
 
 def test_train_register_promote_refuse_list_and_rollback(empty_store: Path, dataset: Path):
-    code, out = train(dataset, "popular", "--register", "--promote")
+    code, out = train(dataset, "popularity", "--register", "--promote")
     assert code == 0, out
     assert "registered bank-recsys version 1" in out and "promoted to champion" in out
 
@@ -65,7 +65,7 @@ def test_train_register_promote_refuse_list_and_rollback(empty_store: Path, data
     assert "registered bank-recsys version 2" in out and "promoted to champion" in out
 
     # the same popularity model again cannot beat item-kNN: registered, not promoted, exit 3
-    code, out = train(dataset, "popular", "--register", "--promote")
+    code, out = train(dataset, "popularity", "--register", "--promote")
     assert code == 3, out
     assert "registered bank-recsys version 3" in out and "not promoted" in out
 
@@ -77,16 +77,16 @@ def test_train_register_promote_refuse_list_and_rollback(empty_store: Path, data
     configure_mlflow(Settings())  # this process reads the store the CLI wrote (env from `store`)
     versions = Registry().versions()
     assert [(v.version, v.family, v.is_champion) for v in versions] == [
-        (3, "popular", False),
+        (3, "popularity", False),
         (2, "itemknn", True),
-        (1, "popular", False),
+        (1, "popularity", False),
     ]
     assert versions[1].metrics["ndcg_at_5"] > versions[0].metrics["ndcg_at_5"]
 
     code, out = recsys("models", "rollback")
     assert code == 0, out
     assert "rolled back to version 1" in out
-    assert champion_line(recsys("models", "list")[1]) == "champion: version 1 (popular)"
+    assert champion_line(recsys("models", "list")[1]) == "champion: version 1 (popularity)"
 
     code, out = recsys("models", "promote", "2")
     assert code == 0, out
@@ -103,7 +103,7 @@ def test_bad_data_exits_2_and_creates_no_store(store: Path, dataset: Path, tmp_p
     ids = events[C.product_id].to_list()
     ids[4] = "ZZZ9"
     events.with_columns(pl.Series(C.product_id, ids)).write_parquet(bad / "events.parquet")
-    code, out = train(bad, "popular", "--register", "--promote")
+    code, out = train(bad, "popularity", "--register", "--promote")
     assert code == 2, out
     assert "nothing trained or registered" in out
     assert "ZZZ9" in out and C.product_id in out
@@ -111,9 +111,9 @@ def test_bad_data_exits_2_and_creates_no_store(store: Path, dataset: Path, tmp_p
 
 
 def test_promote_and_skip_unchanged_need_register(store: Path, dataset: Path) -> None:
-    code, out = train(dataset, "popular", "--promote")
+    code, out = train(dataset, "popularity", "--promote")
     assert code == 2 and "--promote needs --register" in out
-    code, out = train(dataset, "popular", "--skip-unchanged")
+    code, out = train(dataset, "popularity", "--skip-unchanged")
     assert code == 2 and "--skip-unchanged needs --register" in out
     assert not store.exists()
 
@@ -123,13 +123,13 @@ def test_a_second_unchanged_run_says_the_champion_is_kept(
 ) -> None:
     monkeypatch.chdir(tmp_path)  # outside git: the code is named by the package version
     flags = ("--register", "--promote", "--skip-unchanged")
-    assert train(dataset, "popular", *flags)[0] == 0
+    assert train(dataset, "popularity", *flags)[0] == 0
     assert train(dataset, "itemknn", *flags)[0] == 0
     code, out = train(dataset, "itemknn", *flags)
     assert code == 0 and "unchanged: champion v2 kept" in out, out
-    code, out = train(dataset, "popular", *flags)
+    code, out = train(dataset, "popularity", *flags)
     assert code == 0, out
-    assert "unchanged: version 1 (popular)" in out and "champion v2 kept" in out
+    assert "unchanged: version 1 (popularity)" in out and "champion v2 kept" in out
     assert "registered bank-recsys version" not in out
     configure_mlflow(Settings())
     assert [v.version for v in Registry().versions()] == [2, 1]

@@ -57,7 +57,7 @@ def runs() -> list:
 
 
 def train(dataset: Path) -> tuple[int, str]:
-    result = CliRunner().invoke(app, ["train", "--data", str(dataset), "--model", "popular",
+    result = CliRunner().invoke(app, ["train", "--data", str(dataset), "--model", "popularity",
                                       "--events-from-store"], terminal_width=200)
     return result.exit_code, " ".join(result.output.split())  # rich wraps long lines
 

@@ -29,7 +29,7 @@ from training.tracking import configure_mlflow, experiment_id
 
 N_CUSTOMERS = 200
 SEED = 3
-FAMILY = "popular"
+FAMILY = "popularity"
 
 
 @dataclass(frozen=True)

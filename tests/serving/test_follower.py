@@ -57,7 +57,7 @@ def versions(tmp_path_factory: pytest.TempPathFactory) -> Versions:
         tags=ITEMKNN_TAGS,
         metrics={"ndcg_at_5": 0.5},
     )
-    copy = register_bundle(settings, bundle, tags={"family": "popular"}, metrics={})
+    copy = register_bundle(settings, bundle, tags={"family": "popularity"}, metrics={})
     broken = {
         name: register_bundle(settings, corrupt(bundle, base / name), tags={}, metrics={})
         for name, corrupt in CORRUPTIONS.items()
@@ -124,7 +124,7 @@ def test_load_initial_serves_the_champion_with_its_registry_info(
     follower, metrics = follower_for(trained.settings, tmp_path / "cache")
     model = follower.load_initial()
     assert model is not None and follower.holder.current() is model
-    assert (model.version, model.family, model.source) == (trained.champion, "popular", "registry")
+    assert (model.version, model.family, model.source) == (trained.champion, "popularity", "registry")
     version = registry(trained.settings).version(int(trained.champion))
     assert model.data_fingerprint == version.tags["data_fingerprint"] != ""
     assert model.trained_at == datetime.fromisoformat(version.tags["trained_at"])
@@ -132,7 +132,7 @@ def test_load_initial_serves_the_champion_with_its_registry_info(
     assert model.metrics["ndcg_at_5"] > 0
     ids = model.engine.snapshot.customer_map.ids[:3].tolist()
     assert model.engine.recommend_frame(ids, 3).height > 0
-    assert serving(metrics, trained.champion, "popular") == 1
+    assert serving(metrics, trained.champion, "popularity") == 1
     assert metrics.value("recsys_model_swaps_total") == 0
     cached = follower.cache.entries()
     assert [e.folder.name for e in cached] == [f"v{trained.champion}"]
@@ -165,7 +165,7 @@ def test_poll_once_swaps_to_a_newly_promoted_version(
     assert old.engine.recommend_frame(ids, 3).height > 0
     assert metrics.value("recsys_model_swaps_total") == 1
     assert serving(metrics, versions.itemknn, "itemknn") == 1
-    assert serving(metrics, trained.champion, "popular") == 0
+    assert serving(metrics, trained.champion, "popularity") == 0
     assert follower.poll_once() is False
 
 

@@ -68,7 +68,7 @@ def versions(tmp_path_factory: pytest.TempPathFactory) -> Versions:
     broken = register_bundle(
         trained.settings,
         garbage_arrays(trained.bundle, base / "broken"),
-        tags={"family": "popular"},
+        tags={"family": "popularity"},
         metrics={},
     )
     return Versions(trained, itemknn, broken)

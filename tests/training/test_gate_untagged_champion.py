@@ -33,10 +33,10 @@ def test_champion_without_family_tags_refuses_promotion_with_a_reason(
     reg.promote(handmade)
 
     outcome = run_training(
-        generated_dataset(base), train_config("popular"), settings, register=True, promote=True
+        generated_dataset(base), train_config("popularity"), settings, register=True, promote=True
     )
 
-    assert outcome.decision is not None and not outcome.decision.promote
-    assert "no family/params tags" in outcome.decision.reason
+    assert outcome.verdict is not None and not outcome.verdict.promote
+    assert "no family/params tags" in outcome.verdict.reason
     assert int(reg.champion().version) == handmade
     assert outcome.version == handmade + 1  # registered, not promoted

@@ -68,7 +68,7 @@ def test_bad_data_raises_and_nothing_is_logged_or_registered(
     runs_before, versions_before = run_ids(settings), [v.version for v in reg.versions()]
     bad = corrupt(dataset, tmp_path / "bad", table, column, value)
     with pytest.raises(DataValidationError) as caught:
-        run_training(bad, train_config("popular"), settings, register=True, promote=True)
+        run_training(bad, train_config("popularity"), settings, register=True, promote=True)
     assert any(p.column == column and table in p.file for p in caught.value.problems), str(
         caught.value
     )
@@ -83,8 +83,8 @@ def test_a_run_without_register_is_logged_but_not_registered(
     settings, first = champion
     reg = Registry(settings.registered_model, settings.champion_alias)
     versions_before = [v.version for v in reg.versions()]
-    outcome = run_training(dataset, train_config("popular"), settings)
-    assert outcome.version is None and outcome.decision is None
+    outcome = run_training(dataset, train_config("popularity"), settings)
+    assert outcome.version is None and outcome.verdict is None
     assert [v.version for v in reg.versions()] == versions_before
     run = mlflow.MlflowClient().get_run(outcome.run_id)
     assert run.data.params["model.family"] == "popularity"
@@ -107,7 +107,7 @@ def test_register_promote_gate_and_predict_round_trip(
     settings = registry_settings
     reg = Registry(settings.registered_model, settings.champion_alias)
     first = run_training(dataset, train_config("itemknn"), settings, register=True, promote=True)
-    assert first.version == 1 and first.decision is not None and first.decision.promote
+    assert first.version == 1 and first.verdict is not None and first.verdict.promote
     assert int(reg.champion().version) == 1
 
     ids = pl.read_parquet(dataset / "customers.parquet")[C.customer_id].head(20).to_list()
@@ -118,9 +118,9 @@ def test_register_promote_gate_and_predict_round_trip(
 
     # judged on another holdout: the gate re-fits the champion's config on this one
     second = run_training(
-        dataset, train_config("popular", window_days=45), settings, register=True, promote=True
+        dataset, train_config("popularity", window_days=45), settings, register=True, promote=True
     )
-    assert second.version == 2 and second.decision is not None and not second.decision.promote
+    assert second.version == 2 and second.verdict is not None and not second.verdict.promote
     assert int(reg.champion().version) == 1
     metrics = mlflow.MlflowClient().get_run(second.run_id).data.metrics
     assert metrics["champion_ndcg_at_5"] > metrics["ndcg_at_5"]

@@ -21,7 +21,7 @@ def _register_dummy(settings: Settings, tmp_path: Path, score: float) -> int:
         mlflow.log_metric("ndcg_at_5", score)
         mlflow.log_artifacts(str(folder), artifact_path="model")
     uri = f"{run.info.artifact_uri}/model"
-    return Registry(settings.registered_model).register(uri, run.info.run_id, {"family": "popular"})
+    return Registry(settings.registered_model).register(uri, run.info.run_id, {"family": "popularity"})
 
 
 def test_versions_promote_and_rollback(registry_settings: Settings, tmp_path: Path):
@@ -38,7 +38,7 @@ def test_versions_promote_and_rollback(registry_settings: Settings, tmp_path: Pa
     assert [v.version for v in listed] == [2, 1]
     assert [v.is_champion for v in listed] == [True, False]
     assert listed[0].metrics["ndcg_at_5"] == pytest.approx(0.2)
-    assert listed[1].family == "popular"
+    assert listed[1].family == "popularity"
 
     assert reg.rollback() == v1
     assert int(reg.champion().version) == v1

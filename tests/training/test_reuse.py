@@ -41,20 +41,20 @@ def test_the_code_is_its_commit_and_a_dirty_tree_has_no_name(
     assert code_identity() == git(repo, "rev-parse", "HEAD")
     (repo / "model.py").write_text("W = 2\n")
     assert code_identity() is None
-    assert training_key(FINGERPRINT, train_config("popular"), Settings()) is None
+    assert training_key(FINGERPRINT, train_config("popularity"), Settings()) is None
 
 
 def test_the_key_changes_with_data_config_and_weights(outside_git: None) -> None:
     settings = Settings()
-    key = training_key(FINGERPRINT, train_config("popular"), settings)
+    key = training_key(FINGERPRINT, train_config("popularity"), settings)
     assert code_identity().startswith("bank-recsys ")
-    assert key == training_key(FINGERPRINT, train_config("popular"), settings)
-    assert key != training_key("fedcba9876543210", train_config("popular"), settings)
+    assert key == training_key(FINGERPRINT, train_config("popularity"), settings)
+    assert key != training_key("fedcba9876543210", train_config("popularity"), settings)
     assert key != training_key(FINGERPRINT, train_config("itemknn"), settings)
-    assert key != training_key(FINGERPRINT, train_config("popular", window_days=45), settings)
+    assert key != training_key(FINGERPRINT, train_config("popularity", window_days=45), settings)
     weights = settings.weights.model_copy(update={"view": 9.0})
     heavier = settings.model_copy(update={"weights": weights})
-    assert key != training_key(FINGERPRINT, train_config("popular"), heavier)
+    assert key != training_key(FINGERPRINT, train_config("popularity"), heavier)
 
 
 def test_a_second_unchanged_run_registers_nothing_and_keeps_the_champion(
@@ -63,16 +63,16 @@ def test_a_second_unchanged_run_registers_nothing_and_keeps_the_champion(
     settings, data = sqlite_settings, generated_dataset(tmp_path_factory.getbasetemp())
     reg = Registry(settings.registered_model, settings.champion_alias)
     first = run_training(
-        data, train_config("popular"), settings, register=True, promote=True, skip_unchanged=True
+        data, train_config("popularity"), settings, register=True, promote=True, skip_unchanged=True
     )
     assert first.version == 1 and first.unchanged is None
     assert reg.version(1).tags[KEY_TAG]
     runs = len(mlflow.search_runs(search_all_experiments=True, output_format="list"))
 
     again = run_training(
-        data, train_config("popular"), settings, register=True, promote=True, skip_unchanged=True
+        data, train_config("popularity"), settings, register=True, promote=True, skip_unchanged=True
     )
-    assert again.unchanged is not None and again.decision is None
+    assert again.unchanged is not None and again.verdict is None
     assert (again.version, again.unchanged.champion, again.run_id) == (1, 1, first.run_id)
     assert [v.version for v in reg.versions()] == [1]
     assert len(mlflow.search_runs(search_all_experiments=True, output_format="list")) == runs
@@ -81,7 +81,7 @@ def test_a_second_unchanged_run_registers_nothing_and_keeps_the_champion(
         data, train_config("itemknn"), settings, register=True, skip_unchanged=True
     )
     assert other.unchanged is None and other.version == 2
-    without = run_training(data, train_config("popular"), settings, register=True)
+    without = run_training(data, train_config("popularity"), settings, register=True)
     assert without.unchanged is None and without.version == 3  # only asked for, never by default
 
 
@@ -90,10 +90,10 @@ def test_an_unchanged_version_becomes_champion_when_there_is_none(
 ) -> None:
     settings, data = sqlite_settings, generated_dataset(tmp_path_factory.getbasetemp())
     reg = Registry(settings.registered_model, settings.champion_alias)
-    run_training(data, train_config("popular"), settings, register=True)
+    run_training(data, train_config("popularity"), settings, register=True)
     assert reg.champion() is None
     kept = run_training(
-        data, train_config("popular"), settings, register=True, promote=True, skip_unchanged=True
+        data, train_config("popularity"), settings, register=True, promote=True, skip_unchanged=True
     )
-    assert kept.unchanged is not None and kept.decision is not None and kept.decision.promote
+    assert kept.unchanged is not None and kept.verdict is not None and kept.verdict.promote
     assert int(reg.champion().version) == 1 and [v.version for v in reg.versions()] == [1]

@@ -166,14 +166,14 @@ def test_params_in_the_base_config_stay_fixed(bank_dir: Path, tune_settings: Set
 
 def test_timeout_stops_starting_trials(bank_dir: Path, tune_settings: Settings) -> None:
     out = run_tuning(
-        bank_dir, config_for("popular"), tune_settings, trials=10_000, timeout=1.0, seed=0
+        bank_dir, config_for("popularity"), tune_settings, trials=10_000, timeout=1.0, seed=0
     )
     assert 1 <= len(out.trials) < 10_000
     assert len(child_runs(tune_settings, out.run_id)) == len(out.trials)
 
 
 def test_trials_frame_has_a_row_per_trial(bank_dir: Path, tune_settings: Settings) -> None:
-    out = run_tuning(bank_dir, config_for("popular"), tune_settings, trials=3, seed=0)
+    out = run_tuning(bank_dir, config_for("popularity"), tune_settings, trials=3, seed=0)
     frame = trials_frame(out)
     assert frame["trial"].to_list() == [0, 1, 2]
     assert frame[NDCG].to_list() == [t.value for t in out.trials]
@@ -191,7 +191,7 @@ def test_bad_requests_are_refused_before_any_run(bank_dir: Path, tune_settings: 
         run_tuning(bank_dir, config_for("als"), tune_settings, trials=0)
     with pytest.raises(ValueError, match="factors"):
         run_tuning(bank_dir, config_for("als", factors=0), tune_settings, trials=2)
-    every = config_for("popular", shrinkage=5.0, weighting="weight", by_segment=False)
+    every = config_for("popularity", shrinkage=5.0, weighting="weight", by_segment=False)
     with pytest.raises(ValueError, match="nothing to tune"):
         run_tuning(bank_dir, every, tune_settings, trials=2)
     assert mlflow.search_runs(search_all_experiments=True).empty

@@ -13,14 +13,13 @@ from training.tuning_space import (
     FloatRange,
     check_space,
     free_params,
-    registry_family,
     suggest_params,
 )
 
 
 @pytest.mark.parametrize("family", FAMILIES)
 def test_every_family_has_a_space_of_real_config_fields(family: str) -> None:
-    fields = model_class(registry_family(family)).Config.model_fields
+    fields = model_class(family).Config.model_fields
     assert {p.name for p in SPACES[family]} <= set(fields)
     check_space(family)  # the extreme values validate against the config's bounds
 
@@ -58,7 +57,7 @@ def test_bm25_knobs_are_only_sampled_for_bm25() -> None:
 
 @pytest.mark.parametrize("family", FAMILIES)
 def test_config_defaults_lie_inside_the_space(family: str) -> None:
-    fields = model_class(registry_family(family)).Config.model_fields
+    fields = model_class(family).Config.model_fields
     for param in SPACES[family]:
         default = fields[param.name].default
         if default is None:  # itemknn neighbours: None = every product, not a number

@@ -64,7 +64,7 @@ def _champion(base: Path) -> tuple[Settings, TrainOutcome]:
     configure_mlflow(settings)
     data, config = generated_dataset(base), train_config(CHAMPION_FAMILY)
     outcome = run_training(data, config, settings, register=True, promote=True)
-    assert outcome.decision is not None and outcome.decision.promote, outcome.decision
+    assert outcome.verdict is not None and outcome.verdict.promote, outcome.verdict
     return settings, outcome
 
 

@@ -2,7 +2,7 @@
 
 The generative process (every step vectorised over all customers; numbers are defaults)
 ------------------------------------------------------------------------------------------
-Catalog (catalog.py). 46 products over all CATEGORIES. Accounts, savings, term deposits,
+SimCatalog (catalog.py). 46 products over all CATEGORIES. Accounts, savings, term deposits,
 insurance, cards and loans are rated R1; investments spread R1..R5 (money-market fund R1,
 bond fund R2, balanced R3, equity R4, emerging markets R5; managed portfolios R2..R5; gold
 R3, silver R4; multi-currency account R2). Age limits (junior accounts 0-17, student products

@@ -6,7 +6,7 @@ from typing import Final
 
 import numpy as np
 
-from recsys.data.generate.catalog import Catalog
+from recsys.data.generate.catalog import SimCatalog
 from recsys.data.generate.customers import CustomerArrays
 from recsys.data.generate.events import EventParts
 from recsys.data.generate.journeys import CREDIT, Intents
@@ -25,7 +25,7 @@ AMOUNT_BY_INCOME: Final = np.array([0.3, 0.5, 0.75, 1.0, 1.6, 3.0])
 
 
 def add_intent_events(rng: np.random.Generator, parts: EventParts, intents: Intents,
-                      cust: CustomerArrays, catalog: Catalog, timeline: Timeline) -> None:
+                      cust: CustomerArrays, catalog: SimCatalog, timeline: Timeline) -> None:
     """Purchases (with amounts), views, clicks and applications, and closes."""
     bought = intents.purchased
     amount = _amounts(rng, cust, catalog, intents.customer[bought], intents.product[bought])
@@ -60,13 +60,13 @@ def _before(rng: np.random.Generator, t: np.ndarray, lo: np.ndarray, days: int) 
     return t - (rng.random(len(t)) * span).astype(np.int64)
 
 
-def _amounts(rng: np.random.Generator, cust: CustomerArrays, catalog: Catalog,
+def _amounts(rng: np.random.Generator, cust: CustomerArrays, catalog: SimCatalog,
              c: np.ndarray, p: np.ndarray) -> np.ndarray:
     scale = catalog.amount[p] * AMOUNT_BY_INCOME[cust.income[c] + 1]
     return np.round(scale * rng.lognormal(0.0, 0.5, len(c)), 2)
 
 
-def _add_closes(rng: np.random.Generator, parts: EventParts, catalog: Catalog,
+def _add_closes(rng: np.random.Generator, parts: EventParts, catalog: SimCatalog,
                 timeline: Timeline, c: np.ndarray, p: np.ndarray, t: np.ndarray) -> None:
     """Some purchases are closed later (term deposits at maturity); only closes in the past."""
     closing = rng.random(len(c)) < catalog.close_prob[p]

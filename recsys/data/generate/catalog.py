@@ -137,7 +137,7 @@ _DAY_US: Final = 86_400 * 1_000_000
 
 
 @dataclass(frozen=True)
-class Catalog:
+class SimCatalog:
     """The catalog as numpy arrays indexed by product position (the simulation's product id)."""
 
     specs: tuple[ProductSpec, ...]
@@ -161,10 +161,10 @@ class Catalog:
         return int(np.flatnonzero(self.ids == product_id)[0])
 
 
-def build_catalog(specs: tuple[ProductSpec, ...] = SPECS) -> Catalog:
+def build_catalog(specs: tuple[ProductSpec, ...] = SPECS) -> SimCatalog:
     """Arrays for the simulation from the product specs."""
     chans = [s.channels or DEFAULT_CHANNELS for s in specs]
-    return Catalog(
+    return SimCatalog(
         specs=specs,
         ids=np.array([s.product_id for s in specs]),
         risk=np.array([s.risk for s in specs], dtype=np.int8),

@@ -9,7 +9,7 @@ import numpy as np
 import polars as pl
 
 from recsys.columns import Columns as C
-from recsys.data.generate.catalog import Catalog
+from recsys.data.generate.catalog import SimCatalog
 from recsys.data.generate.sampling import sample_table, table_cdf
 from recsys.data.generate.timeline import DAY_US, Timeline, date_to_us, years_of
 
@@ -85,7 +85,7 @@ def age_band(age: np.ndarray) -> np.ndarray:
 
 
 def sample_customers(
-    rng: np.random.Generator, n: int, timeline: Timeline, catalog: Catalog
+    rng: np.random.Generator, n: int, timeline: Timeline, catalog: SimCatalog
 ) -> CustomerArrays:
     """Draw `n` customer profiles; ages are calendar ages in the last year of the history."""
     last_year = int(years_of(np.array([timeline.end_us - 1]))[0])
@@ -131,7 +131,7 @@ def _risk_tolerance(rng: np.random.Generator, segment: np.ndarray, income: np.nd
 
 
 def _onboarding(rng: np.random.Generator, segment: np.ndarray, age: np.ndarray,
-                catalog: Catalog) -> np.ndarray:
+                catalog: SimCatalog) -> np.ndarray:
     table = np.zeros((len(SEGMENTS), len(catalog)))
     for s, name in enumerate(SEGMENTS):
         for pid, p in ONBOARDING[name].items():
@@ -144,7 +144,7 @@ def _onboarding(rng: np.random.Generator, segment: np.ndarray, age: np.ndarray,
 
 
 def _joined(rng: np.random.Generator, birth_year: np.ndarray, onboarding: np.ndarray,
-            timeline: Timeline, catalog: Catalog) -> np.ndarray:
+            timeline: Timeline, catalog: SimCatalog) -> np.ndarray:
     """Joining instant, uniform where the onboarding product's age limits allow it."""
     earliest = date_to_us(timeline.earliest)
     lo = np.maximum(earliest, _new_year_us(birth_year + catalog.min_age[onboarding]))

@@ -10,7 +10,7 @@ import polars as pl
 
 from recsys.columns import DEFAULT_CHANNELS, Events
 from recsys.columns import Columns as C
-from recsys.data.generate.catalog import Catalog
+from recsys.data.generate.catalog import SimCatalog
 from recsys.data.generate.customers import CustomerArrays, customer_ids, labels
 from recsys.data.generate.sampling import sample_table, table_cdf
 from recsys.data.generate.timeline import years_of
@@ -54,7 +54,7 @@ class EventParts:
         return tuple(np.concatenate(col) for col in zip(*self.parts, strict=True))
 
 
-def sample_channels(rng: np.random.Generator, cust: CustomerArrays, catalog: Catalog,
+def sample_channels(rng: np.random.Generator, cust: CustomerArrays, catalog: SimCatalog,
                     customer: np.ndarray, product: np.ndarray, ts: np.ndarray) -> np.ndarray:
     """A channel per event, from the customer's preferences among the product's channels."""
     age = years_of(ts) - cust.birth_year[customer]
@@ -65,7 +65,7 @@ def sample_channels(rng: np.random.Generator, cust: CustomerArrays, catalog: Cat
     return sample_table(rng, cdf, group * len(catalog) + product).astype(np.int8)
 
 
-def events_frame(cols: tuple[np.ndarray, ...], catalog: Catalog, n_customers: int) -> pl.DataFrame:
+def events_frame(cols: tuple[np.ndarray, ...], catalog: SimCatalog, n_customers: int) -> pl.DataFrame:
     """The events table in canonical dtypes, in time order (ties broken by ids, stably)."""
     customer, product, kind, ts, amount, channel = cols
     raw = pl.DataFrame({

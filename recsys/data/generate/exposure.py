@@ -6,7 +6,7 @@ from typing import Final
 
 import numpy as np
 
-from recsys.data.generate.catalog import Catalog
+from recsys.data.generate.catalog import SimCatalog
 from recsys.data.generate.customers import CustomerArrays
 from recsys.data.generate.events import EventParts, sample_channels
 from recsys.data.generate.propensity import Propensity
@@ -20,7 +20,7 @@ STRAY_VIEWS: Final = 0.5  # Poisson mean per customer: browsing unrelated to any
 
 
 def add_exposure_events(rng: np.random.Generator, parts: EventParts, cust: CustomerArrays,
-                        catalog: Catalog, prop: Propensity, timeline: Timeline) -> None:
+                        catalog: SimCatalog, prop: Propensity, timeline: Timeline) -> None:
     """Impressions to consenting customers (suitable products only), their clicks, stray views."""
     consenting = np.flatnonzero(cust.consent)
     c = np.repeat(consenting, rng.poisson(IMPRESSIONS, len(consenting)))
@@ -40,12 +40,12 @@ def add_exposure_events(rng: np.random.Generator, parts: EventParts, cust: Custo
 
 
 def _add_stray(rng: np.random.Generator, parts: EventParts, cust: CustomerArrays,
-               catalog: Catalog, prop: Propensity, timeline: Timeline, c: np.ndarray) -> None:
+               catalog: SimCatalog, prop: Propensity, timeline: Timeline, c: np.ndarray) -> None:
     c, p, t = _place(rng, cust, catalog, prop, timeline, c)
     parts.add(c, p, "view", t)
 
 
-def _place(rng: np.random.Generator, cust: CustomerArrays, catalog: Catalog, prop: Propensity,
+def _place(rng: np.random.Generator, cust: CustomerArrays, catalog: SimCatalog, prop: Propensity,
            timeline: Timeline, c: np.ndarray, end_margin: int = 0
            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A popular product and a moment in the history when the customer and it both existed."""

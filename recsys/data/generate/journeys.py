@@ -23,7 +23,7 @@ from typing import Final
 
 import numpy as np
 
-from recsys.data.generate.catalog import Catalog
+from recsys.data.generate.catalog import SimCatalog
 from recsys.data.generate.customers import CustomerArrays, age_band
 from recsys.data.generate.propensity import Propensity
 from recsys.data.generate.sampling import sample_rows
@@ -63,7 +63,7 @@ class _State:
     held: np.ndarray  # bool (customers, products): non-repeatable products ever bought
 
 
-def simulate(rng: np.random.Generator, cust: CustomerArrays, catalog: Catalog, prop: Propensity,
+def simulate(rng: np.random.Generator, cust: CustomerArrays, catalog: SimCatalog, prop: Propensity,
              timeline: Timeline, tick: Callable[[str], None] = lambda _: None) -> Intents:
     """Run the simulation; return the intents on record (all in the window, purchases before)."""
     n = len(cust)
@@ -111,7 +111,7 @@ def _who_intends(rng: np.random.Generator, cust: CustomerArrays, state: _State,
     return np.flatnonzero(joined & (rng.random(len(rate)) < chance))
 
 
-def _choose_all(rng: np.random.Generator, cust: CustomerArrays, catalog: Catalog,
+def _choose_all(rng: np.random.Generator, cust: CustomerArrays, catalog: SimCatalog,
                 prop: Propensity, state: _State, who: np.ndarray, ts: np.ndarray) -> np.ndarray:
     """`_choose` in chunks of CHUNK customers, as int16 (-1 = nothing eligible)."""
     chosen = [_choose(rng, cust, catalog, prop, state, who[i:i + CHUNK], ts[i:i + CHUNK])
@@ -119,7 +119,7 @@ def _choose_all(rng: np.random.Generator, cust: CustomerArrays, catalog: Catalog
     return np.concatenate(chosen).astype(np.int16) if chosen else np.zeros(0, np.int16)
 
 
-def _choose(rng: np.random.Generator, cust: CustomerArrays, catalog: Catalog, prop: Propensity,
+def _choose(rng: np.random.Generator, cust: CustomerArrays, catalog: SimCatalog, prop: Propensity,
             state: _State, who: np.ndarray, ts: np.ndarray) -> np.ndarray:
     """Product index per intending customer (-1 when nothing is eligible)."""
     age = years_of(ts) - cust.birth_year[who]
@@ -142,7 +142,7 @@ def _fade(elapsed_us: np.ndarray) -> np.ndarray:
     return np.exp2(-(elapsed_us / (RECENCY_HALF_LIFE * MONTH_US)).astype(np.float32))
 
 
-def _eligible(catalog: Catalog, cust: CustomerArrays, state: _State, who: np.ndarray,
+def _eligible(catalog: SimCatalog, cust: CustomerArrays, state: _State, who: np.ndarray,
               ts: np.ndarray, age: np.ndarray) -> np.ndarray:
     """The hard rules: suitability, age limits, sale window, non-repeatables bought once."""
     ok = catalog.risk[None, :] <= cust.risk_tolerance[who][:, None]
@@ -153,7 +153,7 @@ def _eligible(catalog: Catalog, cust: CustomerArrays, state: _State, who: np.nda
     return ok
 
 
-def _apply_purchases(state: _State, catalog: Catalog, who: np.ndarray, product: np.ndarray,
+def _apply_purchases(state: _State, catalog: SimCatalog, who: np.ndarray, product: np.ndarray,
                      ts: np.ndarray) -> None:
     state.previous[who] = state.last[who]
     state.previous_us[who] = state.last_us[who]

@@ -11,7 +11,7 @@ from typing import Final
 
 import numpy as np
 
-from recsys.data.generate.catalog import Catalog
+from recsys.data.generate.catalog import SimCatalog
 from recsys.data.generate.customers import AGE_BAND_EDGES, INCOME_BANDS, SEGMENTS
 
 # Life-cycle successors: after buying the key product, the next purchase tends to be one of
@@ -135,7 +135,7 @@ class Propensity:
         return (segment.astype(np.int32) * N_AGE_BANDS + band) * N_INCOME + income + 1
 
 
-def build_propensity(catalog: Catalog) -> Propensity:
+def build_propensity(catalog: SimCatalog) -> Propensity:
     """Dense tables from the dictionaries above, aligned with the catalog's product order."""
     base = _row(catalog, BASE, default=0.0)
     base /= base.sum()
@@ -154,7 +154,7 @@ def build_propensity(catalog: Catalog) -> Propensity:
     )
 
 
-def _row(catalog: Catalog, mapping: dict[str, float], default: float = 1.0) -> np.ndarray:
+def _row(catalog: SimCatalog, mapping: dict[str, float], default: float = 1.0) -> np.ndarray:
     row = np.full(len(catalog), default)
     _check_keys(catalog, mapping)
     for i, spec in enumerate(catalog.specs):
@@ -162,7 +162,7 @@ def _row(catalog: Catalog, mapping: dict[str, float], default: float = 1.0) -> n
     return row
 
 
-def _columns(catalog: Catalog, mapping: dict[str, tuple[float, ...]], width: int) -> np.ndarray:
+def _columns(catalog: SimCatalog, mapping: dict[str, tuple[float, ...]], width: int) -> np.ndarray:
     """(width, P) multipliers from per-key tuples of `width` values."""
     _check_keys(catalog, mapping)
     table = np.ones((width, len(catalog)))
@@ -173,7 +173,7 @@ def _columns(catalog: Catalog, mapping: dict[str, tuple[float, ...]], width: int
     return table
 
 
-def _check_keys(catalog: Catalog, mapping: dict) -> None:
+def _check_keys(catalog: SimCatalog, mapping: dict) -> None:
     known = set(catalog.ids.tolist()) | {s.category for s in catalog.specs}
     unknown = set(mapping) - known
     if unknown:
