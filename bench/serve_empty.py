@@ -26,7 +26,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc  # noqa: E402
 
 from serving._proto.recsys.v1 import recommendation_pb2 as pb  # noqa: E402
 from serving._proto.recsys.v1 import recommendation_pb2_grpc as pb_grpc  # noqa: E402
-from serving.server import MAX_MESSAGE_BYTES  # noqa: E402
+from serving.transport.server import MAX_MESSAGE_BYTES  # noqa: E402
 
 THREADS = 16
 OPTIONS = [("grpc.max_receive_message_length", MAX_MESSAGE_BYTES), ("grpc.so_reuseport", 1)]

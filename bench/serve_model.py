@@ -126,6 +126,6 @@ def _train(root: Path, data: Path, family: str, *, promote: bool = True) -> str:
     outcome = run_training(data, config, settings, register=True, promote=promote)
     if outcome.version is None:
         raise RuntimeError("the bench model was not registered")
-    if promote and (outcome.decision is None or not outcome.decision.promote):
-        raise RuntimeError(f"bench model was not promoted: {outcome.decision}")
+    if promote and (outcome.verdict is None or not outcome.verdict.promote):
+        raise RuntimeError(f"bench model was not promoted: {outcome.verdict}")
     return str(outcome.version)

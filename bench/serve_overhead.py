@@ -5,19 +5,19 @@
                                    [--warmup 300]
 
 Each variant is one server process (the bench model of bench/serve_model.py, wired by
-`serving.server.run_process` as `recsys serve` runs it) on its own port. Closed-loop clients
-(`--clients` processes, `--concurrency` callers in all) connect and warm up, then send exactly
-`--calls` Recommend calls; the server's CPU time (user + system, every thread, from /proc)
-over that window divided by the calls is the figure. CPU time barely moves with other load
-on a shared machine, unlike QPS; variants run interleaved, `--rounds` times, and the median
-is printed. The hit% column is the share of the measured calls answered from the answer
+`serving.transport.server.run_process` as `recsys serve` runs it) on its own port. Closed-loop
+clients (`--clients` processes, `--concurrency` callers in all) connect and warm up, then send
+exactly `--calls` Recommend calls; the server's CPU time (user + system, every thread, from
+/proc) over that window divided by the calls is the figure. CPU time barely moves with other
+load on a shared machine, unlike QPS; variants run interleaved, `--rounds` times, and the
+median is printed. The hit% column is the share of the measured calls answered from the answer
 cache: the payloads are N_PAYLOADS customers asked round-robin, so once each has been asked
 every call hits; `--warmup` calls per client process before measuring set how warm it is.
-Columns: total; service = thread CPU inside RecommendationService.recommend (a
-timer wraps it in every variant, ~0.5 us a call); loop-svc = the rest of the grpc-loop thread
-(grpc.aio's Python side, asyncio, interceptors, servicer, response building and
-serialization); other = the process's other threads (gRPC's C event-engine and poller
-threads, idle pollers); dlog = the decision-log writer thread; context switches per call.
+Columns: total; service = thread CPU inside SuggestionService.recommend (a timer wraps it in
+every variant, ~0.5 us a call); loop-svc = the rest of the grpc-loop thread (grpc.aio's Python
+side, asyncio, interceptors, servicer, response building and serialization); other = the
+process's other threads (gRPC's C event-engine and poller threads, idle pollers); dlog = the
+decision-log writer thread; context switches per call.
 
 Variants (bench-only: the server is built with parts left out or replaced, no production
 flags):
@@ -27,7 +27,7 @@ flags):
   no-metrics     no-dlog without AioMetricsInterceptor
   no-undecodable no-dlog without UndecodableInterceptor
   no-intercept   no-dlog without any interceptor
-  canned         no-intercept, and RecommendationService.recommend answers from 16 real
+  canned         no-intercept, and SuggestionService.recommend answers from 16 real
                  answers kept per (channel, k): gRPC + servicer glue + response building of
                  real-sized answers, none of the model's work
   empty          bench/serve_empty.py --aio: a grpc.aio server whose handler does nothing
@@ -144,7 +144,7 @@ def _serve(variant: str, port: int, probe_file: Path) -> None:
     """One server process of `variant` (this script run with --serve), until SIGTERM."""
     import threading
 
-    import serving.server as srv
+    import serving.transport.server as srv
     from recsys.settings import Settings
 
     drop, decision_log, canned, answer_cache = VARIANTS[variant]
@@ -399,7 +399,7 @@ async def _client(
 # --- report ----------------------------------------------------------------------------------
 COLUMNS = (  # (heading, what: a key of a run's figures, or a difference of two)
     ("total", "total"),
-    ("service", "service"),  # in RecommendationService.recommend (the handler's own work)
+    ("service", "service"),  # in SuggestionService.recommend (the handler's own work)
     ("loop-svc", "loop-service"),  # the loop thread less that: gRPC, asyncio, glue, pb
     ("other", "total-loop-dlog"),  # gRPC's C threads (event engine, poller), the rest
     ("dlog", "dlog"),

@@ -4,7 +4,7 @@
                                   [--with-events 0.2] [--profile 25]
 
 The model is bench/serve_model.py's (the real pipeline's registered champion, cached under
-var/bench), loaded as the server loads it and wired by `serving.server.build` (offers, the
+var/bench), loaded as the server loads it and wired by `serving.transport.server.build` (offers, the
 decision log as RECSYS_DECISION_LOG says), with its own SQLite store. `--with-events`
 records a purchase and a view since the snapshot for that share of the customers, so the
 store read finds rows and the overlay runs for them (the serve benchmark records none).
@@ -44,18 +44,18 @@ CHANNEL = "mobile"
 K = 5
 # (stage label, module, attribute): the functions timed, in the order a request runs them
 STAGES = (
-    ("offers (live offers, arbiter)", "serving.offer_placer", "OfferPlacer.arbiter"),
+    ("offers (live offers, arbiter)", "serving.offers.placer", "OfferPlacer.arbiter"),
     ("state (snapshot rows)", "recsys.engine.engine", "Engine.state"),
-    ("store read", "serving.suggest", "store.recent"),
-    ("overlay (events)", "serving.suggest", "apply_recent"),
+    ("store read", "serving.recommend.suggest", "store.recent"),
+    ("overlay (events)", "serving.recommend.suggest", "apply_recent"),
     ("masks (rules)", "recsys.engine.engine", "Engine.allowed_masks"),
     ("scores (model)", "recsys.engine.engine", "Engine.scores"),
     ("combine masks", "recsys.engine.engine", "combine"),
     ("topk", "recsys.engine.engine", "topk"),
     ("explain (reasons)", "recsys.engine.engine", "Engine.explain_items"),
-    ("row_items (excl. explain)", "serving.service", "row_items"),
-    ("offer fields (with_offers)", "serving.service", "with_offers"),
-    ("pb response (_recommendation)", "serving.servicer", "_recommendation"),
+    ("row_items (excl. explain)", "serving.recommend.service", "row_items"),
+    ("offer fields (with_offers)", "serving.recommend.service", "with_offers"),
+    ("pb response (_recommendation)", "serving.recommend.servicer", "_recommendation"),
 )
 
 
@@ -65,7 +65,7 @@ def main() -> None:
     model = ensure_model(args.customers, args.family, args.seed)
     built, ids = _built(model, args)
     service = built.service
-    from serving import servicer
+    from serving.recommend import servicer
 
     rng = random.Random(args.seed)
     calls = [rng.choice(ids) for _ in range(args.calls)]
@@ -132,9 +132,9 @@ def _built(model: BenchModel, args: argparse.Namespace) -> tuple[Any, list[str]]
     """The server as `recsys serve` wires it (offers, decision log), on the bench model."""
     from recsys.settings import Settings
     from recsys.stores.sql_events import open_event_store
-    from serving.follower import ModelFollower
-    from serving.holder import ModelHolder
-    from serving.server import build
+    from serving.models.follower import ModelFollower
+    from serving.models.holder import ModelHolder
+    from serving.transport.server import build
     from training.tracking import configure_mlflow
 
     db = model.root / f"profile-events-{args.with_events:g}.db"
@@ -159,7 +159,7 @@ def _through_servicer(built: Any, calls: list[str]) -> float:
     import asyncio
 
     from serving._proto.recsys.v1 import recommendation_pb2 as pb
-    from serving.servicer import RecommendationServicer
+    from serving.recommend.servicer import RecommendationServicer
 
     servicer = RecommendationServicer(built.service, decision_log=built.decision_log)
     requests = [pb.RecommendRequest(customer_id=c, channel=CHANNEL, k=K) for c in calls]
@@ -221,7 +221,7 @@ def _stop(built: Any) -> None:
 
 def _record_events(service: Any, ids: list[str], share: float, seed: int) -> None:
     """A purchase and a view since the snapshot for `share` of `ids`."""
-    from serving.domain import EventIn
+    from serving.recommend.domain import EventIn
 
     if share <= 0:
         return

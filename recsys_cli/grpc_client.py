@@ -73,7 +73,7 @@ def tls_credentials(
     """Channel credentials when any TLS option is given (None: plaintext); bad files exit 2."""
     if ca is None and cert is None and key is None:
         return None
-    from serving.tls import TlsConfigError, channel_credentials
+    from serving.transport.tls import TlsConfigError, channel_credentials
 
     try:
         return channel_credentials(ca, cert, key)

@@ -1,6 +1,6 @@
 """`recsys offers`: create, change, pause, resume, end, list, show and measure marketing offers.
 
-A gRPC client of the server's OfferService (`--server`, RECSYS_SERVER); changes are recorded
+A gRPC client of the server's OfferManager (`--server`, RECSYS_SERVER); changes are recorded
 as made by `--actor` (default $USER).
 """
 
@@ -59,7 +59,7 @@ Json = Annotated[bool, typer.Option("--json", help="print the server's answer as
 def _call(
     server: Server, method: Callable[[pb_grpc.OfferServiceStub], Callable[..., T]], request: Any
 ) -> T:
-    """One OfferService call; a failed call prints the server's message and exits."""
+    """One OfferManager call; a failed call prints the server's message and exits."""
     with channel(server) as ch:
         try:
             return method(pb_grpc.OfferServiceStub(ch))(

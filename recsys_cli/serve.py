@@ -27,7 +27,7 @@ def serve(
 ) -> None:
     """Serve Recommend, RecommendBatch, SimilarProducts, RecordEvents, GetModelInfo over gRPC."""
     # imported here: gRPC and the model stack are heavy and other commands do not need them
-    from serving.server import serve as run
+    from serving.transport.server import serve as run
 
     if not 0 <= port <= 65535 or not 0 <= metrics_port <= 65535:
         err_console.print(f"[red]error:[/] ports must be 0..65535, got {port}, {metrics_port}")
@@ -40,7 +40,7 @@ def serve(
         f"serving on port {port} ({workers} worker(s)); metrics on "
         f"{metrics_port or 'no port'}; model {settings.registered_model}@{settings.champion_alias}"
     )
-    # with auth off, each server process logs a warning saying so (serving.auth)
+    # with auth off, each server process logs a warning saying so (serving.transport.auth)
     try:
         run(settings, port, workers, metrics_port)
     except (ValueError, OSError) as exc:

@@ -30,7 +30,9 @@ def gate_verdict(
         return GateVerdict(True, f"no current champion; candidate {metric}={cand:.4f}")
     champ = champion.get(metric)
     if champ is None or not math.isfinite(champ):
-        return GateVerdict(True, f"champion has no finite {metric!r}; candidate {metric}={cand:.4f}")
+        return GateVerdict(
+            True, f"champion has no finite {metric!r}; candidate {metric}={cand:.4f}"
+        )
     needed = champ * (1.0 + margin) if champ > 0 else champ + margin
     if cand >= needed and cand > champ:
         return GateVerdict(

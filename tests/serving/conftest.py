@@ -11,9 +11,9 @@ import pytest
 from recsys.settings import Settings
 from recsys.stores.sql_events import SqlEventStore, open_event_store
 from serving._proto.recsys.v1 import recommendation_pb2_grpc as pb_grpc
-from serving.holder import ModelHolder
-from serving.metrics import ServingMetrics
-from serving.server import build_server
+from serving.models.holder import ModelHolder
+from serving.transport.metrics import ServingMetrics
+from serving.transport.server import build_server
 from tests.serving.trained import Trained, trained
 
 

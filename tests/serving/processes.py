@@ -16,7 +16,7 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from serving._proto.recsys.v1 import recommendation_pb2_grpc as pb_grpc
-from serving.server import SERVICE_NAME
+from serving.transport.server import SERVICE_NAME
 from tests.serving.free_port import free_port
 from tests.serving.trained import Trained
 

@@ -50,8 +50,8 @@ def trained_registry(base: Path) -> TrainedRegistry:
     configure_mlflow(settings)
     config = TrainConfig.model_validate({"model": {"family": FAMILY}})
     outcome = run_training(data, config, settings, register=True, promote=True)
-    assert outcome.version is not None and outcome.decision is not None
-    assert outcome.decision.promote, outcome.decision
+    assert outcome.version is not None and outcome.verdict is not None
+    assert outcome.verdict.promote, outcome.verdict
     uri = f"models:/{settings.registered_model}/{outcome.version}/artifacts/{BUNDLE_ARTIFACT}"
     local = mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=str(base / "v1"))
     bundle = shutil.copytree(local, base / "champion-bundle")

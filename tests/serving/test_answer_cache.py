@@ -25,14 +25,14 @@ from recsys.stores.base import StoreUnavailable
 from recsys.stores.sql_events import SqlEventStore, open_event_store
 from recsys.stores.sql_offers import open_offer_store
 from serving._proto.recsys.v1 import recommendation_pb2 as pb
-from serving.answer_cache import Answer, AnswerCache, KeptItems, KeptRules
-from serving.decision_log import answer_json, render_row
-from serving.domain import EventIn, Item, ItemReason, Recommendation, Removed
-from serving.holder import LoadedModel, ModelHolder
-from serving.offer_book import OfferBook
-from serving.offer_placer import OfferPlacer
-from serving.service import RecommendationService
-from serving.servicer import _envelope, _recommendation, items_wire
+from serving.decisions.log import answer_json, render_row
+from serving.models.holder import LoadedModel, ModelHolder
+from serving.offers.book import OfferBook
+from serving.offers.placer import OfferPlacer
+from serving.recommend.answer_cache import Answer, AnswerCache, KeptItems, KeptRules
+from serving.recommend.domain import EventIn, Item, ItemReason, Recommendation, Removed
+from serving.recommend.service import SuggestionService
+from serving.recommend.servicer import _envelope, _recommendation, items_wire
 from tests.serving.conftest import Running
 from tests.serving.trained import Trained
 
@@ -227,7 +227,7 @@ class Twins:
         self.answers = AnswerCache(max_entries, answer_json, items_wire)
         placer = OfferPlacer(self.book, self.offers, hold=timedelta(minutes=30))
         self.cached, self.fresh = (
-            RecommendationService(
+            SuggestionService(
                 self.holder,
                 self.store,
                 model.settings,

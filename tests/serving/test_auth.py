@@ -22,10 +22,10 @@ from recsys.stores.sql_keys import SqlKeyStore, open_key_store
 from serving._proto.recsys.v1 import offers_pb2, offers_pb2_grpc
 from serving._proto.recsys.v1 import recommendation_pb2 as pb
 from serving._proto.recsys.v1 import recommendation_pb2_grpc as pb_grpc
-from serving.auth import AUTH_OFF_WARNING, AuthInterceptor, KeyCache, bearer
-from serving.holder import ModelHolder
-from serving.metrics import ServingMetrics
-from serving.server import SERVICE_NAME, build_server
+from serving.models.holder import ModelHolder
+from serving.transport.auth import AUTH_OFF_WARNING, AuthInterceptor, KeyCache, bearer
+from serving.transport.metrics import ServingMetrics
+from serving.transport.server import SERVICE_NAME, build_server
 from tests.serving.trained import Trained
 
 CACHE_S = 0.5  # short, so the revoke test waits little
@@ -49,7 +49,7 @@ def auth(key: str) -> Metadata:
 
 
 def offer_service() -> grpc.GenericRpcHandler:
-    """Stand-in OfferService methods (raw bytes): one unary and one server-streaming."""
+    """Stand-in OfferManager methods (raw bytes): one unary and one server-streaming."""
 
     async def ping(request: bytes, _context: grpc.aio.ServicerContext) -> bytes:
         return b"pong:" + request
@@ -228,7 +228,7 @@ def test_health_and_reflection_need_no_key(secured: Secured) -> None:
 def test_an_open_server_says_so_at_start(
     model: Trained, store: SqlEventStore, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with caplog.at_level(logging.WARNING, logger="serving.auth"):
+    with caplog.at_level(logging.WARNING, logger="serving.transport.auth"):
         server, _port = build_server(model.settings, store=store)
     server.stop(None)
     assert any(r.getMessage() == AUTH_OFF_WARNING for r in caplog.records)

@@ -26,9 +26,9 @@ from recsys.stores.sql_decisions import (
     _row,
     open_decision_store,
 )
-from serving.decision_log import YIELD_EVERY, DecisionLog, render, render_row
-from serving.domain import Item, ItemReason, Recommendation, Removed
-from serving.metrics import ServingMetrics
+from serving.decisions.log import YIELD_EVERY, DecisionLog, render, render_row
+from serving.recommend.domain import Item, ItemReason, Recommendation, Removed
+from serving.transport.metrics import ServingMetrics
 
 T0 = datetime(2024, 7, 1, 9, 30, tzinfo=UTC)
 PRODUCTS = np.array(["CA01", "CC01", "MF05", "SA01"], dtype=object)
@@ -292,7 +292,7 @@ def test_bad_sizes_are_refused(url: str) -> None:
 
 def test_cached_removals_follow_the_catalog_of_each_answer() -> None:
     """Equal mask rows under two catalogs (a model swap) render each catalog's own ids."""
-    from serving.decision_log import _Removals
+    from serving.decisions.log import _Removals
 
     row = np.array([True, False, True, False])
     old = Removed(np.array(["a", "b", "c", "d"], dtype=object), {"held": row})

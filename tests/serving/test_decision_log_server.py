@@ -18,9 +18,9 @@ from recsys.stores.sql_events import open_event_store
 from recsys_cli.main import app
 from serving._proto.recsys.v1 import recommendation_pb2 as pb
 from serving._proto.recsys.v1 import recommendation_pb2_grpc as pb_grpc
-from serving.holder import ModelHolder
-from serving.metrics import ServingMetrics
-from serving.server import Built, build
+from serving.models.holder import ModelHolder
+from serving.transport.metrics import ServingMetrics
+from serving.transport.server import Built, build
 from tests.serving.trained import Trained
 
 

@@ -41,11 +41,11 @@ from recsys.stores.sql_events import open_event_store
 from recsys.stores.tables import REQUEST_ID
 from serving._proto.recsys.v1 import recommendation_pb2 as pb
 from serving._proto.recsys.v1 import recommendation_pb2_grpc as pb_grpc
-from serving.follower import ModelFollower
-from serving.holder import ModelHolder
-from serving.metrics import ServingMetrics
-from serving.server import DEFAULT_THREADS, SERVICE_NAME, build
-from serving.store_guard import COOLDOWN_S, READ_BUDGET_S
+from serving.models.follower import ModelFollower
+from serving.models.holder import ModelHolder
+from serving.recommend.store_guard import COOLDOWN_S, READ_BUDGET_S
+from serving.transport.metrics import ServingMetrics
+from serving.transport.server import DEFAULT_THREADS, SERVICE_NAME, build
 from tests.serving.processes import ROOT, start_serve, wait_serving
 from tests.serving.silent_proxy import SilentProxy
 from tests.serving.trained import Trained

@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 
 from recsys.settings import Settings
-from serving.follower import LoadedModel, ModelFollower, ModelHolder
-from serving.metrics import ServingMetrics
-from serving.model_source import ModelSource
+from serving.models.follower import LoadedModel, ModelFollower, ModelHolder
+from serving.models.source import ModelSource
+from serving.transport.metrics import ServingMetrics
 from tests.serving.registered import (
     TrainedRegistry,
     itemknn_bundle,
@@ -124,7 +124,11 @@ def test_load_initial_serves_the_champion_with_its_registry_info(
     follower, metrics = follower_for(trained.settings, tmp_path / "cache")
     model = follower.load_initial()
     assert model is not None and follower.holder.current() is model
-    assert (model.version, model.family, model.source) == (trained.champion, "popularity", "registry")
+    assert (model.version, model.family, model.source) == (
+        trained.champion,
+        "popularity",
+        "registry",
+    )
     version = registry(trained.settings).version(int(trained.champion))
     assert model.data_fingerprint == version.tags["data_fingerprint"] != ""
     assert model.trained_at == datetime.fromisoformat(version.tags["trained_at"])

@@ -29,9 +29,9 @@ from recsys.stores.sql_events import open_event_store
 from serving import _proto
 from serving._proto.recsys.v1 import recommendation_pb2 as pb
 from serving._proto.recsys.v1 import recommendation_pb2_grpc as pb_grpc
-from serving.holder import ModelHolder
-from serving.metrics import ServingMetrics
-from serving.server import build
+from serving.models.holder import ModelHolder
+from serving.transport.metrics import ServingMetrics
+from serving.transport.server import build
 from tests.serving.proto_strategies import Hints, garbage, requests
 from tests.serving.trained import Trained
 
@@ -178,7 +178,9 @@ def require_served(target: Target, method: MethodDescriptor) -> None:
     if method.client_streaming or method.server_streaming:
         pytest.skip(f"{path_of(method)} streams; this harness sends unary requests only")
     if call(target, method, b"")[0] == grpc.StatusCode.UNIMPLEMENTED:
-        pytest.skip(f"{path_of(method)} is not served by serving.server.build (UNIMPLEMENTED)")
+        pytest.skip(
+            f"{path_of(method)} is not served by serving.transport.server.build (UNIMPLEMENTED)"
+        )
 
 
 def fuzz(

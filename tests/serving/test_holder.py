@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import numpy as np
 
 from recsys.data.dataset import BankData
-from serving.holder import LoadedModel, ModelHolder
+from serving.models.holder import LoadedModel, ModelHolder
 from tests.conftest import TINY_LAST_EVENT
 from tests.serving.engines import tiny_engine
 

@@ -19,9 +19,9 @@ import pytest
 from recsys.stores.sql_events import open_event_store
 from serving._proto.recsys.v1 import recommendation_pb2 as pb
 from serving._proto.recsys.v1 import recommendation_pb2_grpc as pb_grpc
-from serving.follower import ModelFollower, ModelHolder
-from serving.metrics import ServingMetrics
-from serving.server import build_server
+from serving.models.follower import ModelFollower, ModelHolder
+from serving.transport.metrics import ServingMetrics
+from serving.transport.server import build_server
 from tests.serving.registered import (
     TrainedRegistry,
     itemknn_bundle,

@@ -11,7 +11,7 @@ from datetime import datetime
 
 import pytest
 
-from serving.logs import bind_request_id, configure_json_logging, request_id_var
+from serving.transport.logs import bind_request_id, configure_json_logging, request_id_var
 
 
 @pytest.fixture

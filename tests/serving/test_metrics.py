@@ -12,8 +12,8 @@ import pytest
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from prometheus_client.parser import text_string_to_metric_families
 
-from serving.loop_server import LoopServer
-from serving.metrics import OTHER, AioMetricsInterceptor, ServingMetrics
+from serving.transport.loop_server import LoopServer
+from serving.transport.metrics import OTHER, AioMetricsInterceptor, ServingMetrics
 
 SERVICE = "test.Echo"
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from serving.model_cache import INFO, STALE_STAGING_SECONDS, ModelCache
+from serving.models.disk_cache import INFO, STALE_STAGING_SECONDS, ModelCache
 
 
 def staged_bundle(cache: ModelCache, marker: str) -> Path:

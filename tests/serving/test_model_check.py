@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from recsys.data.dataset import BankData
-from serving.model_check import (
+from serving.models.check import (
     UNKNOWN_PROBE_ID,
     ModelCheckError,
     check_engine,

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from serving.model_check import ModelCheckError
-from serving.model_source import (
+from serving.models.check import ModelCheckError
+from serving.models.source import (
     ModelSource,
     RegistryUnavailable,
     bound_registry_requests,

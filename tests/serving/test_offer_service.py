@@ -20,7 +20,7 @@ from recsys.stores.sql_offers import open_offer_store
 from serving._proto.recsys.v1 import offers_pb2 as pb
 from serving._proto.recsys.v1 import offers_pb2_grpc as pb_grpc
 from serving._proto.recsys.v1 import recommendation_pb2 as rpb
-from serving.server import OFFER_SERVICE_NAME
+from serving.transport.server import OFFER_SERVICE_NAME
 from tests.serving.conftest import Running
 from tests.serving.trained import Trained
 
@@ -31,7 +31,7 @@ END = START + timedelta(days=30)
 
 @pytest.fixture
 def stub(offers_running: Running) -> pb_grpc.OfferServiceStub:
-    """An OfferService stub on the running server's channel."""
+    """An OfferManager stub on the running server's channel."""
     return pb_grpc.OfferServiceStub(offers_running.channel)
 
 

@@ -24,11 +24,11 @@ from recsys.rules import combine, rule_masks
 from recsys.stores.base import StoredEvent
 from recsys.stores.sql_events import SqlEventStore, open_event_store
 from recsys.stores.sql_offers import OfferStore, open_offer_store
-from serving.holder import ModelHolder
-from serving.offer_book import OfferBook
-from serving.offer_deliveries import DeliveryRecorder
-from serving.offer_placer import OfferPlacer
-from serving.service import RecommendationService
+from serving.models.holder import ModelHolder
+from serving.offers.book import OfferBook
+from serving.offers.deliveries import DeliveryRecorder
+from serving.offers.placer import OfferPlacer
+from serving.recommend.service import SuggestionService
 from tests.serving.trained import Trained
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
@@ -58,7 +58,7 @@ class Setup:
         holder = ModelHolder()
         holder.swap(model.loaded)
         self.engine: Engine = model.loaded.engine
-        self.service = RecommendationService(
+        self.service = SuggestionService(
             holder,
             self.events,
             model.settings,

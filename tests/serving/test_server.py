@@ -16,8 +16,8 @@ from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
 from recsys.stores.sql_events import SqlEventStore
 from serving._proto.recsys.v1 import recommendation_pb2 as pb
 from serving._proto.recsys.v1 import recommendation_pb2_grpc as pb_grpc
-from serving.holder import ModelHolder
-from serving.server import SERVICE_NAME, build_server, serve
+from serving.models.holder import ModelHolder
+from serving.transport.server import SERVICE_NAME, build_server, serve
 from tests.serving.conftest import Running
 from tests.serving.processes import health_of, serving_processes
 from tests.serving.trained import Trained

@@ -1,4 +1,4 @@
-"""RecommendationService on a real registered model and a real (SQLite) event store, no gRPC."""
+"""SuggestionService on a real registered model and a real (SQLite) event store, no gRPC."""
 
 from __future__ import annotations
 
@@ -12,25 +12,25 @@ import pytest
 from recsys.columns import Columns as C
 from recsys.engine.engine import Engine
 from recsys.stores.sql_events import open_event_store
-from serving.cache import PerVersion
-from serving.domain import EventIn, NoModelLoaded, UnknownProduct
-from serving.holder import ModelHolder
-from serving.service import RecommendationService
-from serving.similarity import cooccurrence_cosine, item_similarity
-from serving.validation import ValidationError
+from serving.models.derived import PerVersion
+from serving.models.holder import ModelHolder
+from serving.recommend.domain import EventIn, NoModelLoaded, UnknownProduct
+from serving.recommend.service import SuggestionService
+from serving.recommend.similarity import cooccurrence_cosine, item_similarity
+from serving.recommend.validation import ValidationError
 from tests.serving.trained import Trained
 
 
 @pytest.fixture
-def service(model: Trained, tmp_path: Path) -> RecommendationService:
+def service(model: Trained, tmp_path: Path) -> SuggestionService:
     """A service on the champion with its own empty event store."""
     holder = ModelHolder()
     holder.swap(model.loaded)
     store = open_event_store(f"sqlite:///{tmp_path / 'events.db'}")
-    return RecommendationService(holder, store, model.settings)
+    return SuggestionService(holder, store, model.settings)
 
 
-def engine_of(service: RecommendationService) -> Engine:
+def engine_of(service: SuggestionService) -> Engine:
     loaded = service.holder.current()
     assert loaded is not None
     return loaded.engine
@@ -45,7 +45,7 @@ def known_customer(engine: Engine, i: int = 0) -> str:
 
 
 def test_known_customer_gets_the_channel_default_ranked_with_reasons(
-    service: RecommendationService,
+    service: SuggestionService,
 ) -> None:
     customer = known_customer(engine_of(service))
     out = service.recommend(customer, "mobile", request_id="req-1")
@@ -58,21 +58,21 @@ def test_known_customer_gets_the_channel_default_ranked_with_reasons(
     assert len({i.product_id for i in out.items}) == 5
 
 
-def test_request_id_is_generated_when_empty(service: RecommendationService) -> None:
+def test_request_id_is_generated_when_empty(service: SuggestionService) -> None:
     customer = known_customer(engine_of(service))
     first, second = (service.recommend(customer, "web") for _ in range(2))
     assert first.request_id and second.request_id and first.request_id != second.request_id
 
 
 @pytest.mark.parametrize("channel", ["mobile", "web", "branch", "call_center", "atm"])
-def test_k_zero_is_the_channel_default(service: RecommendationService, channel: str) -> None:
+def test_k_zero_is_the_channel_default(service: SuggestionService, channel: str) -> None:
     out = service.recommend(known_customer(engine_of(service), 3), channel, k=0)
     assert len(out.items) == service.settings.channels[channel].default_k
     assert len(service.recommend("NEW-default-k", channel, k=0).items) >= 1
 
 
 def test_unknown_customer_without_context_gets_only_the_most_cautious_products(
-    service: RecommendationService,
+    service: SuggestionService,
 ) -> None:
     out = service.recommend("NEW-0001", "call_center")
     assert out.items, "an unknown customer still gets suggestions"
@@ -80,7 +80,7 @@ def test_unknown_customer_without_context_gets_only_the_most_cautious_products(
 
 
 def test_unknown_customer_with_context_is_profiled_from_it(
-    service: RecommendationService,
+    service: SuggestionService,
 ) -> None:
     context = {C.segment: "private", C.risk_tolerance: "5", C.birth_year: "1970"}
     plain = service.recommend("NEW-0002", "call_center")
@@ -91,7 +91,7 @@ def test_unknown_customer_with_context_is_profiled_from_it(
 
 
 def test_known_customer_context_does_not_override_the_kyc_profile(
-    service: RecommendationService,
+    service: SuggestionService,
 ) -> None:
     customer = known_customer(engine_of(service), 5)
     context = {C.risk_tolerance: "5", C.segment: "private"}
@@ -100,7 +100,7 @@ def test_known_customer_context_does_not_override_the_kyc_profile(
     assert [i.product_id for i in with_context.items] == [i.product_id for i in plain.items]
 
 
-def test_malformed_context_names_the_key(service: RecommendationService) -> None:
+def test_malformed_context_names_the_key(service: SuggestionService) -> None:
     with pytest.raises(ValidationError, match=r"^context\[risk_tolerance\]: .*outside 1-5"):
         service.recommend("NEW-0003", "mobile", context={C.risk_tolerance: "9"})
     with pytest.raises(ValidationError, match=r"^context: unknown key 'shoe_size'"):
@@ -108,7 +108,7 @@ def test_malformed_context_names_the_key(service: RecommendationService) -> None
 
 
 def test_excluded_products_are_left_out_and_unknown_ones_ignored(
-    service: RecommendationService,
+    service: SuggestionService,
 ) -> None:
     customer = known_customer(engine_of(service), 7)
     first = service.recommend(customer, "web", k=3)
@@ -118,7 +118,7 @@ def test_excluded_products_are_left_out_and_unknown_ones_ignored(
     assert [i.product_id for i in again.items][:2] == [i.product_id for i in first.items][1:3]
 
 
-def test_batch_answers_in_request_order_like_single_calls(service: RecommendationService) -> None:
+def test_batch_answers_in_request_order_like_single_calls(service: SuggestionService) -> None:
     engine = engine_of(service)
     nine, two = known_customer(engine, 9), known_customer(engine, 2)
     ids = [nine, "NEW-batch", two, nine]
@@ -131,7 +131,7 @@ def test_batch_answers_in_request_order_like_single_calls(service: Recommendatio
 
 
 def test_purchase_of_a_non_repeatable_product_disappears_at_once(
-    service: RecommendationService,
+    service: SuggestionService,
 ) -> None:
     engine = engine_of(service)
     customer = known_customer(engine, 11)
@@ -173,7 +173,7 @@ def bad_event(field: str, value: object) -> EventIn:
     ],
 )
 def test_bad_events_are_refused_naming_field_and_index(
-    service: RecommendationService, field: str, value: object, message: str
+    service: SuggestionService, field: str, value: object, message: str
 ) -> None:
     good = EventIn("C00000001", "CA_SALARY", "view", "mobile")
     with pytest.raises(ValidationError, match=message):
@@ -181,7 +181,7 @@ def test_bad_events_are_refused_naming_field_and_index(
     assert service.store.count() == 0, "nothing of a refused call is stored"
 
 
-def test_event_count_limits(service: RecommendationService) -> None:
+def test_event_count_limits(service: SuggestionService) -> None:
     with pytest.raises(ValidationError, match=r"^events: must not be empty"):
         service.record_events([])
     many = [EventIn("C00000001", "CA_SALARY", "view")] * 1001
@@ -191,7 +191,7 @@ def test_event_count_limits(service: RecommendationService) -> None:
 
 def test_without_a_model_every_call_says_no_model(model: Trained, tmp_path: Path) -> None:
     store = open_event_store(f"sqlite:///{tmp_path / 'e.db'}")
-    service = RecommendationService(ModelHolder(), store, model.settings)
+    service = SuggestionService(ModelHolder(), store, model.settings)
     with pytest.raises(NoModelLoaded):
         service.recommend("C00000001", "mobile")
     with pytest.raises(NoModelLoaded):
@@ -201,7 +201,7 @@ def test_without_a_model_every_call_says_no_model(model: Trained, tmp_path: Path
 
 
 def test_similar_products_come_from_the_models_own_similarity(
-    service: RecommendationService,
+    service: SuggestionService,
 ) -> None:
     engine = engine_of(service)
     product = service.recommend(known_customer(engine, 1), "mobile").items[0].product_id
@@ -216,7 +216,7 @@ def test_similar_products_come_from_the_models_own_similarity(
     assert len(service.similar_products(product).items) <= 5  # k=0: the default
 
 
-def test_similar_products_of_an_unknown_product(service: RecommendationService) -> None:
+def test_similar_products_of_an_unknown_product(service: SuggestionService) -> None:
     with pytest.raises(UnknownProduct, match="product_id: unknown product 'NOPE'"):
         service.similar_products("NOPE")
     with pytest.raises(ValidationError, match=r"^product_id: must not be empty"):
@@ -258,7 +258,7 @@ def test_per_version_values_are_computed_once_per_version(model: Trained) -> Non
 
 
 def test_model_info_describes_the_serving_version(
-    service: RecommendationService, model: Trained
+    service: SuggestionService, model: Trained
 ) -> None:
     info = service.model_info()
     assert (info.model_name, info.version, info.alias) == ("bank-recsys", "1", "champion")

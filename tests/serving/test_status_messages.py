@@ -5,7 +5,7 @@ from __future__ import annotations
 import grpc
 
 from recsys.stores.base import StoreUnavailable
-from serving.status import common_status, public_store_message
+from serving.transport.status import common_status, public_store_message
 
 
 def test_driver_details_stay_in_the_server() -> None:

@@ -11,7 +11,7 @@ import pytest
 from recsys.stores.base import StoredEvent, StoreUnavailable
 from recsys.stores.db import make_engine
 from recsys.stores.sql_events import SqlEventStore, open_event_store
-from serving.store_guard import GuardedReads, guard_reads
+from serving.recommend.store_guard import GuardedReads, guard_reads
 
 T0 = datetime(2024, 7, 1, tzinfo=UTC)
 NOWHERE = "postgresql://postgres@127.0.0.1:9/test"  # the discard port: nothing listens

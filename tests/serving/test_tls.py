@@ -14,9 +14,9 @@ from recsys.stores.sql_keys import open_key_store
 from recsys_cli.main import app
 from serving._proto.recsys.v1 import recommendation_pb2 as pb
 from serving._proto.recsys.v1 import recommendation_pb2_grpc as pb_grpc
-from serving.holder import ModelHolder
-from serving.server import build_server
-from serving.tls import TlsConfigError, channel_credentials, server_credentials
+from serving.models.holder import ModelHolder
+from serving.transport.server import build_server
+from serving.transport.tls import TlsConfigError, channel_credentials, server_credentials
 from tests.security.certs import Certs, make_certs
 from tests.serving.trained import Trained
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import grpc
 
-from serving.unary_wrap import UnaryWrapInterceptor, rewrapped
+from serving.transport.unary_wrap import UnaryWrapInterceptor, rewrapped
 
 
 class _Details(grpc.HandlerCallDetails):

@@ -6,7 +6,7 @@ import pytest
 from pydantic import ValidationError as PydanticValidationError
 
 from recsys.settings import Settings
-from serving import validation as v
+from serving.recommend import validation as v
 
 LIMITS = v.RequestLimits()
 

@@ -13,8 +13,8 @@ from pathlib import Path
 from recsys.data.generate import generate
 from recsys.data.write import write_dataset
 from recsys.settings import Settings
-from serving.follower import ModelFollower
-from serving.holder import LoadedModel, ModelHolder
+from serving.models.follower import ModelFollower
+from serving.models.holder import LoadedModel, ModelHolder
 from training.config import TrainConfig
 from training.pipeline import TrainOutcome, run_training
 from training.tracking import configure_mlflow
@@ -46,7 +46,7 @@ def trained(base: Path) -> Trained:
     configure_mlflow(settings)
     config = TrainConfig.model_validate({"model": {"family": FAMILY}})
     outcome = run_training(data_dir, config, settings, register=True, promote=True)
-    assert outcome.decision is not None and outcome.decision.promote, outcome.decision
+    assert outcome.verdict is not None and outcome.verdict.promote, outcome.verdict
     holder = ModelHolder()
     loaded = ModelFollower(settings, holder, cache_dir=base / "cache").load_initial()
     assert loaded is not None and holder.current() is loaded

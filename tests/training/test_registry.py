@@ -21,7 +21,9 @@ def _register_dummy(settings: Settings, tmp_path: Path, score: float) -> int:
         mlflow.log_metric("ndcg_at_5", score)
         mlflow.log_artifacts(str(folder), artifact_path="model")
     uri = f"{run.info.artifact_uri}/model"
-    return Registry(settings.registered_model).register(uri, run.info.run_id, {"family": "popularity"})
+    return Registry(settings.registered_model).register(
+        uri, run.info.run_id, {"family": "popularity"}
+    )
 
 
 def test_versions_promote_and_rollback(registry_settings: Settings, tmp_path: Path):

@@ -20,7 +20,7 @@ class UnknownProduct(LookupError):
 
 # ItemReason, Item and Removed are NamedTuples, not frozen dataclasses: an answer builds ~15
 # of them, and the answer cache builds them anew for a hit whose items are read
-# (serving.answer_cache.KeptItems).
+# (serving.recommend.answer_cache.KeptItems).
 # A NamedTuple of seven fields is built in ~0.5 us, a frozen dataclass in ~1.8 us.
 class ItemReason(NamedTuple):
     """Why an item is suggested: a stable code and a sentence for the channel to show."""
@@ -122,7 +122,7 @@ class EventIn:
 
 
 @dataclass(frozen=True)
-class ModelInfo:
+class ServingInfo:
     """The model version serving now, and how it was judged."""
 
     model_name: str

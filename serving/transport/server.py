@@ -3,7 +3,7 @@
 `build_server` is what tests use (port 0, a holder they fill themselves); `serve` is the
 `recsys serve` entry: one process, or N processes sharing one port through SO_REUSEPORT,
 each with its own model follower (the event store is the shared source of truth). Each
-process serves from a grpc.aio loop thread (serving.loop_server says why).
+process serves from a grpc.aio loop thread (serving.transport.loop_server says why).
 """
 
 from __future__ import annotations
@@ -35,25 +35,25 @@ from serving._proto.recsys.v1 import (
     offers_pb2_grpc,
     recommendation_pb2,
 )
-from serving.answer_cache import AnswerCache
-from serving.auth import auth_interceptors
-from serving.decision_log import DecisionLog, answer_json
-from serving.follower import ModelFollower, ModelHolder
-from serving.health import LoopHealth
-from serving.logs import configure_json_logging
-from serving.loop_server import LoopServer
-from serving.metrics import AioMetricsInterceptor, ServingMetrics
-from serving.offer_book import OfferBook
-from serving.offer_deliveries import DeliveryRecorder
-from serving.offer_placer import OfferPlacer
-from serving.offer_service import OfferService
-from serving.offer_servicer import OfferServicer
-from serving.service import RecommendationService
-from serving.servicer import RecommendationServicer, items_wire
-from serving.servicer import add_to_server as add_recommendation_service
-from serving.store_guard import guard_reads
-from serving.tls import server_credentials
-from serving.undecodable import UndecodableInterceptor
+from serving.decisions.log import DecisionLog, answer_json
+from serving.models.follower import ModelFollower, ModelHolder
+from serving.offers.book import OfferBook
+from serving.offers.deliveries import DeliveryRecorder
+from serving.offers.manage import OfferManager
+from serving.offers.placer import OfferPlacer
+from serving.offers.servicer import OfferServicer
+from serving.recommend.answer_cache import AnswerCache
+from serving.recommend.service import SuggestionService
+from serving.recommend.servicer import RecommendationServicer, items_wire
+from serving.recommend.servicer import add_to_server as add_recommendation_service
+from serving.recommend.store_guard import guard_reads
+from serving.transport.auth import auth_interceptors
+from serving.transport.health import LoopHealth
+from serving.transport.logs import configure_json_logging
+from serving.transport.loop_server import LoopServer
+from serving.transport.metrics import AioMetricsInterceptor, ServingMetrics
+from serving.transport.tls import server_credentials
+from serving.transport.undecodable import UndecodableInterceptor
 
 log = logging.getLogger(__name__)
 SERVICE_NAME = recommendation_pb2.DESCRIPTOR.services_by_name["RecommendationService"].full_name
@@ -73,7 +73,7 @@ class Built:
     port: int
     health: LoopHealth
     holder: ModelHolder
-    service: RecommendationService
+    service: SuggestionService
     decision_log: DecisionLog | None = None  # close it after the server has drained
     offer_book: OfferBook | None = None  # polls the offer store; stop it at shutdown
 
@@ -91,7 +91,7 @@ def build(
 ) -> Built:
     """Wire service, health, reflection and metrics onto a server bound to `port`.
 
-    The server is a grpc.aio server on its own loop thread (see serving.loop_server);
+    The server is a grpc.aio server on its own loop thread (see serving.transport.loop_server);
     `threads` is the pool for what waits (store writes, large batches, health).
     """
     holder = holder if holder is not None else ModelHolder()
@@ -108,15 +108,17 @@ def build(
         hold=timedelta(minutes=settings.offer_hold_minutes),
         recorder=DeliveryRecorder(offer_store),
     )
-    service = RecommendationService(
+    service = SuggestionService(
         holder,
-        guard_reads(store),  # bounded in time (serving.store_guard): a hung store must not stall
+        guard_reads(
+            store
+        ),  # bounded in time (serving.recommend.store_guard): a hung store must not stall
         settings,
         on_store_down=metrics.store_read_failed,
         offers=placer,
         answers=_answer_cache(settings, metrics),
     )
-    offer_admin = OfferService(offer_store, holder, settings)
+    offer_admin = OfferManager(offer_store, holder, settings)
     decisions = _decision_log(settings, metrics)
     health_servicer = _health(holder)
     address = f"{host}:{port}"
@@ -129,7 +131,7 @@ def build(
         offers_pb2_grpc.add_OfferServiceServicer_to_server(
             OfferServicer(offer_admin, blocking=pool), server
         )
-        # asyncio health: a Watch stream is a coroutine, not a pool thread (serving.health)
+        # asyncio health: a Watch stream is a coroutine, not a pool thread (transport.health)
         health_pb2_grpc.add_HealthServicer_to_server(health_servicer.servicer, server)
         health_servicer.attach(asyncio.get_running_loop())  # setup runs on the server's loop
         reflection.enable_server_reflection(

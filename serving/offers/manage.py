@@ -18,11 +18,11 @@ from recsys.offers.stats import OfferStats, offer_stats
 from recsys.settings import Settings
 from recsys.stores.sql_offers import AuditEntry, OfferStore
 from recsys.stores.tables import ID_LENGTH
-from serving.domain import NoModelLoaded
-from serving.offer_checks import catalog_problems, warnings_for
+from serving.offers.checks import catalog_problems, warnings_for
+from serving.recommend.domain import NoModelLoaded
 
 if TYPE_CHECKING:
-    from serving.holder import ModelHolder
+    from serving.models.holder import ModelHolder
 
 NEW_STATUSES: Final = (Status.draft, Status.active)
 CATALOG_FIELDS: Final = frozenset({"product_id", "channels", "target"})
@@ -33,7 +33,7 @@ def _utc_now() -> datetime:
 
 
 @dataclass(frozen=True)
-class OfferChange:
+class OfferEdit:
     """An offer as stored after a change, and what the marketer should know about it."""
 
     offer: Offer
@@ -56,7 +56,7 @@ class OfferReport:
     stats: OfferStats
 
 
-class OfferService:
+class OfferManager:
     """Offers admin: every change is checked, stored with its actor and audited."""
 
     def __init__(
@@ -72,7 +72,7 @@ class OfferService:
         self.channels = frozenset(settings.channels)
         self.clock = clock
 
-    def create(self, offer: Offer | OfferDraft, actor: str) -> OfferChange:
+    def create(self, offer: Offer | OfferDraft, actor: str) -> OfferEdit:
         """Store a new draft or active offer; every bad or unknown field together -> OfferProblem.
 
         A draft (a request read part by part) has its field problems reported with the
@@ -92,7 +92,7 @@ class OfferService:
         )
         raise_all(problems)
         stored = self.store.create(offer.build(), actor, now=self.clock())
-        return OfferChange(stored, tuple(warnings_for(stored, engine, self.clock())))
+        return OfferEdit(stored, tuple(warnings_for(stored, engine, self.clock())))
 
     def update(
         self,
@@ -102,7 +102,7 @@ class OfferService:
         target_changes: Mapping[str, Any] | None = None,
         *,
         expected_revision: int | None = None,
-    ) -> OfferChange:
+    ) -> OfferEdit:
         """Apply Offer-field `changes` and Target-field `target_changes` to the offer `ref`."""
         actor = check_actor(actor)
         changes = dict(changes)
@@ -130,12 +130,12 @@ class OfferService:
             current.id, actor, changes, expected_revision=expected_revision, now=self.clock()
         )
         if engine is None:
-            return OfferChange(after)
-        return OfferChange(after, tuple(warnings_for(after, engine, self.clock())))
+            return OfferEdit(after)
+        return OfferEdit(after, tuple(warnings_for(after, engine, self.clock())))
 
     def set_status(
         self, ref: str, status: Status, actor: str, *, expected_revision: int | None = None
-    ) -> OfferChange:
+    ) -> OfferEdit:
         """Pause, resume/activate or end the offer `ref` (OfferConflict for a move not allowed)."""
         actor = check_actor(actor)
         current = self._find(ref)
@@ -145,7 +145,7 @@ class OfferService:
         now = self.clock()
         late = after.status == Status.active and after.end_at <= now
         warning = f"end: {after.end_at.isoformat()} has passed: the offer will never be served"
-        return OfferChange(after, (warning,) if late else ())
+        return OfferEdit(after, (warning,) if late else ())
 
     def get(self, ref: str, *, with_history: bool = False) -> OfferDetail:
         """The offer `ref` (id or name), with its history when asked."""

@@ -18,27 +18,27 @@ from recsys.engine.request import NewEvents, Request
 from recsys.rules.eligibility import active_at
 from recsys.settings import Settings
 from recsys.stores.base import EventStore
-from serving import validation as v
-from serving.answer_cache import Answer, AnswerCache
-from serving.cache import PerVersion
-from serving.domain import (
+from serving.models.derived import PerVersion
+from serving.offers.placer import OfferPlacer
+from serving.recommend import validation as v
+from serving.recommend.answer_cache import Answer, AnswerCache
+from serving.recommend.domain import (
     BatchRecommendation,
     EventIn,
-    ModelInfo,
     NoModelLoaded,
     Recommendation,
+    ServingInfo,
     Similar,
     SimilarItem,
     UnknownProduct,
 )
-from serving.events_in import MAX_CLOCK_SKEW, stored_events
-from serving.offer_placer import OfferPlacer
-from serving.similarity import item_similarity, top_similar
-from serving.suggest import ProductText, RecentReader, removed, row_items
-from serving.validation import ValidationError
+from serving.recommend.events_in import MAX_CLOCK_SKEW, stored_events
+from serving.recommend.similarity import item_similarity, top_similar
+from serving.recommend.suggest import ProductText, RecentReader, removed, row_items
+from serving.recommend.validation import ValidationError
 
 if TYPE_CHECKING:
-    from serving.follower import LoadedModel, ModelHolder
+    from serving.models.follower import LoadedModel, ModelHolder
 
 log = logging.getLogger(__name__)
 DEFAULT_SIMILAR_K = 5
@@ -48,7 +48,7 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class RecommendationService:
+class SuggestionService:
     """Next-best-product suggestions and feedback for the bank's channels."""
 
     def __init__(
@@ -161,10 +161,10 @@ class RecommendationService:
         log.debug("stored %d events", count)
         return count
 
-    def model_info(self) -> ModelInfo:
+    def model_info(self) -> ServingInfo:
         """The serving model: version, alias, family, when trained and loaded, how it scored."""
         loaded = self._loaded()
-        return ModelInfo(
+        return ServingInfo(
             model_name=self.settings.registered_model,
             version=loaded.version,
             alias=self.settings.champion_alias,
@@ -209,7 +209,7 @@ class RecommendationService:
         request_id: str,
     ) -> Answer:
         """One customer's answer; kept in (and taken from) the answer cache when it depends
-        on nothing but the key and generation (see serving.answer_cache)."""
+        on nothing but the key and generation (see serving.recommend.answer_cache)."""
         now = self.clock()
         events = self._recent(loaded, [customer_id])
         keep = (

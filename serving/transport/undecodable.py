@@ -15,7 +15,7 @@ from typing import Any
 
 import grpc
 
-from serving.unary_wrap import UnaryWrapInterceptor, rewrapped
+from serving.transport.unary_wrap import UnaryWrapInterceptor, rewrapped
 
 MAX_DETAIL_CHARS = 200  # parser messages are short; never echo request bytes at length
 

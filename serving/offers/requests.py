@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 from recsys.offers.model import OfferDraft, OfferProblem, Status, raise_all
 from serving._proto.recsys.v1 import offers_pb2 as pb
-from serving.offer_protos import (
+from serving.offers.protos import (
     SETTERS,
     TARGET_FIELDS,
     action_from_pb,

@@ -15,7 +15,7 @@ from recsys.data.recent_events import RecentEvents
 from recsys.engine.engine import Engine
 from recsys.engine.request import Answer
 from recsys.stores.base import EventStore, StoreUnavailable
-from serving.domain import Item, ItemReason, Removed
+from serving.recommend.domain import Item, ItemReason, Removed
 
 log = logging.getLogger(__name__)
 STORE_WARNING_EVERY_S = 10.0  # one warning per interval while the store is down, not per call

@@ -32,8 +32,8 @@ import sqlalchemy as sa
 
 from recsys.stores.base import StoreUnavailable
 from recsys.stores.sql_decisions import Decision, DecisionRow, DecisionStore, decision_row
-from serving.domain import Item, ItemReason, Recommendation, Removed
-from serving.metrics import ServingMetrics
+from serving.recommend.domain import Item, ItemReason, Recommendation, Removed
+from serving.transport.metrics import ServingMetrics
 
 log = logging.getLogger(__name__)
 

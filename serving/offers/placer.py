@@ -16,8 +16,8 @@ from recsys.engine.engine import Engine
 from recsys.offers.model import Offer
 from recsys.offers.placement import OfferRun
 from recsys.stores.sql_offers import OfferStore, within_caps
-from serving.offer_book import OfferBook
-from serving.offer_deliveries import DeliveryRecorder
+from serving.offers.book import OfferBook
+from serving.offers.deliveries import DeliveryRecorder
 
 
 class OfferPlacer:

@@ -29,7 +29,7 @@ from recsys.security.keys import ApiKey
 from recsys.settings import Settings
 from recsys.stores.base import StoreUnavailable
 from recsys.stores.sql_keys import open_key_store
-from serving.unary_wrap import UnaryWrapInterceptor, rewrapped
+from serving.transport.unary_wrap import UnaryWrapInterceptor, rewrapped
 
 # The verified key of the call being handled (None with auth off): set by the interceptor in
 # the call's own context, so a handler can name its caller (e.g. the actor of an offer change).

@@ -17,11 +17,11 @@ from pathlib import Path
 from mlflow.entities.model_registry import ModelVersion
 
 from recsys.settings import Settings
-from serving.holder import LoadedModel, ModelHolder
-from serving.metrics import ServingMetrics
-from serving.model_cache import ModelCache
-from serving.model_check import ModelCheckError, load_checked
-from serving.model_source import ModelSource, RegistryUnavailable, bound_registry_requests
+from serving.models.check import ModelCheckError, load_checked
+from serving.models.disk_cache import ModelCache
+from serving.models.holder import LoadedModel, ModelHolder
+from serving.models.source import ModelSource, RegistryUnavailable, bound_registry_requests
+from serving.transport.metrics import ServingMetrics
 from training.tracking import quiet_mlflow_logs
 
 log = logging.getLogger(__name__)

@@ -13,7 +13,7 @@ from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 from mlflow.models import Model
 
-from serving.model_check import ModelCheckError
+from serving.models.check import ModelCheckError
 from training.pyfunc_model import BUNDLE_ARTIFACT
 
 T = TypeVar("T")

@@ -2,7 +2,7 @@
 
 Values are checked where they are built (recsys.offers.model); problems carry the model's
 field names, which `api_field` turns into the request's (`end` -> `end_time`). Requests
-are read into offers and changes in serving/offer_requests.py.
+are read into offers and changes in serving/offers/requests.py.
 """
 
 from __future__ import annotations

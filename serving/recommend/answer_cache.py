@@ -19,7 +19,7 @@ from typing import Any, overload
 
 import numpy as np
 
-from serving.domain import Item, ItemReason, Removed
+from serving.recommend.domain import Item, ItemReason, Removed
 
 # one customer's ranked items, what the rules removed, the decision log's JSON of both and
 # the items' wire encoding, each when rendered (see AnswerCache's log_json and wire)

@@ -14,8 +14,8 @@ from typing import Any, TypeVar
 import grpc
 
 from recsys.stores.base import StoreUnavailable
-from serving import domain as d
-from serving.validation import ValidationError
+from serving.recommend import domain as d
+from serving.recommend.validation import ValidationError
 
 log = logging.getLogger(__name__)
 Req = TypeVar("Req")

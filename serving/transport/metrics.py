@@ -14,7 +14,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from recsys.columns import DEFAULT_CHANNELS, Events
-from serving.unary_wrap import UnaryWrapInterceptor, rewrapped
+from serving.transport.unary_wrap import UnaryWrapInterceptor, rewrapped
 
 # Recommend answers in about a millisecond; the buckets resolve 0.5 ms .. 1 s.
 LATENCY_BUCKETS = (
@@ -26,7 +26,7 @@ OTHER = "other"
 
 
 class CacheCounts(Protocol):
-    """What the answer cache reports (see serving.answer_cache)."""
+    """What the answer cache reports (see serving.recommend.answer_cache)."""
 
     hits: int
     misses: int

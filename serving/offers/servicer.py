@@ -1,4 +1,4 @@
-"""gRPC OfferService: offer messages -> OfferService calls -> messages; errors -> status codes.
+"""gRPC OfferManager: offer messages -> OfferManager calls -> messages; errors -> status codes.
 
 Every call waits on the offer store, so each runs in the `blocking` executor: the loop thread
 keeps answering Recommend meanwhile.
@@ -20,8 +20,8 @@ from recsys.stores.sql_offers import OfferConflict, OfferNotFound
 from recsys.stores.tables import ID_LENGTH
 from serving._proto.recsys.v1 import offers_pb2 as pb
 from serving._proto.recsys.v1 import offers_pb2_grpc as pb_grpc
-from serving.auth import CALLER
-from serving.offer_protos import (
+from serving.offers.manage import OfferEdit, OfferManager
+from serving.offers.protos import (
     api_field,
     api_message,
     audit_to_pb,
@@ -29,9 +29,9 @@ from serving.offer_protos import (
     stats_to_pb,
     status_from_pb,
 )
-from serving.offer_requests import changes_from_pb, draft_from_pb
-from serving.offer_service import OfferChange, OfferService
-from serving.status import common_status, with_status
+from serving.offers.requests import changes_from_pb, draft_from_pb
+from serving.transport.auth import CALLER
+from serving.transport.status import common_status, with_status
 
 Resp = TypeVar("Resp")
 ACTOR_HEADER: Final = "x-actor"
@@ -80,9 +80,9 @@ def actor_of(metadata: Sequence[tuple[str, Any]] | None) -> str:
 
 
 class OfferServicer(pb_grpc.OfferServiceServicer):
-    """The OfferService of recsys.v1 over an OfferService domain object."""
+    """The OfferManager of recsys.v1 over an OfferManager domain object."""
 
-    def __init__(self, service: OfferService, blocking: Executor | None = None) -> None:
+    def __init__(self, service: OfferManager, blocking: Executor | None = None) -> None:
         self.service = service
         self.blocking = blocking
 
@@ -172,7 +172,7 @@ class OfferServicer(pb_grpc.OfferServiceServicer):
         return _change(out)
 
 
-def _change(out: OfferChange) -> pb.OfferChange:
+def _change(out: OfferEdit) -> pb.OfferChange:
     return pb.OfferChange(
         offer=offer_to_pb(out.offer), warnings=[api_message(w) for w in out.warnings]
     )

@@ -1,7 +1,7 @@
 """gRPC servicer: protos -> service calls -> protos, domain errors -> status codes. Nothing else.
 
-The handlers are coroutines of a grpc.aio server (see serving.loop_server): a call's work is
-done right on the loop thread, except what waits (store writes, large batches), which runs
+The handlers are coroutines of a grpc.aio server (see serving.transport.loop_server): a call's
+work is done right on the loop thread, except what waits (store writes, large batches), which runs
 in the `blocking` executor so the loop keeps answering.
 """
 
@@ -20,15 +20,15 @@ from typing import Any, TypeVar
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from serving import domain as d
 from serving._proto.recsys.v1 import recommendation_pb2 as pb
 from serving._proto.recsys.v1 import recommendation_pb2_grpc as pb_grpc
-from serving.decision_log import DecisionLog
-from serving.logs import bind_request_id
-from serving.metrics import ServingMetrics
-from serving.service import RecommendationService
-from serving.status import common_status, with_status
-from serving.validation import ValidationError, check_event_count, request_id_or_new
+from serving.decisions.log import DecisionLog
+from serving.recommend import domain as d
+from serving.recommend.service import SuggestionService
+from serving.recommend.validation import ValidationError, check_event_count, request_id_or_new
+from serving.transport.logs import bind_request_id
+from serving.transport.metrics import ServingMetrics
+from serving.transport.status import common_status, with_status
 
 log = logging.getLogger(__name__)
 Resp = TypeVar("Resp")
@@ -38,11 +38,11 @@ _status = with_status(common_status)  # codes shared with the other servicers
 
 
 class RecommendationServicer(pb_grpc.RecommendationServiceServicer):
-    """The RecommendationService of recsys.v1 over a RecommendationService domain object."""
+    """The SuggestionService of recsys.v1 over a SuggestionService domain object."""
 
     def __init__(
         self,
-        service: RecommendationService,
+        service: SuggestionService,
         metrics: ServingMetrics | None = None,
         blocking: Executor | None = None,
         decision_log: DecisionLog | None = None,
@@ -162,7 +162,7 @@ def add_to_server(servicer: RecommendationServicer, server: grpc.aio.Server) -> 
     registration = _Registration()
     pb_grpc.add_RecommendationServiceServicer_to_server(servicer, registration)
     if registration.handlers is None:  # generated code that registers another way
-        raise RuntimeError("the generated RecommendationService registration changed")
+        raise RuntimeError("the generated SuggestionService registration changed")
     name, handlers = registration.handlers
     recommend = handlers["Recommend"]
     handlers = {

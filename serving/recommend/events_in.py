@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 from recsys.data.idmap import IdMap
 from recsys.settings import Settings
 from recsys.stores.base import StoredEvent
-from serving import validation as v
-from serving.domain import EventIn
+from serving.recommend import validation as v
+from serving.recommend.domain import EventIn
 
 # Channel devices' clocks drift; a little skew is normal, an event hours ahead is a bug.
 MAX_CLOCK_SKEW = timedelta(minutes=5)

@@ -1,0 +1,1 @@
+"""The decision log: every answer written off the request path, for `recsys audit`."""

@@ -1,0 +1,1 @@
+"""Marketing offers: managed over gRPC, polled by each process, placed into answers."""

@@ -1,0 +1,1 @@
+"""Recommend, SimilarProducts and RecordEvents: request checks, the service, its answers."""

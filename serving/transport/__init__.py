@@ -1,0 +1,1 @@
+"""gRPC transport: the server, interceptors, auth, TLS, health, metrics, status codes."""
