@@ -140,7 +140,10 @@ def _built(model: BenchModel, args: argparse.Namespace) -> tuple[Any, list[str]]
     db = model.root / f"profile-events-{args.with_events:g}.db"
     db.unlink(missing_ok=True)  # a fresh store: the events below and nothing else
     settings = Settings(
-        home=model.home, mlflow_tracking_uri=model.tracking_uri, database_url=f"sqlite:///{db}"
+        home=model.home,
+        mlflow_tracking_uri=model.tracking_uri,
+        database_url=f"sqlite:///{db}",
+        answer_cache_size=0,  # the stages of an answer worked out (a hit skips them all)
     )
     configure_mlflow(settings)
     holder = ModelHolder()

@@ -25,7 +25,7 @@ import threading
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Final, NamedTuple
+from typing import Final, NamedTuple, Protocol
 
 import numpy as np
 import sqlalchemy as sa
@@ -48,6 +48,17 @@ RETRY_FIRST_S: Final = 0.1
 RETRY_MAX_S: Final = 5.0
 CLOSE_TIMEOUT_S: Final = 5.0
 RENDER_ERROR_LOG_EVERY_S: Final = 60.0
+
+
+class Answered(Protocol):
+    """Which request, customer and model an answer is (a Recommendation, or a kept answer)."""
+
+    @property
+    def request_id(self) -> str: ...
+    @property
+    def customer_id(self) -> str: ...
+    @property
+    def model_version(self) -> str: ...
 
 
 class Later(NamedTuple):
@@ -130,12 +141,41 @@ class DecisionLog:
         except Exception:  # one odd answer must not fail the call that gave it
             self._render_failed(recommendation.request_id)
             return False
+        return self._queue_row(row)
+
+    def _queue_row(self, row: DecisionRow) -> bool:
         try:
             self._put(row)
             return True
         except queue.Full:
             self._drop(1)
             return False
+
+    def submit_json(
+        self,
+        answer: Answered,
+        channel: str,
+        items_json: str,
+        removed_json: str,
+        at: datetime | float | None = None,
+    ) -> bool:
+        """Queue one answer whose JSON was made already (a kept answer's, by `answer_json`);
+        False when it was dropped, as for `submit`."""
+        moment = time.time() if at is None else at
+        try:
+            row = decision_row(
+                answer.request_id,
+                moment if isinstance(moment, datetime) else datetime.fromtimestamp(moment, UTC),
+                answer.customer_id,
+                channel,
+                answer.model_version,
+                items_json,
+                removed_json,
+            )
+        except Exception:  # one odd answer must not fail the call that gave it
+            self._render_failed(answer.request_id)
+            return False
+        return self._queue_row(row)
 
     def submit_many(self, recommendations: Sequence[Recommendation], channel: str) -> int:
         """Queue the answers of one batch call, all at one time, unrendered (rendering a
@@ -314,7 +354,7 @@ def render_row(recommendation: Recommendation, channel: str, at: datetime | floa
         r.customer_id,
         channel,
         r.model_version,
-        *(r.log_json or answer_json(r.items, r.removed)),
+        *answer_json(r.items, r.removed),
     )
 
 
