@@ -9,6 +9,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from recsys.engine.request import ShownReason
+
 
 class NoModelLoaded(RuntimeError):
     """No model version has been loaded yet; the server cannot answer."""
@@ -18,15 +20,8 @@ class UnknownProduct(LookupError):
     """A product the serving model's catalog does not have (SimilarProducts)."""
 
 
-# ItemReason, Item and Removed are NamedTuples, not frozen dataclasses: an answer builds ~15
-# of them, and a NamedTuple is the cheaper of the two to build.
-class ItemReason(NamedTuple):
-    """Why an item is suggested: a stable code and a sentence for the channel to show."""
-
-    code: str
-    text: str
-
-
+# Item and Removed are NamedTuples, not frozen dataclasses: an answer builds several of them,
+# and a NamedTuple is the cheaper of the two to build.
 class Item(NamedTuple):
     """One suggested product, 1-based rank."""
 
@@ -35,7 +30,7 @@ class Item(NamedTuple):
     category: str
     score: float
     rank: int
-    reasons: tuple[ItemReason, ...]
+    reasons: tuple[ShownReason, ...]  # the pipeline's, as it gave them
     offer_id: str = ""
 
 

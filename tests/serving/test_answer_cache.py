@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from recsys.engine.engine import Engine
+from recsys.engine.request import ShownReason
 from recsys.offers.model import Action, Offer, Status, Target
 from recsys.rules import combine, rule_masks
 from recsys.rules.consent import offers_allowed
@@ -30,7 +31,7 @@ from serving.models.holder import LoadedModel, ModelHolder
 from serving.offers.book import OfferBook
 from serving.offers.placer import OfferPlacer
 from serving.recommend.answer_cache import AnswerCache, Kept
-from serving.recommend.domain import EventIn, Item, ItemReason, Recommendation, Removed
+from serving.recommend.domain import EventIn, Item, Recommendation, Removed
 from serving.recommend.service import SuggestionService
 from serving.recommend.servicer import Encoded, _envelope, _recommendation, encoded
 from tests.serving.conftest import Running
@@ -113,9 +114,9 @@ def answer(product: str) -> Recommendation:
             "savings",
             0.75,
             1,
-            (ItemReason("co_held", "often added"), ItemReason("popular", "popular")),
+            (ShownReason("co_held", "often added"), ShownReason("popular", "popular")),
         ),
-        Item("CA01", "Current account", "account", 0.5, 2, (ItemReason("popular", "p"),), "o-1"),
+        Item("CA01", "Current account", "account", 0.5, 2, (ShownReason("popular", "p"),), "o-1"),
     )
     ids = np.array([product, "CA01", "MORT"], dtype=object)
     allowed = {"held": np.array([True, True, False]), "age": np.array([True, False, True])}

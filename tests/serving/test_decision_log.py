@@ -17,10 +17,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from recsys.engine.request import ShownReason
 from recsys.stores.db import make_engine
 from recsys.stores.sql_decisions import DecisionRow, DecisionStore, open_decision_store
 from serving.decisions.log import YIELD_EVERY, DecisionLog, answer_json, render_row
-from serving.recommend.domain import Item, ItemReason, Recommendation, Removed
+from serving.recommend.domain import Item, Recommendation, Removed
 from serving.transport.metrics import ServingMetrics
 
 T0 = datetime(2024, 7, 1, 9, 30, tzinfo=UTC)
@@ -35,7 +36,7 @@ def recommendation(customer: str, request_id: str) -> Recommendation:
             "credit_card",
             0.9,
             1,
-            (ItemReason("co_held", "customers like you hold it"),),
+            (ShownReason("co_held", "customers like you hold it"),),
             "spring",
         ),
         Item("CA01", "Current account", "account", 0.4, 2, ()),
@@ -328,7 +329,7 @@ def test_close_cuts_the_gathering_wait_short_and_writes_what_it_holds(url: str) 
             ),
             rank=st.integers(1, 50),
             reasons=st.lists(
-                st.builds(ItemReason, st.sampled_from(["co_held", "popular"]), st.text()),
+                st.builds(ShownReason, st.sampled_from(["co_held", "popular"]), st.text()),
                 max_size=3,
             ).map(tuple),
             offer_id=st.one_of(st.just(""), st.text(min_size=1, max_size=6)),
