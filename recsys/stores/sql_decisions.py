@@ -76,7 +76,7 @@ class DecisionStore:
 
         The decision log writes every answer through here, so the INSERT of n rows is
         compiled once per n and run as a driver statement, without SQLAlchemy's per-row
-        parameter processing (~8 us a row of Python under the GIL, of ~30 us SQLite spends).
+        parameter processing: Python under the GIL, a share of each row's cost.
         """
         if not rows:
             return 0

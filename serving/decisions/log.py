@@ -229,10 +229,9 @@ class DecisionLog:
         """Up to batch_size answers: waits for the first, then lets the rest gather for flush_s.
 
         One wakeup per batch: waiting on the queue for each further answer woke this thread
-        on every Recommend, each time taking the GIL from the serving loop. Measured by
-        bench/serve_overhead.py (with the cheaper removals below): 13.8 -> 8.1 thread switches
-        and ~1140 -> ~970 us of server CPU per call. The first wait is cut into ticks and the
-        gathering wait ends on close(), so close is noticed at once.
+        on every Recommend, each time taking the GIL from the serving loop (figures in
+        bench/README.md). The first wait is cut into ticks and the gathering wait ends on
+        close(), so close is noticed at once.
         """
         try:
             batch = [self._queue.get(timeout=min(self._flush_s, TICK_S))]
@@ -251,10 +250,10 @@ class DecisionLog:
     def _write(self, batch: list[Queued]) -> None:
         """Store `batch` a slice at a time, letting the serving loop take the GIL in between.
 
-        Rendering and binding a row is ~40 us of Python under the GIL (a batch call's rows
-        are rendered here); a whole batch held it for ~10 ms, and a Recommend arriving
-        meanwhile waited up to the 5 ms switch interval for it, each time (the soak's p99).
-        A slice holds it ~1.3 ms at most, then `sleep(0)` hands it to a waiting thread.
+        Rendering and binding rows is Python under the GIL: a whole batch held it long
+        enough that a Recommend arriving meanwhile waited up to the switch interval for it,
+        each time (the soak's p99; figures in bench/README.md). After each slice `sleep(0)`
+        hands the GIL to a waiting thread.
         """
         for start in range(0, len(batch), YIELD_EVERY):
             self._write_slice(batch[start : start + YIELD_EVERY])

@@ -284,8 +284,8 @@ def _freeze_heap() -> None:
     """Keep what start-up loaded (libraries, the model) out of the cyclic collector's walks.
 
     Those millions of objects live as long as the process; left in the oldest generation,
-    every full collection walked them all: ~200 ms with every call in flight stalled (the
-    p99.9 of a loaded server). Later model versions are not frozen, so a swapped-out model
+    every full collection walked them all, with every call in flight stalled (the p99.9 of a
+    loaded server). Later model versions are not frozen, so a swapped-out model
     can still be collected.
     """
     gc.collect()
