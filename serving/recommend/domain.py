@@ -46,11 +46,8 @@ class Removed(NamedTuple):
 
     def as_dict(self) -> dict[str, list[str]]:
         """Rule -> product ids it removed (a product may be under several rules)."""
-        return {
-            rule: [str(p) for p in self.product_ids[~row]]
-            for rule, row in self.allowed.items()
-            if not row.all()
-        }
+        ids = self.product_ids
+        return {rule: ids[~row].tolist() for rule, row in self.allowed.items() if not row.all()}
 
 
 @dataclass(frozen=True)
