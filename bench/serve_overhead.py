@@ -155,10 +155,10 @@ def _serve(variant: str, port: int, probe_file: Path) -> None:
         return real_loop_server(setup, interceptors=kept, **kw)
 
     srv.LoopServer = loop_server  # type: ignore[assignment,misc]
-    service_cpu = _time_service(srv.RecommendationService)
+    service_cpu = _time_service(srv.SuggestionService)
     caches = _seen_caches(srv)
     if canned:
-        srv.RecommendationService = _canned_service(srv.RecommendationService)  # type: ignore[misc]
+        srv.SuggestionService = _canned_service(srv.SuggestionService)  # type: ignore[misc]
     settings = Settings(decision_log=decision_log, answer_cache_size=100_000 * answer_cache)
 
     def report() -> None:  # both threads are started by build(), before serving

@@ -124,9 +124,8 @@ class Settings(BaseSettings):
     )
     seed: int = 42
     answer_cache_size: int = Field(
-        # ~3.9 kB each with the decision log on (its JSON and the response's bytes kept):
-        # ~160 MB per server process when full; a 1M-customer worker (0.72 GiB at start)
-        # then stays under 1 GiB
+        # each keeps its response's bytes and its decision-log JSON: a full cache keeps a
+        # 1M-customer worker under 1 GiB (sizes in bench/README.md)
         default=40_000,
         ge=0,
         description="Recommend answers kept for customers who ask again (0 = none)",

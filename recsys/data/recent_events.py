@@ -1,8 +1,8 @@
 """The events of a few customers since a snapshot, as plain columns: what a request overlays.
 
-A request reads a handful of rows for one customer. Typing them into a polars frame costs
-~150 us (a Series per column) and reading them back out again ~40 us, for work that is a few
-microseconds of Python; these lists go from the store's cursor to the overlay as they are.
+A request reads a handful of rows for one customer. Typing them into a polars frame (a Series
+per column) and reading them back out again cost far more than the few lines of Python the
+work is; these lists go from the store's cursor to the overlay as they are.
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ class RecentEvents:
             customer_id=events.get_column(C.customer_id).to_list(),
             product_id=events.get_column(C.product_id).to_list(),
             event=events.get_column(C.event).to_list(),
-            # Series.to_physical runs a query (~25 us); the cast reads the same int64 values
+            # Series.to_physical runs a query; the cast reads the same int64 values
             micros=events.get_column(C.timestamp).cast(pl.Int64).to_list(),
         )
 

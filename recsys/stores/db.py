@@ -54,9 +54,9 @@ def _sqlite_engine(url: sa.URL, timeout_s: float, synchronous: str) -> sa.Engine
         Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
     engine = sa.create_engine(url, connect_args={"timeout": timeout_s})
     # Many rows go in as multi-row INSERT statements, not sqlite3's executemany: that binds
-    # each row with the GIL held and steps it without, so a 500-row decision-log batch took
-    # the GIL back ~1000 times from the serving loop and held the database's write lock for
-    # ~250 ms; as one statement the batch takes ~8 ms (measured under Recommend load).
+    # each row with the GIL held and steps it without, so a decision-log batch took the GIL
+    # back twice a row from the serving loop and held the database's write lock far longer
+    # than one statement does (figures in bench/README.md)
     engine.dialect.use_insertmanyvalues_wo_returning = True
     busy_ms = int(timeout_s * 1000)
 

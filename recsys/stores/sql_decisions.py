@@ -53,10 +53,6 @@ class Decision:
     model_version: str
     items: list[dict[str, Any]] = field(default_factory=list)
     removed: dict[str, list[str]] = field(default_factory=dict)
-    # `items` and `removed` already as JSON (the decision log renders them from cached pieces,
-    # the same text json.dumps gives); empty = dump them here
-    items_json: str = field(default="", compare=False, repr=False)
-    removed_json: str = field(default="", compare=False, repr=False)
 
 
 class DecisionStore:
@@ -75,16 +71,12 @@ class DecisionStore:
         with unavailable("decision store", "migrate the store"):
             upgrade(self.engine)
 
-    def append(self, decisions: Sequence[Decision]) -> int:
-        """Store all decisions in one transaction; ValueError names a row SQL cannot keep."""
-        return self.append_rows([_row(i, d) for i, d in enumerate(decisions)])
-
     def append_rows(self, rows: Sequence[DecisionRow]) -> int:
         """Store rows made by `decision_row` in one transaction; how many were stored.
 
         The decision log writes every answer through here, so the INSERT of n rows is
         compiled once per n and run as a driver statement, without SQLAlchemy's per-row
-        parameter processing (~8 us a row of Python under the GIL, of ~30 us SQLite spends).
+        parameter processing: Python under the GIL, a share of each row's cost.
         """
         if not rows:
             return 0
@@ -174,15 +166,16 @@ def decision_row(
 ) -> DecisionRow:
     """A row for `append_rows`; ValueError (naming decisions[index].field) for what SQL
     cannot keep. The JSON must be json.dumps' (ASCII: NUL and odd characters escaped)."""
-    row = (
-        request_id,
-        _utc(at, f"decisions[{index}].{AT}"),
-        customer_id,
-        channel,
-        model_version,
-        items_json,
-        removed_json,
-    )
+    moment = _utc(at, f"decisions[{index}].{AT}")
+    check_ids(request_id, customer_id, channel, model_version, index)
+    return request_id, moment, customer_id, channel, model_version, items_json, removed_json
+
+
+def check_ids(
+    request_id: str, customer_id: str, channel: str, model_version: str, index: int = 0
+) -> None:
+    """ValueError naming decisions[index].field for an id SQL cannot keep (empty, too long,
+    or holding NUL)."""
     checked = (request_id, customer_id, channel, model_version)  # in _LIMITS' order
     for (name, limit), value in zip(_LIMITS.items(), checked, strict=True):
         if not isinstance(value, str) or not value or len(value) > limit:
@@ -191,21 +184,6 @@ def decision_row(
             )
         if "\x00" in value:  # PostgreSQL text cannot hold NUL
             raise ValueError(f"decisions[{index}].{name}: must not contain NUL characters")
-    return row
-
-
-def _row(index: int, d: Decision) -> DecisionRow:
-    return decision_row(
-        d.request_id,
-        d.at,
-        d.customer_id,
-        d.channel,
-        d.model_version,
-        # ensure_ascii (the default) keeps NUL and odd characters escaped: PostgreSQL-safe text
-        d.items_json or json.dumps(d.items, separators=(",", ":")),
-        d.removed_json or json.dumps(d.removed, separators=(",", ":")),
-        index,
-    )
 
 
 @dataclass(frozen=True)

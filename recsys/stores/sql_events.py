@@ -67,7 +67,7 @@ class _Read:
     # positional, ordered customer_0..customer_n-1 then since: parameters are (*ids, since)
     ids_first: bool = False
     # (since, its bound value) of the last call: every Recommend reads since the same snapshot
-    # time, and binding it (SQLAlchemy's DateTime processor) took ~3 of the ~33 us of a read
+    # time, so SQLAlchemy's DateTime processor need not bind it again on every read
     last_since: list[tuple[datetime, Any] | None] = field(
         default_factory=lambda: [None], compare=False
     )
@@ -103,7 +103,7 @@ class _KeptReaders:
     """One SQLite connection per reading thread, kept out of the pool for good.
 
     A Recommend reads its customer's events on every call; the pool's checkout and return
-    (a rollback each) cost ~16 of the ~31 us a read took on SQLite. A kept connection runs
+    (a rollback each) were a large share of a read on SQLite. A kept connection runs
     each SELECT in autocommit, so every read sees what any process committed before it. It
     is detached from the pool: the threads that read cannot starve writers of connections.
     """

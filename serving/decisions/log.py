@@ -1,18 +1,13 @@
 """The decision log: every Recommend answer, queued on the request path and written by a thread.
 
-`submit` renders the answer's row (~30 us, from cached JSON pieces) and puts it on a bounded
+`submit` checks what the store would refuse of an answer (its ids) and puts it on a bounded
 queue: it never blocks and never raises; when the queue is full the answer is counted as
-dropped. `submit_many` (a batch call's answers) queues them unrendered, for the writer to
-render. The writes happen in one daemon writer thread, in batches of up to `batch_size` rows
-gathered for at most `flush_s`. While the store is down the writer retries the batch it holds
-with backoff and the queue absorbs new answers (its overflow is counted). The writer also
+dropped. The writer, one daemon thread, renders each answer's JSON with the json module and
+writes them in batches of up to `batch_size` rows gathered for at most `flush_s`, so the
+request path does no rendering (a kept answer's JSON was rendered once, when it was kept:
+`submit_json` queues it as it is). While the store is down the writer retries the batch it
+holds with backoff and the queue absorbs new answers (its overflow is counted). The writer also
 purges rows older than the retention, at start and then hourly.
-
-Why a single answer is rendered by the caller: rendered in the writer thread, the row's
-Python work took the GIL from the serving loop in slices, and each hand-over cost thread
-switches and cold caches on both sides. Measured by bench/serve_overhead.py (c=16, median of
-3 runs, log on against off): +222 and +246 us of server CPU per Recommend rendered by the
-writer, +201 us (twice) rendered by the caller; ~0.7 fewer thread switches per call.
 """
 
 from __future__ import annotations
@@ -25,14 +20,13 @@ import threading
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Final, NamedTuple
+from typing import Final, NamedTuple, Protocol
 
-import numpy as np
 import sqlalchemy as sa
 
 from recsys.stores.base import StoreUnavailable
-from recsys.stores.sql_decisions import Decision, DecisionRow, DecisionStore, decision_row
-from serving.recommend.domain import Item, ItemReason, Recommendation, Removed
+from recsys.stores.sql_decisions import DecisionRow, DecisionStore, check_ids, decision_row
+from serving.recommend.domain import Item, Recommendation, Removed
 from serving.transport.metrics import ServingMetrics
 
 log = logging.getLogger(__name__)
@@ -50,8 +44,19 @@ CLOSE_TIMEOUT_S: Final = 5.0
 RENDER_ERROR_LOG_EVERY_S: Final = 60.0
 
 
+class Answered(Protocol):
+    """Which request, customer and model an answer is (a Recommendation, or a kept answer)."""
+
+    @property
+    def request_id(self) -> str: ...
+    @property
+    def customer_id(self) -> str: ...
+    @property
+    def model_version(self) -> str: ...
+
+
 class Later(NamedTuple):
-    """An answer queued unrendered (a batch call's): the writer renders it."""
+    """An answer queued unrendered: the writer renders it."""
 
     recommendation: Recommendation
     channel: str
@@ -123,23 +128,42 @@ class DecisionLog:
     def submit(
         self, recommendation: Recommendation, channel: str, at: datetime | float | None = None
     ) -> bool:
-        """Render and queue one answer (`at`: when, default now); False when it was dropped
-        (the queue was full, or the answer cannot be stored: logged)."""
+        """Queue one answer (`at`: when, default now) for the writer to render; False when
+        it was dropped (the queue was full, or the store would refuse its ids: logged)."""
+        r = recommendation
+        try:  # refused here, and counted at once, rather than by the writer
+            check_ids(r.request_id, r.customer_id, channel, r.model_version)
+        except ValueError:
+            return self._refused(r.request_id)
+        return self._enqueue(Later(r, channel, time.time() if at is None else at))
+
+    def submit_json(
+        self,
+        answer: Answered,
+        channel: str,
+        items_json: str,
+        removed_json: str,
+        at: datetime | float | None = None,
+    ) -> bool:
+        """Queue one answer whose JSON was made already (a kept answer's, by `answer_json`)
+        as its row; False when it was dropped, as for `submit`."""
         try:
-            row = render_row(recommendation, channel, time.time() if at is None else at)
-        except Exception:  # one odd answer must not fail the call that gave it
-            self._render_failed(recommendation.request_id)
-            return False
-        try:
-            self._put(row)
-            return True
-        except queue.Full:
-            self._drop(1)
-            return False
+            row = decision_row(
+                answer.request_id,
+                _moment(time.time() if at is None else at),
+                answer.customer_id,
+                channel,
+                answer.model_version,
+                items_json,
+                removed_json,
+            )
+        except ValueError:
+            return self._refused(answer.request_id)
+        return self._enqueue(row)
 
     def submit_many(self, recommendations: Sequence[Recommendation], channel: str) -> int:
-        """Queue the answers of one batch call, all at one time, unrendered (rendering a
-        thousand would hold the caller for ~30 ms); how many were queued."""
+        """Queue the answers of one batch call, all at one time, for the writer to check and
+        render; how many were queued."""
         at = time.time()
         for i, r in enumerate(recommendations):
             try:
@@ -164,8 +188,16 @@ class DecisionLog:
             log.warning("decision log: writer still busy after %.1f s at close", timeout)
         return finished and self._queue.empty() and self._dropped == dropped_before
 
-    def _render_failed(self, request_id: str) -> None:
-        """Count an answer that cannot be stored; its traceback at most once a minute.
+    def _enqueue(self, entry: Queued) -> bool:
+        try:
+            self._put(entry)
+            return True
+        except queue.Full:
+            self._drop(1)
+            return False
+
+    def _refused(self, request_id: str) -> bool:
+        """Count an answer that cannot be stored; its traceback at most once a minute; False.
 
         A failure that hits every answer (say, a model version too long for its column)
         would otherwise format a traceback on the serving loop for each Recommend.
@@ -174,8 +206,9 @@ class DecisionLog:
         now = time.monotonic()
         if now - self._render_error_logged_at >= RENDER_ERROR_LOG_EVERY_S:
             self._render_error_logged_at = now
-            log.exception("decision log: cannot render request %r (more are counted in "
+            log.exception("decision log: cannot store request %r (more are counted in "
                           "recsys_decisions_dropped_total)", request_id)
+        return False
 
     # --- writer thread ---------------------------------------------------------------------
     def _run(self) -> None:
@@ -196,10 +229,9 @@ class DecisionLog:
         """Up to batch_size answers: waits for the first, then lets the rest gather for flush_s.
 
         One wakeup per batch: waiting on the queue for each further answer woke this thread
-        on every Recommend, each time taking the GIL from the serving loop. Measured by
-        bench/serve_overhead.py (with the cheaper removals below): 13.8 -> 8.1 thread switches
-        and ~1140 -> ~970 us of server CPU per call. The first wait is cut into ticks and the
-        gathering wait ends on close(), so close is noticed at once.
+        on every Recommend, each time taking the GIL from the serving loop (figures in
+        bench/README.md). The first wait is cut into ticks and the gathering wait ends on
+        close(), so close is noticed at once.
         """
         try:
             batch = [self._queue.get(timeout=min(self._flush_s, TICK_S))]
@@ -218,10 +250,10 @@ class DecisionLog:
     def _write(self, batch: list[Queued]) -> None:
         """Store `batch` a slice at a time, letting the serving loop take the GIL in between.
 
-        Rendering and binding a row is ~40 us of Python under the GIL (a batch call's rows
-        are rendered here); a whole batch held it for ~10 ms, and a Recommend arriving
-        meanwhile waited up to the 5 ms switch interval for it, each time (the soak's p99).
-        A slice holds it ~1.3 ms at most, then `sleep(0)` hands it to a waiting thread.
+        Rendering and binding rows is Python under the GIL: a whole batch held it long
+        enough that a Recommend arriving meanwhile waited up to the switch interval for it,
+        each time (the soak's p99; figures in bench/README.md). After each slice `sleep(0)`
+        hands the GIL to a waiting thread.
         """
         for start in range(0, len(batch), YIELD_EVERY):
             self._write_slice(batch[start : start + YIELD_EVERY])
@@ -303,30 +335,27 @@ class DecisionLog:
 
 
 def render_row(recommendation: Recommendation, channel: str, at: datetime | float) -> DecisionRow:
-    """What the writer stores of one answer: `render`'s decision as a store row, made directly.
-
-    No item dicts and no Decision (~10 us an answer): the JSON comes from cached pieces.
-    """
+    """What the writer stores of one answer (`at`: a datetime or a POSIX timestamp)."""
     r = recommendation
     return decision_row(
         r.request_id,
-        at if isinstance(at, datetime) else datetime.fromtimestamp(at, UTC),
+        _moment(at),
         r.customer_id,
         channel,
         r.model_version,
-        *(r.log_json or answer_json(r.items, r.removed)),
+        *answer_json(r.items, r.removed),
     )
 
 
+def _moment(at: datetime | float) -> datetime:
+    return at if isinstance(at, datetime) else datetime.fromtimestamp(at, UTC)
+
+
 def answer_json(items: Sequence[Item], removed: Removed | None) -> tuple[str, str]:
-    """(items JSON, removals JSON) of an answer, as its decision row stores them."""
-    return _CACHES.items.render(items), _CACHES.removals.render(removed)[1]
-
-
-def render(recommendation: Recommendation, channel: str, at: datetime | float) -> Decision:
-    """The decision of one answer: items with reasons and offers, and rule -> removed products."""
-    r = recommendation
-    items = [
+    """(items JSON, removals JSON) of one answer, as its decision row stores them: each item's
+    rank, product, name, score, reasons and offer (None when none), and rule -> the product
+    ids it removed (rules that removed nothing left out)."""
+    shown = [
         {
             "rank": i.rank,
             "product_id": i.product_id,
@@ -335,123 +364,14 @@ def render(recommendation: Recommendation, channel: str, at: datetime | float) -
             "reasons": [{"code": x.code, "text": x.text} for x in i.reasons],
             "offer_id": i.offer_id or None,
         }
-        for i in r.items
+        for i in items
     ]
-    moment = at if isinstance(at, datetime) else datetime.fromtimestamp(at, UTC)
-    caches = _CACHES
-    removed, removed_json = caches.removals.render(r.removed)
-    return Decision(
-        r.request_id,
-        moment,
-        r.customer_id,
-        channel,
-        r.model_version,
-        items,
-        removed,
-        items_json=caches.items.render(r.items),
-        removed_json=removed_json,
-    )
+    return _dumps(shown), _dumps(removed.as_dict() if removed is not None else {})
 
 
-class _ItemsJson:
-    """json.dumps(items, separators=(",", ":")) of render's item dicts, from cached pieces.
-
-    A catalog has few products and reasons, so an item's JSON is mostly text seen before:
-    the product's id and name, and its reasons; only rank, score and offer are new. Dumping
-    the dicts cost ~24 us an answer, a quarter of the writer's work per answer.
-    One per thread (see _Caches).
-    """
-
-    MAX_ENTRIES: Final = 8192
-
-    def __init__(self) -> None:
-        self._products: dict[tuple[str, str], str] = {}
-        self._reasons: dict[tuple[ItemReason, ...], str] = {}
-
-    def render(self, items: Sequence[Item]) -> str:
-        """The items' JSON, byte for byte what json.dumps gives for render's dicts."""
-        if len(self._products) > self.MAX_ENTRIES or len(self._reasons) > self.MAX_ENTRIES:
-            self._products.clear()
-            self._reasons.clear()
-        return "[" + ",".join(self._item(i) for i in items) + "]"
-
-    def _item(self, item: Item) -> str:
-        product = self._products.get((item.product_id, item.name))
-        if product is None:
-            product = f'"product_id":{_dumps(item.product_id)},"name":{_dumps(item.name)}'
-            self._products[item.product_id, item.name] = product
-        reasons = self._reasons.get(item.reasons)
-        if reasons is None:
-            reasons = _dumps([{"code": x.code, "text": x.text} for x in item.reasons])
-            self._reasons[item.reasons] = reasons
-        offer = _dumps(item.offer_id) if item.offer_id else "null"
-        score = item.score
-        # a finite float is written as its repr, as json does; NaN, inf and the rest by json
-        shown = float.__repr__(score) if type(score) is float and math.isfinite(score) else None
-        return (
-            f'{{"rank":{_dumps(item.rank)},{product},"score":{shown or _dumps(score)},'
-            f'"reasons":{reasons},"offer_id":{offer}}}'
-        )
-
-
-# json.dumps(value, separators=(",", ":")) without building an encoder per call
+# json.dumps(value, separators=(",", ":")), one encoder for every call; ensure_ascii (the
+# default) keeps NUL and odd characters escaped: text PostgreSQL can hold
 _dumps = json.JSONEncoder(separators=(",", ":")).encode
-
-
-
-
-class _Removals:
-    """Rule -> removed product ids, rendered once per distinct mask row.
-
-    Most rows repeat: product-only rules are one row per channel and day, suitability one per
-    risk tolerance, age one per birth year. Rendering a row costs ~3 us, looking it up 0.3 us.
-    The cache holds the JSON piece with its rule name, and an empty list for a row that
-    removed nothing, so a hit costs neither an all() over the row nor a json.dumps.
-    One per thread (see _Caches).
-    """
-
-    MAX_ENTRIES: Final = 8192
-
-    def __init__(self) -> None:
-        # (rule, mask row bytes) -> (ids removed, '"rule":[ids]' JSON)
-        self._cache: dict[tuple[str, bytes], tuple[list[str], str]] = {}
-        # the ids the cache renders with; held, so no later array can reuse its identity
-        self._ids: np.ndarray | None = None
-
-    def render(self, removed: Removed | None) -> tuple[dict[str, list[str]], str]:
-        """(rule -> ids, the same as JSON) for one answer's removals."""
-        if removed is None:
-            return {}, "{}"
-        if removed.product_ids is not self._ids or len(self._cache) > self.MAX_ENTRIES:
-            self._cache.clear()  # another model version's catalog, or very varied rows
-            self._ids = removed.product_ids
-        out: dict[str, list[str]] = {}
-        parts = []
-        cache = self._cache
-        for rule, row in removed.allowed.items():
-            key = (rule, row.tobytes())
-            hit = cache.get(key)
-            if hit is None:
-                listed = [str(p) for p in removed.product_ids[~row]]
-                hit = cache[key] = (listed, f"{json.dumps(rule)}:{json.dumps(listed)}")
-            if hit[0]:  # rules that removed nothing are left out
-                out[rule] = hit[0]
-                parts.append(hit[1])
-        return out, "{" + ",".join(parts) + "}"
-
-
-class _Caches(threading.local):
-    """The JSON caches of one thread (answers are rendered by the serving loop's thread, and
-    a batch call's by the writer): no cache is shared between threads."""
-
-    def __init__(self) -> None:
-        self.items = _ItemsJson()
-        self.removals = _Removals()
-
-
-# one object, whose attributes each thread sees its own of (threading.local calls __init__
-# again in every thread that touches it)
-_CACHES = _Caches()
 
 
 def _rendered(batch: list[Queued]) -> list[DecisionRow]:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import NamedTuple
 
 import numpy as np
+
+from recsys.engine.request import ShownReason
 
 
 class NoModelLoaded(RuntimeError):
@@ -18,17 +20,8 @@ class UnknownProduct(LookupError):
     """A product the serving model's catalog does not have (SimilarProducts)."""
 
 
-# ItemReason, Item and Removed are NamedTuples, not frozen dataclasses: an answer builds ~15
-# of them, and the answer cache builds them anew for a hit whose items are read
-# (serving.recommend.answer_cache.KeptItems).
-# A NamedTuple of seven fields is built in ~0.5 us, a frozen dataclass in ~1.8 us.
-class ItemReason(NamedTuple):
-    """Why an item is suggested: a stable code and a sentence for the channel to show."""
-
-    code: str
-    text: str
-
-
+# Item and Removed are NamedTuples, not frozen dataclasses: an answer builds several of them,
+# and a NamedTuple is the cheaper of the two to build.
 class Item(NamedTuple):
     """One suggested product, 1-based rank."""
 
@@ -37,32 +30,24 @@ class Item(NamedTuple):
     category: str
     score: float
     rank: int
-    reasons: tuple[ItemReason, ...]
+    reasons: tuple[ShownReason, ...]  # the pipeline's, as it gave them
     offer_id: str = ""
 
 
 class Removed(NamedTuple):
     """Which products each hard rule removed for one customer, kept as mask rows (no copies).
 
-    Rendered to ids only when asked (the decision log, from cached pieces: see decision_log).
+    Rendered to ids only when asked (the decision log's writer). Compare `as_dict()`: the
+    rows are arrays, which == compares element by element.
     """
 
     product_ids: np.ndarray  # external ids in internal order
     allowed: Mapping[str, np.ndarray]  # rule -> (n,) bool, False = the rule removed it
 
-    # identity, as when it was a dataclass(eq=False): a tuple's == would compare the arrays
-    # and raise "truth value of an array is ambiguous" (compare as_dict() instead)
-    __eq__ = object.__eq__
-    __ne__ = object.__ne__
-    __hash__ = object.__hash__
-
     def as_dict(self) -> dict[str, list[str]]:
         """Rule -> product ids it removed (a product may be under several rules)."""
-        return {
-            rule: [str(p) for p in self.product_ids[~row]]
-            for rule, row in self.allowed.items()
-            if not row.all()
-        }
+        ids = self.product_ids
+        return {rule: ids[~row].tolist() for rule, row in self.allowed.items() if not row.all()}
 
 
 @dataclass(frozen=True)
@@ -70,14 +55,10 @@ class Recommendation:
     """Top-k for one customer; `removed` says what the hard rules took out (decision log)."""
 
     customer_id: str
-    items: Sequence[Item]  # a tuple; a kept answer's KeptItems (answer_cache), equal to one
+    items: tuple[Item, ...]
     model_version: str
     request_id: str
     removed: Removed | None = field(default=None, compare=False, repr=False)
-    # the decision log's JSON of (items, removed) when already rendered (a kept answer's)
-    log_json: tuple[str, str] | None = field(default=None, compare=False, repr=False)
-    # the items as encoded on the wire (RecommendResponse field 1) when already encoded
-    wire: bytes | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from recsys.data.recent_events import RecentEvents
 from recsys.engine.profile import ContextError
@@ -21,12 +21,14 @@ from recsys.stores.base import EventStore
 from serving.models.derived import PerVersion
 from serving.offers.placer import OfferPlacer
 from serving.recommend import validation as v
-from serving.recommend.answer_cache import Answer, AnswerCache
+from serving.recommend.answer_cache import AnswerCache, Kept
 from serving.recommend.domain import (
     BatchRecommendation,
     EventIn,
+    Item,
     NoModelLoaded,
     Recommendation,
+    Removed,
     ServingInfo,
     Similar,
     SimilarItem,
@@ -61,7 +63,7 @@ class SuggestionService:
         clock: Callable[[], datetime] = _utc_now,
         on_store_down: Callable[[], None] | None = None,
         offers: OfferPlacer | None = None,
-        answers: AnswerCache | None = None,
+        answers: AnswerCache[Any] | None = None,
     ) -> None:
         self.holder = holder
         self.offers = offers  # None: no offers are placed (tests, or no offer store)
@@ -82,20 +84,18 @@ class SuggestionService:
         context: Mapping[str, str] | None = None,
         exclude_product_ids: Sequence[str] = (),
         request_id: str = "",
-    ) -> Recommendation:
-        """Top-k for one customer; unknown customers get a profile from `context` or popularity."""
+    ) -> Recommendation | Kept[Any]:
+        """Top-k for one customer; unknown customers get a profile from `context` or popularity.
+
+        Kept: the answer as the answer cache keeps it (a hit, or an answer just kept).
+        """
         request_id = v.request_id_or_new(request_id, self.limits)
         customer_id = v.check_id(customer_id, "customer_id", self.limits)
         channel, k = self._channel_and_k(channel, k)
         profile = v.check_context(context or {}, self.limits)
         exclude = v.check_exclude(exclude_product_ids, self.limits)
         loaded = self._loaded()
-        items, removed, log_json, wire = self._answer(
-            loaded, customer_id, profile, channel, k, exclude, request_id
-        )
-        return Recommendation(
-            customer_id, items, loaded.version, request_id, removed, log_json, wire
-        )
+        return self._answer(loaded, customer_id, profile, channel, k, exclude, request_id)
 
     def may_place_offers(self, channel: str) -> bool:
         """Whether a Recommend in `channel` may commit to the store (a capped offer runs)."""
@@ -122,8 +122,8 @@ class SuggestionService:
             loaded, ids, contexts, channel, k, exclude, request_id, self.clock(), events
         )
         results = tuple(
-            Recommendation(c, items, loaded.version, request_id, removed)
-            for c, (items, removed, _, _) in zip(ids, rows, strict=True)
+            Recommendation(c, items, loaded.version, request_id, removals)
+            for c, (items, removals) in zip(ids, rows, strict=True)
         )
         return BatchRecommendation(results, loaded.version, request_id)
 
@@ -207,7 +207,7 @@ class SuggestionService:
         k: int,
         exclude: list[str],
         request_id: str,
-    ) -> Answer:
+    ) -> Recommendation | Kept[Any]:
         """One customer's answer; kept in (and taken from) the answer cache when it depends
         on nothing but the key and generation (see serving.recommend.answer_cache)."""
         now = self.clock()
@@ -223,14 +223,16 @@ class SuggestionService:
         answers = self.answers if keep else None
         generation = (loaded.version, id(loaded.engine), now.date())
         key = (customer_id, channel, k)
-        if answers is not None and (hit := answers.get(generation, key)) is not None:
-            return hit
-        [answer] = self._items(
+        if answers is not None and (value := answers.get(generation, key)) is not None:
+            return Kept(customer_id, loaded.version, request_id, value)
+        [(items, removals)] = self._items(
             loaded, [customer_id], [profile], channel, k, exclude, request_id, now, events
         )
-        if answers is not None and not any(i.offer_id for i in answer[0]):
-            answer = answers.put(generation, key, answer)  # (unless an offer started meanwhile)
-        return answer
+        answer = Recommendation(customer_id, items, loaded.version, request_id, removals)
+        if answers is None or any(i.offer_id for i in items):  # (an offer started meanwhile)
+            return answer
+        value = answers.put(generation, key, answer)
+        return Kept(customer_id, loaded.version, request_id, value)
 
     def _items(
         self,
@@ -243,7 +245,7 @@ class SuggestionService:
         request_id: str,
         now: datetime,
         events: RecentEvents | None,
-    ) -> list[Answer]:
+    ) -> list[tuple[tuple[Item, ...], Removed]]:
         """Per customer: the ranked items (offers placed), and what each hard rule removed;
         `events`: theirs since the snapshot (None: the store could not be read)."""
         engine = loaded.engine
@@ -270,6 +272,6 @@ class SuggestionService:
             raise ValidationError(field, problem) from exc
         text = self._text.get(loaded.version, engine)
         return [
-            (row_items(text, out, row), removed(text, out, row), None, None)
+            (row_items(text, out, row), removed(text, out, row))
             for row in range(len(customer_ids))
         ]

@@ -8,9 +8,9 @@ answers from the model's snapshot) and opens the breaker: for COOLDOWN_S no read
 so a dead store costs one budget per cooldown, not one per call. Writes are not guarded:
 RecordEvents must fail or succeed, never guess.
 
-The hop to a reader thread costs ~20 us of CPU and two thread switches per call: paid for a
-store across a network, not for a SQLite file, whose reads cannot hang that way (WAL readers
-are not blocked by writers, and a lock wait is bounded by busy_timeout).
+The hop to a reader thread costs CPU and two thread switches per call: paid for a store
+across a network, not for a SQLite file, whose reads cannot hang that way (WAL readers are not
+blocked by writers, and a lock wait is bounded by busy_timeout).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from recsys.stores.base import EventStore, StoredEvent, StoreUnavailable
 from recsys.stores.db import SQLITE
 from recsys.stores.sql_events import SqlEventStore
 
-READ_BUDGET_S = 0.25  # a Recommend read takes ~1 ms; 250 ms late means the store is in trouble
+READ_BUDGET_S = 0.25  # far past a healthy read: this late means the store is in trouble
 COOLDOWN_S = 1.0
 T = TypeVar("T")
 READERS = 2  # reads stuck in a hung store hold these threads; past that, reads fail at once

@@ -15,7 +15,7 @@ from recsys.data.recent_events import RecentEvents
 from recsys.engine.engine import Engine
 from recsys.engine.request import Answer
 from recsys.stores.base import EventStore, StoreUnavailable
-from serving.recommend.domain import Item, ItemReason, Removed
+from serving.recommend.domain import Item, Removed
 
 log = logging.getLogger(__name__)
 STORE_WARNING_EVERY_S = 10.0  # one warning per interval while the store is down, not per call
@@ -101,7 +101,7 @@ def row_items(text: ProductText, out: Answer, row: int) -> tuple[Item, ...]:
             categories[s.product],
             s.score,
             s.rank,
-            tuple(ItemReason(*r) for r in s.reasons),
+            s.reasons,
             s.offer.id if s.offer is not None else "",
         )
         for s in out.items(row)

@@ -2,8 +2,8 @@
 
 Why asyncio: a call's work is Python under the GIL. With grpcio's thread-pool server every
 call in flight is a thread, and at each point where numpy, scipy, polars or SQLite let go of
-the GIL another call's thread takes it: measured on the Recommend path, 16 threads made ~45
-context switches per call against ~10 for an empty handler, and ~1.7x the CPU. Here every
+the GIL another call's thread takes it, and each hand-over is a context switch: on the
+Recommend path many times an empty handler's, and CPU with them (bench/README.md). Here every
 call runs on the one loop thread, one after the other; what has to wait (store writes, large
 batches) goes to a small thread pool (see RecommendationServicer), as do grpcio's own
 synchronous servicers (health).

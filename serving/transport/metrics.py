@@ -16,7 +16,7 @@ from prometheus_client.registry import Collector
 from recsys.columns import DEFAULT_CHANNELS, Events
 from serving.transport.unary_wrap import UnaryWrapInterceptor, rewrapped
 
-# Recommend answers in about a millisecond; the buckets resolve 0.5 ms .. 1 s.
+# The buckets resolve 0.5 ms .. 1 s: a cache hit up to a call that waited on a store in trouble.
 LATENCY_BUCKETS = (
     0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
 )
@@ -75,9 +75,9 @@ class ServingMetrics:
             "recsys_request_latency_seconds", "gRPC call latency in the server",
             ["method"], buckets=LATENCY_BUCKETS, registry=r,
         )
-        # (method, channel label, code) -> (counter, histogram) series: labels() costs ~1 us a
-        # call (a lock, str() of every value); the keys are few (methods, configured channels
-        # and OTHER, status codes), so a call's series are found by one dict lookup
+        # (method, channel label, code) -> (counter, histogram) series: labels() takes a lock
+        # and str() of every value on each call; the keys are few (methods, configured
+        # channels and OTHER, status codes), so a call's series are found by one dict lookup
         self._call_series: dict[tuple[str, str, str], tuple[Any, Any]] = {}
         self.model_info = Gauge(
             "recsys_model_info", "The model serving now (value 1)", ["version", "family"],

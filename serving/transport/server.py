@@ -35,7 +35,7 @@ from serving._proto.recsys.v1 import (
     offers_pb2_grpc,
     recommendation_pb2,
 )
-from serving.decisions.log import DecisionLog, answer_json
+from serving.decisions.log import DecisionLog
 from serving.models.follower import ModelFollower, ModelHolder
 from serving.offers.book import OfferBook
 from serving.offers.deliveries import DeliveryRecorder
@@ -44,7 +44,7 @@ from serving.offers.placer import OfferPlacer
 from serving.offers.servicer import OfferServicer
 from serving.recommend.answer_cache import AnswerCache
 from serving.recommend.service import SuggestionService
-from serving.recommend.servicer import RecommendationServicer, items_wire
+from serving.recommend.servicer import Encoded, RecommendationServicer, encoded
 from serving.recommend.servicer import add_to_server as add_recommendation_service
 from serving.recommend.store_guard import guard_reads
 from serving.transport.auth import auth_interceptors
@@ -195,15 +195,11 @@ def build_server(
     return built.server, built.port
 
 
-def _answer_cache(settings: Settings, metrics: ServingMetrics) -> AnswerCache | None:
+def _answer_cache(settings: Settings, metrics: ServingMetrics) -> AnswerCache[Encoded] | None:
     """The answer cache of `settings.answer_cache_size` answers, counted in `metrics`."""
     if not settings.answer_cache_size:
         return None
-    cache = AnswerCache(
-        settings.answer_cache_size,
-        answer_json if settings.decision_log else None,
-        items_wire,
-    )
+    cache = AnswerCache(settings.answer_cache_size, encoded)
     metrics.watch_answer_cache(cache)
     return cache
 
@@ -288,8 +284,8 @@ def _freeze_heap() -> None:
     """Keep what start-up loaded (libraries, the model) out of the cyclic collector's walks.
 
     Those millions of objects live as long as the process; left in the oldest generation,
-    every full collection walked them all: ~200 ms with every call in flight stalled (the
-    p99.9 of a loaded server). Later model versions are not frozen, so a swapped-out model
+    every full collection walked them all, with every call in flight stalled (the p99.9 of a
+    loaded server). Later model versions are not frozen, so a swapped-out model
     can still be collected.
     """
     gc.collect()

@@ -6,7 +6,7 @@ real model and a real SQLite store: events, days, model swaps, offers, a store t
 
 from __future__ import annotations
 
-import gc
+import json
 import tempfile
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from recsys.engine.engine import Engine
+from recsys.engine.request import ShownReason
 from recsys.offers.model import Action, Offer, Status, Target
 from recsys.rules import combine, rule_masks
 from recsys.rules.consent import offers_allowed
@@ -25,14 +26,14 @@ from recsys.stores.base import StoreUnavailable
 from recsys.stores.sql_events import SqlEventStore, open_event_store
 from recsys.stores.sql_offers import open_offer_store
 from serving._proto.recsys.v1 import recommendation_pb2 as pb
-from serving.decisions.log import answer_json, render_row
+from serving.decisions.log import answer_json
 from serving.models.holder import LoadedModel, ModelHolder
 from serving.offers.book import OfferBook
 from serving.offers.placer import OfferPlacer
-from serving.recommend.answer_cache import Answer, AnswerCache, KeptItems, KeptRules
-from serving.recommend.domain import EventIn, Item, ItemReason, Recommendation, Removed
+from serving.recommend.answer_cache import AnswerCache, Kept
+from serving.recommend.domain import EventIn, Item, Recommendation, Removed
 from serving.recommend.service import SuggestionService
-from serving.recommend.servicer import _envelope, _recommendation, items_wire
+from serving.recommend.servicer import Encoded, _envelope, _recommendation, encoded
 from tests.serving.conftest import Running
 from tests.serving.trained import Trained
 
@@ -41,118 +42,70 @@ EVENT_TYPES = ("purchase", "close", "view", "apply")
 
 
 # --- AnswerCache --------------------------------------------------------------------------
+def first_product(answer: Recommendation) -> str:
+    """A stand-in for the servicer's encoding: the cache keeps whatever `keep` makes."""
+    return answer.items[0].product_id
+
+
 def test_least_recently_used_goes_first() -> None:
-    cache = AnswerCache(2)
+    cache = AnswerCache(2, first_product)
     a, b, c = (answer(name) for name in "abc")
     cache.put("g", "a", a)
     cache.put("g", "b", b)
-    assert same(cache.get("g", "a"), a)  # a is now the most recently used
+    assert cache.get("g", "a") == "a"  # a is now the most recently used
     cache.put("g", "c", c)
     assert cache.get("g", "b") is None
-    assert same(cache.get("g", "a"), a) and same(cache.get("g", "c"), c)
+    assert (cache.get("g", "a"), cache.get("g", "c")) == ("a", "c")
     assert len(cache) == 2
     assert (cache.hits, cache.misses) == (3, 1)
 
 
 def test_a_new_generation_drops_every_older_answer() -> None:
-    cache = AnswerCache(10)
+    cache = AnswerCache(10, first_product)
     cache.put(("v1", "day1"), "a", answer("a"))
     assert cache.get(("v2", "day1"), "a") is None, "another generation never sees it"
     cache.put(("v2", "day1"), "b", answer("b"))
     assert len(cache) == 1
     assert cache.get(("v1", "day1"), "a") is None
-    assert same(cache.get(("v2", "day1"), "b"), answer("b"))
+    assert cache.get(("v2", "day1"), "b") == "b"
 
 
-def test_kept_answers_come_back_whole_and_stay_out_of_the_garbage_collectors_scans() -> None:
-    cache = AnswerCache(100)
-    kept = {f"C{i}": answer(f"P{i}") for i in range(50)}
-    for key, value in kept.items():
-        cache.put("g", key, value)
-    gc.collect()  # where CPython untracks tuples that hold only untracked values
-    tracked = [key for key, frozen in cache._entries.items() if gc.is_tracked(frozen)]
-    assert not tracked, f"answers the collector still scans: {tracked[:3]}"
-    for key, value in kept.items():
-        back = cache.get("g", key)
-        assert same(back, value)
-        assert all(type(i) is Item and type(i.reasons[0]) is ItemReason for i in back[0])
+def test_an_answer_is_encoded_once_and_its_value_kept_as_it_is() -> None:
+    made: list[Encoded] = []
 
+    def keep(a: Recommendation) -> Encoded:
+        made.append(encoded(a))
+        return made[-1]
 
-def test_with_a_renderer_the_log_json_is_rendered_once_and_kept() -> None:
-    calls = []
-
-    def render(items, removed):  # type: ignore[no-untyped-def]
-        calls.append(items)
-        return answer_json(items, removed)
-
-    cache = AnswerCache(10, render)
-    original = answer("P1")
-    stored = cache.put("g", "a", original)
-    expected = answer_json(original[0], original[1])
-    assert stored[2] == expected, "the caller's answer gets it too (its decision row)"
+    cache = AnswerCache(10, keep)
+    stored = cache.put("g", "a", answer("P1"))
     for _ in range(3):
-        hit = cache.get("g", "a")
-        assert hit is not None and hit[2] == expected
-    assert len(calls) == 1
-    plain = AnswerCache(10)
-    plain.put("g", "a", original)
-    hit = plain.get("g", "a")
-    assert hit is not None and hit[2] is None, "no decision log, no JSON kept"
+        assert cache.get("g", "a") is stored
+    assert made == [stored]
 
 
-def test_with_an_encoder_the_items_are_encoded_once_and_make_the_whole_response() -> None:
-    calls = []
-
-    def encode(items):  # type: ignore[no-untyped-def]
-        calls.append(items)
-        return items_wire(items)
-
-    cache = AnswerCache(10, wire=encode)
+def test_a_kept_answer_is_sent_byte_for_byte_as_the_response_worked_out() -> None:
     original = answer("P1")
-    assert cache.put("g", "a", original)[3] == items_wire(original[0])
+    kept = encoded(original)
     for request_id in ("req-1", "req-2"):
-        hit = cache.get("g", "a")
-        assert hit is not None and hit[3] == items_wire(original[0])
-        r = Recommendation("C1", hit[0], "7", request_id, hit[1], hit[2], hit[3])
-        sent = hit[3] + _envelope(r)
-        assert sent == _recommendation(r).SerializeToString(), "byte for byte"
+        fresh = replace(original, request_id=request_id)
+        hit = Kept("C1", "7", request_id, kept)
+        sent = kept.items + _envelope(hit)
+        assert sent == _recommendation(fresh).SerializeToString()
         assert pb.RecommendResponse.FromString(sent).request_id == request_id
-    assert len(calls) == 1
-    hit = AnswerCache(10).put("g", "a", original)
-    assert hit[3] is None, "no encoder, nothing encoded"
 
 
-def test_a_hit_makes_its_items_and_rule_rows_only_when_they_are_read() -> None:
-    """What a gRPC hit reads (kept bytes, kept JSON, item count, rule names) thaws nothing;
-    what it thaws equals the answer that was kept, compared either way round."""
-    cache = AnswerCache(10, answer_json, items_wire)
+def test_a_kept_answer_logs_what_the_answer_worked_out_logs() -> None:
     original = answer("P1")
-    cache.put("g", "a", original)
-    hit = cache.get("g", "a")
-    assert hit is not None
-    items, removed, rendered, wire = hit
-    r = Recommendation("C1", items, "7", "req-1", removed, rendered, wire)
-    render_row(r, "mobile", 0.0)  # the decision log's row from the kept JSON
-    sent = wire + _envelope(r)  # and the response from the kept bytes
-    assert len(items) == 2 and list(removed.allowed) == ["held", "age"]
-    assert len(removed.allowed) == 2
-    assert isinstance(items, KeptItems) and not items.thawed
-    assert isinstance(removed.allowed, KeptRules) and not removed.allowed.unpacked
-    assert pb.RecommendResponse.FromString(sent).items[1].offer_id == "o-1"
-    assert items == original[0] and original[0] == items and not items != original[0]
-    assert items.thawed and tuple(items) == original[0] and items[1:] == original[0][1:]
-    assert items[0].reasons[1] == ItemReason("popular", "popular")
-    assert hash(items) == hash(original[0]) and repr(items) == repr(original[0])
-    assert items == cache.get("g", "a")[0], "two kept views of one answer are equal"  # type: ignore[index]
-    assert items != answer("P2")[0]
-    assert removed.as_dict() == original[1].as_dict() == {"held": ["MORT"], "age": ["CA01"]}
-    assert removed.allowed.unpacked
-    for rule, row in original[1].allowed.items():
-        assert np.array_equal(removed.allowed[rule], row) and removed.allowed[rule].dtype == bool
-    assert removed.product_ids is cache.get("g", "a")[1].product_ids  # type: ignore[index]
+    kept = encoded(original)
+    items, removed = (json.loads(j) for j in (kept.items_json, kept.removed_json))
+    want = answer_json(original.items, original.removed)
+    assert [items, removed] == [json.loads(j) for j in want]
+    assert [i["offer_id"] for i in items] == [None, "o-1"]
+    assert removed == {"held": ["MORT"], "age": ["CA01"]}
 
 
-def answer(product: str) -> Answer:
+def answer(product: str) -> Recommendation:
     """A two-item answer with reasons, an offer and two rules' removals."""
     items = (
         Item(
@@ -161,31 +114,18 @@ def answer(product: str) -> Answer:
             "savings",
             0.75,
             1,
-            (ItemReason("co_held", "often added"), ItemReason("popular", "popular")),
+            (ShownReason("co_held", "often added"), ShownReason("popular", "popular")),
         ),
-        Item("CA01", "Current account", "account", 0.5, 2, (ItemReason("popular", "p"),), "o-1"),
+        Item("CA01", "Current account", "account", 0.5, 2, (ShownReason("popular", "p"),), "o-1"),
     )
     ids = np.array([product, "CA01", "MORT"], dtype=object)
     allowed = {"held": np.array([True, True, False]), "age": np.array([True, False, True])}
-    return items, Removed(ids, allowed), None, None
-
-
-def same(got: Answer | None, want: Answer) -> bool:
-    """Equal items, and the same removals (mask rows compared by value)."""
-    assert got is not None
-    return got[0] == want[0] and got[1].as_dict() == want[1].as_dict()
-
-
-def test_removals_compare_by_identity_not_by_their_arrays() -> None:
-    _, removed, *_ = answer("P1")
-    twin = Removed(removed.product_ids.copy(), {r: m.copy() for r, m in removed.allowed.items()})
-    assert removed == removed and removed != twin, "a tuple's == would raise on the arrays"
-    assert twin.as_dict() == removed.as_dict()
+    return Recommendation("C1", items, "7", "req-0", Removed(ids, allowed))
 
 
 def test_size_must_be_positive() -> None:
     with pytest.raises(ValueError, match="max_entries must be >= 1, got 0"):
-        AnswerCache(0)
+        AnswerCache(0, first_product)
 
 
 # --- the service with the cache, against its twin without one ------------------------------
@@ -224,7 +164,7 @@ class Twins:
         self.holder.swap(model.loaded)
         self.v1 = model.loaded
         self.v2 = other_version(model.loaded)
-        self.answers = AnswerCache(max_entries, answer_json, items_wire)
+        self.answers = AnswerCache(max_entries, encoded)
         placer = OfferPlacer(self.book, self.offers, hold=timedelta(minutes=30))
         self.cached, self.fresh = (
             SuggestionService(
@@ -244,19 +184,31 @@ class Twins:
         assert loaded is not None
         return loaded.engine
 
-    def ask(self, customer: str, channel: str, k: int = 0) -> Recommendation:
-        """Both services' answer; fails unless they are the same."""
+    def ask(self, customer: str, channel: str, k: int = 0) -> pb.RecommendResponse:
+        """Both services' answer as sent; fails unless they send and log the same."""
         kept = self.cached.recommend(customer, channel, k)
         fresh = self.fresh.recommend(customer, channel, k)
-        assert kept.items == fresh.items, f"{customer} on {channel}, k={k}"
-        assert kept.model_version == fresh.model_version
-        assert kept.removed is not None and fresh.removed is not None
-        assert kept.removed.as_dict() == fresh.removed.as_dict()
-        if kept.log_json is not None:  # the decision log's JSON, rendered when it was kept
-            assert kept.log_json == answer_json(fresh.items, fresh.removed)
-        if kept.wire is not None:  # and the response's encoding
-            assert kept.wire == items_wire(fresh.items)
-        return kept
+        assert isinstance(fresh, Recommendation), "no cache, every answer worked out"
+        sent, want = response(kept), response(fresh)
+        assert list(sent.items) == list(want.items), f"{customer} on {channel}, k={k}"
+        assert sent.model_version == want.model_version
+        assert logged(kept) == logged(fresh), "the decision log's content"
+        return sent
+
+
+def response(out: Recommendation | Kept[Encoded]) -> pb.RecommendResponse:
+    """What Recommend sends for `out`: a kept answer's bytes, or the message of a fresh one."""
+    if isinstance(out, Kept):
+        return pb.RecommendResponse.FromString(out.value.items + _envelope(out))
+    return _recommendation(out)
+
+
+def logged(out: Recommendation | Kept[Encoded]) -> tuple[object, object]:
+    """The decision log's JSON of `out` (items, removals), parsed."""
+    if isinstance(out, Kept):
+        return json.loads(out.value.items_json), json.loads(out.value.removed_json)
+    items, removed = answer_json(out.items, out.removed)
+    return json.loads(items), json.loads(removed)
 
 
 def other_version(loaded: LoadedModel) -> LoadedModel:
@@ -288,7 +240,7 @@ def test_a_repeat_ask_is_answered_from_the_cache(twins: Twins) -> None:
     c = customer(twins, 1)
     first = twins.ask(c, "mobile")
     again = twins.ask(c, "mobile")
-    assert again.items == first.items
+    assert list(again.items) == list(first.items)
     assert again.request_id != first.request_id, "each answer has its own request id"
     assert (twins.answers.hits, twins.answers.misses) == (1, 1)
     twins.ask(c, "mobile", k=3)
@@ -322,7 +274,7 @@ def test_a_new_day_or_model_is_worked_out_afresh(twins: Twins) -> None:
     twins.holder.swap(twins.v2)
     second = twins.ask(c, "atm", k=5)
     assert second.model_version == "2" and twins.answers.hits == 0
-    assert first.items != second.items, "version 2 leaves out categories: a stale answer shows"
+    assert list(first.items) != list(second.items), "version 2 leaves out categories"
 
 
 def test_context_and_exclusions_are_never_taken_from_the_cache(twins: Twins) -> None:
@@ -330,12 +282,11 @@ def test_context_and_exclusions_are_never_taken_from_the_cache(twins: Twins) -> 
     kept = twins.ask(c, "web", k=4)
     top = kept.items[0].product_id
     without = twins.cached.recommend(c, "web", k=4, exclude_product_ids=[top])
+    assert isinstance(without, Recommendation), "worked out afresh"
     assert top not in [i.product_id for i in without.items]
     profiled = twins.cached.recommend("NEW-cache", "web", context={"risk_tolerance": "5"})
-    assert (
-        profiled.items
-        == twins.fresh.recommend("NEW-cache", "web", k=0, context={"risk_tolerance": "5"}).items
-    )
+    fresh = twins.fresh.recommend("NEW-cache", "web", k=0, context={"risk_tolerance": "5"})
+    assert isinstance(profiled, Recommendation) and profiled.items == fresh.items
     assert twins.answers.hits == 0 and len(twins.answers) == 1
 
 
@@ -343,7 +294,7 @@ def test_a_store_that_cannot_be_read_keeps_nothing(twins: Twins) -> None:
     c = customer(twins, 5)
     twins.store.down = True
     out = twins.cached.recommend(c, "mobile")
-    assert out.items, "answered from the snapshot"
+    assert isinstance(out, Recommendation) and out.items, "answered from the snapshot"
     assert len(twins.answers) == 0 and twins.answers.misses == 0, "no lookup, nothing kept"
     twins.store.down = False
     twins.ask(c, "mobile")
@@ -371,12 +322,13 @@ def test_offers_bypass_the_cache_and_the_kept_answer_returns_when_they_stop(
     stored = twins.offers.create(offer, "tester", now=now)
     twins.offers.set_status(stored.id, Status.active, "tester", now=now)
     assert twins.book.refresh()
-    placed = twins.cached.recommend(c, "mobile").items[0]
-    assert (placed.product_id, placed.offer_id) == (product, stored.id), "not the kept answer"
+    placed = twins.cached.recommend(c, "mobile")
+    assert isinstance(placed, Recommendation), "not the kept answer"
+    assert (placed.items[0].product_id, placed.items[0].offer_id) == (product, stored.id)
     assert (twins.answers.hits, twins.answers.misses) == (0, 1), "no lookup while offers run"
     twins.offers.set_status(stored.id, Status.paused, "tester", now=now)
     assert twins.book.refresh()
-    assert twins.ask(c, "mobile").items == plain.items
+    assert list(twins.ask(c, "mobile").items) == list(plain.items)
     assert twins.answers.hits == 1
 
 
@@ -473,15 +425,3 @@ def test_the_server_reports_its_cache_in_the_metrics(running: Running) -> None:
 
 def fields(request: pb.RecommendRequest) -> dict[str, object]:
     return {"customer_id": request.customer_id, "channel": request.channel, "k": request.k}
-
-
-def test_the_decision_log_stores_a_kept_answers_json_as_it_is() -> None:
-    items, removed, *_ = answer("P1")
-    rendered = answer_json(items, removed)
-    fresh = Recommendation("C1", items, "3", "req-1", removed)
-    kept = Recommendation("C1", items, "3", "req-1", removed, rendered)
-    at = datetime(2026, 1, 1, tzinfo=UTC)
-    assert render_row(kept, "web", at) == render_row(fresh, "web", at)
-    marked = Recommendation("C1", items, "3", "req-1", removed, ('["kept"]', '{"k":[]}'))
-    row = render_row(marked, "web", at)
-    assert '["kept"]' in row and '{"k":[]}' in row, "taken as it is, not rendered again"

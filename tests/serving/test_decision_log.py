@@ -4,9 +4,8 @@ close flushes, old rows are purged. Real SQLite stores; a held lock stalls the w
 from __future__ import annotations
 
 import json
+import math
 import sqlite3
-import sys
-import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
@@ -18,16 +17,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from recsys.engine.request import ShownReason
 from recsys.stores.db import make_engine
-from recsys.stores.sql_decisions import (
-    Decision,
-    DecisionRow,
-    DecisionStore,
-    _row,
-    open_decision_store,
-)
-from serving.decisions.log import YIELD_EVERY, DecisionLog, render, render_row
-from serving.recommend.domain import Item, ItemReason, Recommendation, Removed
+from recsys.stores.sql_decisions import DecisionRow, DecisionStore, open_decision_store
+from serving.decisions.log import YIELD_EVERY, DecisionLog, answer_json, render_row
+from serving.recommend.domain import Item, Recommendation, Removed
 from serving.transport.metrics import ServingMetrics
 
 T0 = datetime(2024, 7, 1, 9, 30, tzinfo=UTC)
@@ -42,7 +36,7 @@ def recommendation(customer: str, request_id: str) -> Recommendation:
             "credit_card",
             0.9,
             1,
-            (ItemReason("co_held", "customers like you hold it"),),
+            (ShownReason("co_held", "customers like you hold it"),),
             "spring",
         ),
         Item("CA01", "Current account", "account", 0.4, 2, ()),
@@ -77,34 +71,28 @@ def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
         time.sleep(0.01)
 
 
-def test_render_keeps_items_reasons_offers_and_only_rules_that_removed() -> None:
-    out = render(recommendation("c1", "req-1"), "mobile", T0.timestamp())
-    assert out == Decision(
-        request_id="req-1",
-        at=T0,
-        customer_id="c1",
-        channel="mobile",
-        model_version="7",
-        items=[
-            {
-                "rank": 1,
-                "product_id": "CC01",
-                "name": "Gold card",
-                "score": 0.9,
-                "reasons": [{"code": "co_held", "text": "customers like you hold it"}],
-                "offer_id": "spring",
-            },
-            {
-                "rank": 2,
-                "product_id": "CA01",
-                "name": "Current account",
-                "score": 0.4,
-                "reasons": [],
-                "offer_id": None,
-            },
-        ],
-        removed={"held": ["SA01"], "suitability": ["MF05"]},
-    )
+def test_the_row_keeps_items_reasons_offers_and_only_rules_that_removed() -> None:
+    row = render_row(recommendation("c1", "req-1"), "mobile", T0.timestamp())
+    assert row[:5] == ("req-1", T0, "c1", "mobile", "7")
+    assert json.loads(row[5]) == [
+        {
+            "rank": 1,
+            "product_id": "CC01",
+            "name": "Gold card",
+            "score": 0.9,
+            "reasons": [{"code": "co_held", "text": "customers like you hold it"}],
+            "offer_id": "spring",
+        },
+        {
+            "rank": 2,
+            "product_id": "CA01",
+            "name": "Current account",
+            "score": 0.4,
+            "reasons": [],
+            "offer_id": None,
+        },
+    ]
+    assert json.loads(row[6]) == {"held": ["SA01"], "suitability": ["MF05"]}
 
 
 def test_submitted_answers_are_written_and_counted(url: str, reader: DecisionStore) -> None:
@@ -194,7 +182,7 @@ def test_an_answer_the_store_cannot_keep_is_dropped_at_submit(
     assert (log.logged, log.dropped) == (2, 50)
     assert {d.request_id for d in reader.for_customer("c1")} == {"ok-1", "ok-2"}
     # one traceback, not fifty: the serving loop does not format one per answer
-    failures = [r for r in caplog.records if "cannot render" in r.getMessage()]
+    failures = [r for r in caplog.records if "cannot store" in r.getMessage()]
     assert len(failures) == 1 and failures[0].exc_info is not None
 
 
@@ -222,59 +210,39 @@ def test_a_row_the_database_refuses_costs_only_that_row(url: str, reader: Decisi
     assert [d.request_id for d in reader.for_customer("c2")] == ["ok-3"]
 
 
-def test_threads_rendering_side_by_side_each_get_their_own_catalogs_ids() -> None:
-    """The JSON caches are per thread: the serving loop renders single answers while the
-    writer renders a batch call's, possibly of another model version's catalog."""
-    old = recommendation("c1", "r-old")
-    new = replace(
-        old,
-        removed=Removed(
-            np.array(["W1", "X1", "Y1", "Z1"], dtype=object), dict(old.removed.allowed)
-        ),
+def test_a_kept_answers_json_is_stored_as_it_is(url: str, reader: DecisionStore) -> None:
+    """submit_json (a kept answer's JSON, rendered when it was kept) is not rendered again."""
+    log = DecisionLog(open_decision_store(url)).start()
+    answer = recommendation("c1", "req-kept")
+    assert log.submit_json(answer, "web", '[{"rank":1}]', '{"held":["SA01"]}', T0)
+    assert not log.submit_json(replace(answer, request_id="x" * 200), "web", "[]", "{}")
+    assert log.close(timeout=5)
+    [got] = reader.for_customer("c1")
+    assert (got.request_id, got.at, got.items, got.removed) == (
+        "req-kept",
+        T0,
+        [{"rank": 1}],
+        {"held": ["SA01"]},
     )
-
-    def expected(answer: Recommendation) -> DecisionRow:
-        plain = replace(render(answer, "web", T0), items_json="", removed_json="")
-        return _row(0, plain)
-
-    wanted = {id(a): expected(a) for a in (old, new)}
-    wrong: list[str] = []
-
-    def work(first: Recommendation, second: Recommendation) -> None:
-        for i in range(300):
-            answer = first if i % 2 else second
-            if render_row(answer, "web", T0) != wanted[id(answer)]:
-                wrong.append(answer.request_id)
-
-    threads = [threading.Thread(target=work, args=pair) for pair in ((old, new), (new, old))]
-    before = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)  # switch often: one cache shared by both threads fails this
-    try:  # in ~9 runs of 10
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-    finally:
-        sys.setswitchinterval(before)
-    assert wrong == []
+    assert (log.logged, log.dropped) == (1, 1)
 
 
 def test_retention_purges_at_start_and_then_periodically(url: str, reader: DecisionStore) -> None:
     now = datetime.now(UTC)
-    old = render(recommendation("c1", "old"), "web", now - timedelta(days=31))
-    recent = render(recommendation("c1", "recent"), "web", now - timedelta(days=29))
-    reader.append([old, recent])
+    old = render_row(recommendation("c1", "old"), "web", now - timedelta(days=31))
+    recent = render_row(recommendation("c1", "recent"), "web", now - timedelta(days=29))
+    reader.append_rows([old, recent])
     log = DecisionLog(open_decision_store(url), retention_days=30, purge_every_s=0.05).start()
     wait_until(lambda: reader.count() == 1)
     assert [d.request_id for d in reader.for_customer("c1")] == ["recent"]
-    reader.append([render(recommendation("c1", "later"), "web", now - timedelta(days=40))])
+    reader.append_rows([render_row(recommendation("c1", "later"), "web", now - timedelta(days=40))])
     wait_until(lambda: reader.count() == 1)  # the next purge, not only the one at start
     assert log.close(timeout=5)
 
 
 def test_zero_retention_keeps_everything(url: str, reader: DecisionStore) -> None:
-    ancient = render(recommendation("c1", "ancient"), "web", T0 - timedelta(days=3650))
-    reader.append([ancient])
+    ancient = render_row(recommendation("c1", "ancient"), "web", T0 - timedelta(days=3650))
+    reader.append_rows([ancient])
     log = DecisionLog(open_decision_store(url), retention_days=0, purge_every_s=0.01).start()
     log.submit(recommendation("c1", "new"), "web")
     assert log.close(timeout=5)
@@ -290,18 +258,14 @@ def test_bad_sizes_are_refused(url: str) -> None:
     store.close()
 
 
-def test_cached_removals_follow_the_catalog_of_each_answer() -> None:
-    """Equal mask rows under two catalogs (a model swap) render each catalog's own ids."""
-    from serving.decisions.log import _Removals
-
+def test_removals_are_the_ids_of_each_answers_catalog() -> None:
+    """Equal mask rows under two catalogs (a model swap) give each catalog's own ids."""
     row = np.array([True, False, True, False])
     old = Removed(np.array(["a", "b", "c", "d"], dtype=object), {"held": row})
     new = Removed(np.array(["w", "x", "y", "z"], dtype=object), {"held": row})
-    removals = _Removals()
-    for _ in range(2):  # the second round comes from the cache
-        assert removals.render(old) == ({"held": ["b", "d"]}, '{"held":["b", "d"]}')
-        assert removals.render(new) == ({"held": ["x", "z"]}, '{"held":["x", "z"]}')
-    assert removals.render(None) == ({}, "{}")
+    assert json.loads(answer_json((), old)[1]) == {"held": ["b", "d"]}
+    assert json.loads(answer_json((), new)[1]) == {"held": ["x", "z"]}
+    assert answer_json((), None) == ("[]", "{}")
 
 
 class CountingStore(DecisionStore):
@@ -365,7 +329,7 @@ def test_close_cuts_the_gathering_wait_short_and_writes_what_it_holds(url: str) 
             ),
             rank=st.integers(1, 50),
             reasons=st.lists(
-                st.builds(ItemReason, st.sampled_from(["co_held", "popular"]), st.text()),
+                st.builds(ShownReason, st.sampled_from(["co_held", "popular"]), st.text()),
                 max_size=3,
             ).map(tuple),
             offer_id=st.one_of(st.just(""), st.text(min_size=1, max_size=6)),
@@ -373,24 +337,32 @@ def test_close_cuts_the_gathering_wait_short_and_writes_what_it_holds(url: str) 
         max_size=6,
     )
 )
-def test_the_items_json_is_what_json_dumps_gives(items: list[Item]) -> None:
-    """The writer's JSON from cached pieces == json.dumps of render's dicts, byte for byte
-    (non-ASCII escaped, NaN and infinities as json writes them), and it reads back."""
-    answer = Recommendation("c1", tuple(items), "7", "r1")
-    for _ in range(2):  # the second time from the cache
-        out = render(answer, "web", T0)
-        assert out.items_json == json.dumps(out.items, separators=(",", ":"))
+def test_the_items_json_reads_back_as_the_items(items: list[Item]) -> None:
+    """Any names, reasons and scores (NaN and infinities too) read back as they were, in
+    ASCII (NUL and odd characters escaped: PostgreSQL-safe text)."""
+    text, _ = answer_json(items, None)
+    assert text.isascii()
+    back = json.loads(text)
+    assert [(i["product_id"], i["name"], i["rank"]) for i in back] == [
+        (i.product_id, i.name, i.rank) for i in items
+    ]
+    assert [i["offer_id"] for i in back] == [i.offer_id or None for i in items]
+    assert [[(r["code"], r["text"]) for r in i["reasons"]] for i in back] == [
+        [tuple(r) for r in i.reasons] for i in items
+    ]
+    for got, item in zip(back, items, strict=True):
+        assert got["score"] == item.score or (math.isnan(got["score"]) and math.isnan(item.score))
 
 
-def test_the_writers_row_is_the_row_of_the_rendered_decision() -> None:
-    """render_row (what the writer stores) == the store's row of render's Decision, with the
-    JSON dumped by json itself: items, offers, removals, and `at` as a timestamp or datetime."""
+def test_the_row_is_at_the_same_utc_moment_whatever_at_is_given_as() -> None:
     answer = recommendation("c1", "req-1")
-    for at in (T0.timestamp(), T0, T0.astimezone(timezone(timedelta(hours=9)))):
-        decision = render(answer, "mobile", at)
-        plain = replace(decision, items_json="", removed_json="")  # the store dumps these
-        assert render_row(answer, "mobile", at) == _row(0, plain)
-        assert render_row(answer, "mobile", at)[1] == T0
+    rows = [
+        render_row(answer, "mobile", at)
+        for at in (T0.timestamp(), T0, T0.astimezone(timezone(timedelta(hours=9))))
+    ]
+    assert [r[1] for r in rows] == [T0] * 3
+    assert {r[1].utcoffset() for r in rows} == {timedelta(0)}
+    assert len(set(rows)) == 1
 
 
 def test_a_batch_larger_than_a_slice_is_written_whole(url: str, reader: DecisionStore) -> None:

@@ -141,3 +141,31 @@ def test_every_answer_is_logged_and_audit_shows_it(
     purged = runner.invoke(app, ["audit", "purge", "--older-than-days", "0"])
     assert purged.exit_code == 0, purged.output
     assert "purged 4 decision(s)" in purged.output
+
+
+def test_a_cache_hit_is_logged_as_the_answer_worked_out(served: Served, model: Trained) -> None:
+    """A repeated Recommend is answered from the answer cache; its decision row holds the
+    same items and removals as the row of the answer worked out (a batch call's, rendered
+    by the writer), under its own request id."""
+    customer, _ = holder_of_a_product(model)
+    hits = ("recsys_answer_cache_lookups_total", {"result": "hit"})
+    before = served.metrics.value(*hits)
+    ask = {"customer_id": customer, "channel": "branch", "k": 4}
+    batch = served.stub.RecommendBatch(
+        pb.RecommendBatchRequest(customer_ids=[customer], channel="branch", k=4, request_id="b")
+    )
+    first = served.stub.Recommend(pb.RecommendRequest(request_id="first", **ask))
+    again = served.stub.Recommend(pb.RecommendRequest(request_id="again", **ask))
+    assert served.metrics.value(*hits) == before + 1, "the second ask is a hit"
+    assert list(again.items) == list(first.items) == list(batch.results[0].items)
+    served.built.server.stop(5).wait()
+    assert served.built.decision_log is not None and served.built.decision_log.close(5)
+    reader = open_decision_store(served.url)
+    rows = reader.for_customer(customer)
+    reader.close()
+    assert [d.request_id for d in rows] == ["again", "first", "b"]
+    assert rows[0].items == rows[1].items == rows[2].items and rows[0].items
+    assert rows[0].removed == rows[1].removed == rows[2].removed and rows[0].removed["held"]
+    assert {(d.customer_id, d.channel, d.model_version) for d in rows} == {
+        (customer, "branch", first.model_version)
+    }

@@ -32,15 +32,27 @@ def test_reads_and_writes_pass_through(tmp_path: Path) -> None:
     assert guarded.count() == 1 and guarded.export().height == 1
 
 
+class CountingStore(SqlEventStore):
+    """A real SqlEventStore that counts the reads it is asked for."""
+
+    reads = 0
+
+    def recent(self, customer_ids, since):  # type: ignore[no-untyped-def]
+        self.reads += 1
+        return super().recent(customer_ids, since)
+
+
 def test_a_failed_read_pauses_reads_for_the_cooldown() -> None:
-    nowhere = SqlEventStore(make_engine(NOWHERE, timeout_s=1))
-    guarded = GuardedReads(nowhere, budget_s=5.0, cooldown_s=0.3)
+    nowhere = CountingStore(make_engine(NOWHERE, timeout_s=1))
+    guarded = GuardedReads(nowhere, budget_s=5.0, cooldown_s=1.0)  # ample for three calls
     with pytest.raises(StoreUnavailable, match="cannot read events"):
         guarded.recent(["c1"], since=T0)  # the store's own error
-    started = time.perf_counter()
-    with pytest.raises(StoreUnavailable, match="reads paused"):
-        guarded.recent(["c1"], since=T0)  # the store is not asked
-    assert time.perf_counter() - started < 0.05
-    time.sleep(0.35)
+    assert nowhere.reads == 1
+    for _ in range(3):
+        with pytest.raises(StoreUnavailable, match="reads paused"):
+            guarded.recent(["c1"], since=T0)
+    assert nowhere.reads == 1, "the store is not asked while reads are paused"
+    time.sleep(1.05)
     with pytest.raises(StoreUnavailable, match="cannot read events"):
         guarded.recent(["c1"], since=T0)  # asked again after the cooldown
+    assert nowhere.reads == 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import uuid
 from collections.abc import Iterator
@@ -17,7 +18,9 @@ from recsys.stores.db import make_engine
 from recsys.stores.sql_decisions import (
     ROWS_PER_INSERT,
     Decision,
+    DecisionRow,
     DecisionStore,
+    decision_row,
     open_decision_store,
 )
 
@@ -56,6 +59,23 @@ def decision(customer: str, at: datetime, request_id: str = "", **kw: object) ->
     return Decision(**fields)  # type: ignore[arg-type]
 
 
+def rows(decisions: list[Decision]) -> list[DecisionRow]:
+    """The store's rows of `decisions`, their JSON as json.dumps writes it (the log's)."""
+    return [
+        decision_row(
+            d.request_id,
+            d.at,
+            d.customer_id,
+            d.channel,
+            d.model_version,
+            json.dumps(d.items),
+            json.dumps(d.removed),
+            i,
+        )
+        for i, d in enumerate(decisions)
+    ]
+
+
 @pytest.fixture
 def decisions(store_url: str) -> Iterator[DecisionStore]:
     opened = open_decision_store(store_url)
@@ -67,7 +87,7 @@ def test_round_trip_keeps_every_field_newest_first(decisions: DecisionStore) -> 
     old = decision("c1", T0, "req-old")
     new = decision("c1", T0 + timedelta(hours=2), "req-new", channel="atm", removed={})
     other = decision("c2", T0 + timedelta(hours=1), "req-other")
-    assert decisions.append([old, other, new]) == 3
+    assert decisions.append_rows(rows([old, other, new])) == 3
 
     assert decisions.for_customer("c1") == [new, old]
     assert decisions.for_customer("c2") == [other]
@@ -77,19 +97,20 @@ def test_round_trip_keeps_every_field_newest_first(decisions: DecisionStore) -> 
 
 def test_times_come_back_in_utc_whatever_zone_went_in(decisions: DecisionStore) -> None:
     tokyo = timezone(timedelta(hours=9))
-    decisions.append([decision("c1", T0.astimezone(tokyo))])
+    decisions.append_rows(rows([decision("c1", T0.astimezone(tokyo))]))
     [got] = decisions.for_customer("c1")
     assert got.at == T0 and got.at.utcoffset() == timedelta(0)
 
 
 def test_same_time_ties_read_newest_insert_first(decisions: DecisionStore) -> None:
-    decisions.append([decision("c1", T0, "a"), decision("c1", T0, "b")])
-    decisions.append([decision("c1", T0, "c")])
+    decisions.append_rows(rows([decision("c1", T0, "a"), decision("c1", T0, "b")]))
+    decisions.append_rows(rows([decision("c1", T0, "c")]))
     assert [d.request_id for d in decisions.for_customer("c1")] == ["c", "b", "a"]
 
 
 def test_since_is_inclusive_and_limit_keeps_the_newest(decisions: DecisionStore) -> None:
-    decisions.append([decision("c1", T0 + timedelta(days=i), f"d{i}") for i in range(5)])
+    sent = [decision("c1", T0 + timedelta(days=i), f"d{i}") for i in range(5)]
+    decisions.append_rows(rows(sent))
     since = decisions.for_customer("c1", since=T0 + timedelta(days=2))
     assert [d.request_id for d in since] == ["d4", "d3", "d2"]
     newest = decisions.for_customer("c1", limit=2)
@@ -103,12 +124,13 @@ def test_a_batch_of_several_insert_statements_goes_in_whole_and_in_order(
 ) -> None:
     n = 2 * ROWS_PER_INSERT + 7  # three multi-row INSERTs of different sizes
     sent = [decision("c1", T0 + timedelta(seconds=i), f"d{i:03d}") for i in range(n)]
-    assert decisions.append(sent) == n
+    assert decisions.append_rows(rows(sent)) == n
     assert decisions.for_customer("c1") == sent[::-1]
 
 
 def test_purge_deletes_only_older_rows_and_counts_them(decisions: DecisionStore) -> None:
-    decisions.append([decision(f"c{i}", T0 + timedelta(days=i), f"d{i}") for i in range(6)])
+    sent = [decision(f"c{i}", T0 + timedelta(days=i), f"d{i}") for i in range(6)]
+    decisions.append_rows(rows(sent))
     assert decisions.purge(T0 + timedelta(days=4)) == 4
     assert decisions.purge(T0 + timedelta(days=4)) == 0
     assert decisions.count() == 2
@@ -121,11 +143,11 @@ def test_a_bad_row_is_named_and_nothing_of_its_batch_is_stored(
 ) -> None:
     naive = decision("c1", datetime(2024, 7, 1))
     with pytest.raises(ValueError, match=r"decisions\[1\]\.at: must be a timezone-aware"):
-        decisions.append([decision("c1", T0), naive])
+        decisions.append_rows(rows([decision("c1", T0), naive]))
     with pytest.raises(ValueError, match=r"decisions\[0\]\.request_id: .* at most 128"):
-        decisions.append([decision("c1", T0, "r" * 129)])
+        decisions.append_rows(rows([decision("c1", T0, "r" * 129)]))
     with pytest.raises(ValueError, match=r"decisions\[0\]\.customer_id: must not contain NUL"):
-        decisions.append([decision("c\x001", T0)])
+        decisions.append_rows(rows([decision("c\x001", T0)]))
     assert decisions.count() == 0
 
 
@@ -144,7 +166,7 @@ def test_locked_sqlite_store_is_unavailable_not_a_crash(tmp_path: Path) -> None:
     try:
         store = DecisionStore(make_engine(f"sqlite:///{path}", timeout_s=0.1))
         with pytest.raises(StoreUnavailable, match="decision store: cannot append decisions"):
-            store.append([decision("c1", T0)])
+            store.append_rows(rows([decision("c1", T0)]))
         store.close()
     finally:
         holder.rollback()
@@ -185,5 +207,5 @@ def test_any_reason_text_score_and_removal_round_trip(
         "offer_id": None,
     }
     sent = decision(customer, T0, items=[item], removed=removed)
-    sqlite_decisions.append([sent])
+    sqlite_decisions.append_rows(rows([sent]))
     assert sqlite_decisions.for_customer(customer) == [sent]
