@@ -78,7 +78,7 @@ class Page:
                 ) from exc
             raise
 
-    def render(self, template: str, status: int = 200, **values: Any) -> HTMLResponse:
+    def render(self, template: str, code: int = 200, **values: Any) -> HTMLResponse:
         """`template` with `values` and what every page shows (user, menu, notice, token)."""
         body = self.console.templates.get_template(template).render(
             user=self.session.user,
@@ -88,7 +88,7 @@ class Page:
             path=self.request.url.path,
             **values,
         )
-        return HTMLResponse(body, status_code=status)
+        return HTMLResponse(body, status_code=code)
 
     def menu(self) -> list[tuple[str, str]]:
         """The menu entries this user's role may open."""
@@ -142,7 +142,7 @@ async def _run(handler: Handler, p: Page, roles: tuple[str, ...], expired: bool)
         return p.redirect(sign_in_url(p.request), notice)
     if roles and p.user.role not in roles:
         message = f"This page is for role {' or '.join(roles)}; your key has role {p.user.role}."
-        return p.render("error.html", status=403, title="Not allowed", message=message)
+        return p.render("error.html", code=403, title="Not allowed", message=message)
     try:
         return await handler(p)
     except SignedOut as exc:
@@ -152,7 +152,7 @@ async def _run(handler: Handler, p: Page, roles: tuple[str, ...], expired: bool)
     except BackendError as exc:
         status = STATUS_OF.get(exc.code, 502)
         title = "The server refused" if status < 500 else "The server could not answer"
-        return p.render("error.html", status=status, title=title, message=str(exc))
+        return p.render("error.html", code=status, title=title, message=str(exc))
 
 
 def sign_in_url(request: Request) -> str:

@@ -133,7 +133,7 @@ async def _show(p: Page, f: OfferForm, *, status: int = 200, **values: Any) -> R
     fragment = p.request.headers.get("hx-request") == "true"
     return p.render(
         "offer_form_part.html" if fragment else "offer_form.html",
-        status=200 if fragment else status,  # htmx swaps only what it gets with a 2xx
+        code=200 if fragment else status,  # htmx swaps only what it gets with a 2xx
         title="Edit offer" if editing else "New offer",
         form=f,
         v=f.values,

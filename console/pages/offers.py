@@ -72,7 +72,7 @@ async def confirm(p: Page) -> Response:
     """ "Pause offer X?" with the button that does it, and a way back."""
     action = p.request.path_params["action"]
     if action not in MOVES:
-        return p.render("error.html", status=404, title="Not found", message="No such page.")
+        return p.render("error.html", code=404, title="Not found", message="No such page.")
     offer = await _offer(p)
     return p.render(
         "confirm.html",
@@ -89,7 +89,7 @@ async def move(p: Page) -> Response:
     """Pause, resume or end the offer at the revision the user confirmed."""
     action = p.request.path_params["action"]
     if action not in MOVES:
-        return p.render("error.html", status=404, title="Not found", message="No such page.")
+        return p.render("error.html", code=404, title="Not found", message="No such page.")
     offers = p.console.backend.stubs.offers
     call = {"pause": offers.PauseOffer, "resume": offers.ResumeOffer, "end": offers.EndOffer}
     request = pb.OfferStatusRequest(offer_ref=p.request.path_params["offer_id"])

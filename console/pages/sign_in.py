@@ -95,7 +95,7 @@ def _refusal(me: pb.WhoAmIResponse) -> str:
 
 
 def _form(p: Page, next_url: str, error: str = "", status: int = 200) -> Response:
-    return p.render("sign_in.html", status=status, error=error, next=next_url)
+    return p.render("sign_in.html", code=status, error=error, next=next_url)
 
 
 def _local(url: str) -> str:
