@@ -27,7 +27,9 @@ def test_a_marketing_key_signs_in_and_out(sign_in: Callable[[str], Page], stack:
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
 
 
-def test_a_channel_key_is_refused_with_its_role_named(context: BrowserContext, stack: Stack) -> None:
+def test_a_channel_key_is_refused_with_its_role_named(
+    context: BrowserContext, stack: Stack
+) -> None:
     page = context.new_page()
     submit_key(page, stack, stack.key["channel"])
     alert = page.get_by_role("alert")
