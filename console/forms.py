@@ -225,6 +225,8 @@ def _view(m: pb.Offer, path: str) -> Any:
     if path in PRESENCE:  # set or not, and the value (a message as its text)
         return m.HasField(path), str(getattr(m, path))
     value = getattr(m, path)
+    if path == "volume_event":  # unspecified means impression
+        return value or pb.VOLUME_EVENT_IMPRESSION
     return list(value) if path == "channels" else value
 
 
