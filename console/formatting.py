@@ -38,6 +38,11 @@ def when(ts: Timestamp | datetime | None) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
+def day(ts: Timestamp) -> str:
+    """The UTC day of a moment, '2026-05-01'."""
+    return ts.ToDatetime(tzinfo=UTC).strftime("%Y-%m-%d")
+
+
 def status_name(value: int) -> str:
     """An OfferStatus value's name (draft, active, paused, ended)."""
     return STATUS_NAMES.get(value, "unknown")
@@ -69,6 +74,7 @@ FILTERS: Final = {
     "count": count,
     "percent": percent,
     "when": when,
+    "day": day,
     "status_name": status_name,
     "reach_text": reach_text,
 }

@@ -316,24 +316,19 @@ class OfferStore:
     def event_counts(self, offer_id: str) -> list[tuple[str, str, int]]:
         """(channel, event type, count) of events attributed to the offer.
 
-        Which events are the offer's: recsys.stores.sql_offer_measures.attributed.
+        Which events are the offer's: recsys.stores.sql_offer_measures._grouped.
         """
         offer = self.get(offer_id)
-        attributed = measures.attributed(offer_id, offer.product_id)
-        channel = sa.func.coalesce(events.c[C.channel], "")
-        query = (
-            sa.select(channel, events.c[C.event], sa.func.count())
-            .where(attributed)
-            .group_by(channel, events.c[C.event])
-        )
-        served = (
-            sa.select(offer_deliveries.c[C.channel], sa.literal("served"), sa.func.count())
-            .where(offer_deliveries.c.offer_id == offer_id)
-            .group_by(offer_deliveries.c[C.channel])
-        )
+        return self.event_counts_of([offer])[offer.id]
+
+    def event_counts_of(self, offers_: Sequence[Offer]) -> dict[str, list[tuple[str, str, int]]]:
+        """offer id -> `event_counts` of each of these offers, in one pass over the store."""
+        if not offers_:
+            return {}
+        products = {o.id: o.product_id for o in offers_}
         with unavailable("offer store", "count offer events"), self.engine.connect() as conn:
-            rows = list(conn.execute(query)) + list(conn.execute(served))
-        return [(str(c), str(e), int(n)) for c, e, n in rows]
+            found = measures.event_counts(conn, products)
+        return {i: [(str(c), e, n) for c, e, n in rows] for i, rows in found.items()}
 
     def daily_counts(self, offer_id: str) -> list[tuple[date, str, int]]:
         """(UTC day, event type, count) of the offer's events, its served slots as 'served'."""

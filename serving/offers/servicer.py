@@ -130,7 +130,11 @@ class OfferServicer(pb_grpc.OfferServiceServicer):
     ) -> Any:
         statuses = [status_from_pb(s, "statuses") for s in request.statuses]
         offers = await self._run(self.service.list, statuses)
-        return pb.ListOffersResponse(offers=[offer_to_pb(o) for o in offers])
+        out = pb.ListOffersResponse(offers=[offer_to_pb(o) for o in offers])
+        if request.include_stats:
+            found = await self._run(self.service.stats_of, offers)
+            out.stats.extend(stats_to_pb(o, s) for o, s in zip(offers, found, strict=True))
+        return out
 
     @_status
     async def PauseOffer(  # noqa: N802 - gRPC method names

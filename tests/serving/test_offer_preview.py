@@ -113,3 +113,34 @@ def test_stats_of_an_unknown_offer_is_not_found(stub: pb_grpc.OfferServiceStub) 
     call = stub.GetOfferStats
     request = pb.GetOfferStatsRequest(offer_ref="off_nothere", include_days=True)
     refused(lambda: call(request, timeout=10), grpc.StatusCode.NOT_FOUND)
+
+
+def test_list_with_stats_gives_each_offer_its_own_stats(
+    stub: pb_grpc.OfferServiceStub, offers_running: Running, model: Trained
+) -> None:
+    made = [create(stub, message(model)).offer for _ in range(3)]
+    seen = {made[0].id: 2, made[2].id: 1}
+    offers_running.stub.RecordEvents(
+        rpb.RecordEventsRequest(
+            events=[
+                rpb.Event(
+                    customer_id=f"list-{i}",
+                    product_id=made[0].product_id,
+                    type="impression",
+                    channel="web",
+                    offer_id=offer_id,
+                )
+                for offer_id, n in seen.items()
+                for i in range(n)
+            ]
+        ),
+        timeout=10,
+    )
+    listed = stub.ListOffers(pb.ListOffersRequest(include_stats=True), timeout=10)
+    assert [s.offer_id for s in listed.stats] == [o.id for o in listed.offers]
+    for offer, stats in zip(listed.offers, listed.stats, strict=True):
+        one = stub.GetOfferStats(pb.GetOfferStatsRequest(offer_ref=offer.id), timeout=10)
+        assert stats == one  # the same numbers as asking for each offer alone
+    by_id = {s.offer_id: s.total.impressions for s in listed.stats}
+    assert [by_id[o.id] for o in made] == [2, 0, 1]
+    assert not stub.ListOffers(pb.ListOffersRequest(), timeout=10).stats

@@ -172,16 +172,20 @@ class GetOfferResponse(_message.Message):
     def __init__(self, offer: _Optional[_Union[Offer, _Mapping]] = ..., history: _Optional[_Iterable[_Union[OfferAuditEntry, _Mapping]]] = ...) -> None: ...
 
 class ListOffersRequest(_message.Message):
-    __slots__ = ("statuses",)
+    __slots__ = ("statuses", "include_stats")
     STATUSES_FIELD_NUMBER: _ClassVar[int]
+    INCLUDE_STATS_FIELD_NUMBER: _ClassVar[int]
     statuses: _containers.RepeatedScalarFieldContainer[OfferStatus]
-    def __init__(self, statuses: _Optional[_Iterable[_Union[OfferStatus, str]]] = ...) -> None: ...
+    include_stats: bool
+    def __init__(self, statuses: _Optional[_Iterable[_Union[OfferStatus, str]]] = ..., include_stats: _Optional[bool] = ...) -> None: ...
 
 class ListOffersResponse(_message.Message):
-    __slots__ = ("offers",)
+    __slots__ = ("offers", "stats")
     OFFERS_FIELD_NUMBER: _ClassVar[int]
+    STATS_FIELD_NUMBER: _ClassVar[int]
     offers: _containers.RepeatedCompositeFieldContainer[Offer]
-    def __init__(self, offers: _Optional[_Iterable[_Union[Offer, _Mapping]]] = ...) -> None: ...
+    stats: _containers.RepeatedCompositeFieldContainer[OfferStats]
+    def __init__(self, offers: _Optional[_Iterable[_Union[Offer, _Mapping]]] = ..., stats: _Optional[_Iterable[_Union[OfferStats, _Mapping]]] = ...) -> None: ...
 
 class OfferStatusRequest(_message.Message):
     __slots__ = ("offer_ref", "expected_revision")
