@@ -178,3 +178,33 @@ def record_impressions(stack: Stack, offer_id: str, product: str, customers: lis
         )
     except grpc.RpcError as exc:
         pytest.fail(f"RecordEvents: {exc.code()}: {exc.details()}")
+
+
+def test_edit_changes_only_what_changed_and_the_history_shows_before_and_after(
+    sign_in: Callable[[str], Page], model: Trained
+) -> None:
+    product, segment, _ = pick(model)
+    page = sign_in("marketing")
+    page.get_by_role("link", name="New offer", exact=True).first.click()
+    name = f"edit-{uuid.uuid4().hex[:6]}"
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    fill_offer(page, name, product, segment, now, now + timedelta(days=10))
+    page.get_by_role("button", name="Create offer").click()
+    expect(page.get_by_role("status")).to_contain_text("created")
+    page.get_by_role("link", name="Edit", exact=True).click()
+    expect(page.get_by_label("Name")).to_have_value(name)  # the stored values fill the form
+    page.get_by_label("Priority (higher wins)").fill("7")
+    page.get_by_label("Impressions per customer").fill("2")
+    page.get_by_label("within days").fill("7")
+    page.get_by_role("button", name="Save changes").click()
+    expect(page.get_by_role("status")).to_contain_text(f"Offer {name} saved")
+    changes = page.get_by_role("region", name=re.compile("^Changes of update"))
+    expect(changes.get_by_role("row", name="priority")).to_contain_text("0")
+    expect(changes.get_by_role("row", name="priority")).to_contain_text("7")
+    expect(changes.get_by_role("row", name="cap_impressions")).to_contain_text("none2")
+    expect(changes.get_by_role("row", name="cap_days")).to_contain_text("none7")
+    expect(changes.get_by_role("row")).to_have_count(4)  # the header and the changed fields
+    page.get_by_role("link", name="Edit", exact=True).click()
+    page.get_by_role("button", name="Save changes").click()  # nothing changed: nothing saved
+    expect(page.get_by_role("status")).to_have_text("Nothing changed.")
+    screenshot(page, "offer-edited")
