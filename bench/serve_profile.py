@@ -44,17 +44,18 @@ CHANNEL = "mobile"
 K = 5
 # (stage label, module, attribute): the functions timed, in the order a request runs them
 STAGES = (
-    ("offers (live offers, arbiter)", "serving.offers.placer", "OfferPlacer.arbiter"),
-    ("state (snapshot rows)", "recsys.engine.engine", "Engine.state"),
+    ("offers (live offers)", "serving.offers.placer", "OfferPlacer.run"),
     ("store read", "serving.recommend.suggest", "store.recent"),
-    ("overlay (events)", "serving.recommend.suggest", "apply_recent"),
-    ("masks (rules)", "recsys.engine.engine", "Engine.allowed_masks"),
+    ("state (snapshot rows)", "recsys.engine.engine", "Engine.state"),
+    ("overlay (events)", "recsys.engine.request", "apply_events"),
+    ("masks (rules)", "recsys.engine.request", "rule_masks"),
+    ("combine masks", "recsys.engine.request", "combine"),
     ("scores (model)", "recsys.engine.engine", "Engine.scores"),
-    ("combine masks", "recsys.engine.engine", "combine"),
-    ("topk", "recsys.engine.engine", "topk"),
-    ("explain (reasons)", "recsys.engine.engine", "Engine.explain_items"),
-    ("row_items (excl. explain)", "serving.recommend.service", "row_items"),
-    ("offer fields (with_offers)", "serving.recommend.service", "with_offers"),
+    ("topk", "recsys.engine.request", "masked_topk"),
+    ("offer placement", "recsys.engine.request", "place"),
+    ("reasons", "recsys.engine.request", "_reasons"),
+    ("row_items", "serving.recommend.service", "row_items"),
+    ("removed (rule report)", "serving.recommend.service", "removed"),
     ("pb response (_recommendation)", "serving.recommend.servicer", "_recommendation"),
 )
 
@@ -125,6 +126,12 @@ def _parse() -> argparse.Namespace:
         help="share of the customers given events since the snapshot",
     )
     parser.add_argument("--profile", type=int, default=0, help="print cProfile's top N")
+    parser.add_argument(
+        "--answer-cache",
+        type=int,
+        default=0,
+        help="answers kept (RECSYS_ANSWER_CACHE_SIZE); 0, the default, runs the pipeline per call",
+    )
     return parser.parse_args()
 
 
@@ -140,7 +147,10 @@ def _built(model: BenchModel, args: argparse.Namespace) -> tuple[Any, list[str]]
     db = model.root / f"profile-events-{args.with_events:g}.db"
     db.unlink(missing_ok=True)  # a fresh store: the events below and nothing else
     settings = Settings(
-        home=model.home, mlflow_tracking_uri=model.tracking_uri, database_url=f"sqlite:///{db}"
+        home=model.home,
+        mlflow_tracking_uri=model.tracking_uri,
+        database_url=f"sqlite:///{db}",
+        answer_cache_size=args.answer_cache,
     )
     configure_mlflow(settings)
     holder = ModelHolder()

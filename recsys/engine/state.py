@@ -44,8 +44,9 @@ class BatchState:
 class ProfileArrays:
     """Every snapshot customer's rule inputs as arrays, extracted once per snapshot.
 
-    Each array has one entry per snapshot row plus a last entry holding the cautious defaults
-    of a customer the snapshot does not know, so row -1 indexes exactly those.
+    Each array, and the profile frame, has one entry per snapshot row plus a last entry for a
+    customer the snapshot does not know (cautious defaults; nulls and the unknown segment in
+    the frame), so row -1 indexes exactly those and a batch of any mix is one gather.
     """
 
     birth_year: np.ndarray  # int32 (N + 1,), PLACEHOLDER_BIRTH_YEAR where unknown
@@ -53,6 +54,7 @@ class ProfileArrays:
     risk_tolerance: np.ndarray  # int8 (N + 1,)
     marketing_consent: np.ndarray  # bool (N + 1,)
     segment: np.ndarray  # str objects (N + 1,), shared strings: 8 bytes a customer
+    frame: pl.DataFrame  # (N + 1 rows) profile columns, segment nulls filled
 
     @classmethod
     def of(cls, customers: pl.DataFrame) -> ProfileArrays:
@@ -64,12 +66,17 @@ class ProfileArrays:
             values, pl.int_range(values.len(), eager=True), return_dtype=pl.Int64
         )
         shared = np.append(values.to_numpy().astype(object), UNKNOWN_SEGMENT)
+        unknown_segment = pl.lit(UNKNOWN_SEGMENT, customers.schema[C.segment]).alias(C.segment)
+        unknown = customers.clear(1).with_columns(unknown_segment)
+        # rechunk=False: the snapshot's columns are shared, not copied
+        frame = pl.concat([customers.with_columns(segment), unknown], rechunk=False)
         return cls(
             birth_year=np.append(known.birth_year, np.int32(PLACEHOLDER_BIRTH_YEAR)),
             age_known=np.append(known.age_known, False),
             risk_tolerance=np.append(known.risk_tolerance, np.int8(UNKNOWN_RISK_TOLERANCE)),
             marketing_consent=np.append(known.marketing_consent, False),
             segment=shared[np.append(codes.to_numpy(), len(values))],
+            frame=frame,
         )
 
     def take(self, rows: np.ndarray) -> CustomerBatch:
@@ -112,7 +119,7 @@ def batch_state(
         rows=rows,
         history=history,
         held=held,
-        features=_features(snapshot, ids, rows),
+        features=_features(profiles.frame, ids, rows),
         customers=profiles.take(rows),
     )
 
@@ -147,20 +154,19 @@ def _holdings_matrix(
     return out
 
 
-def _features(snapshot: Snapshot, ids: list[str], rows: np.ndarray) -> pl.DataFrame:
-    """Snapshot profile rows; unknown customers get nulls and the 'unknown' segment."""
-    frame = snapshot.customers
-    first = int(rows[0]) if len(rows) else 0
-    if first >= 0 and np.array_equal(rows, np.arange(first, first + len(rows))):
-        picked = frame.slice(first, len(rows))  # a run of snapshot rows: no gather
+def _features(frame: pl.DataFrame, ids: list[str], rows: np.ndarray) -> pl.DataFrame:
+    """Profile rows of ProfileArrays.frame; unknown customers get its last row, with their id."""
+    at = np.where(rows >= 0, rows, frame.height - 1)
+    first = int(at[0]) if len(at) else 0
+    if np.array_equal(at, np.arange(first, first + len(at))):
+        picked = frame.slice(first, len(at))  # a run of rows (one customer is one): no gather
     else:
-        picked = frame[np.where(rows >= 0, rows, 0)]
+        picked = frame[at]
     if (rows < 0).any():
-        known = pl.Series(rows >= 0)
-        nulls = [pl.when(known).then(pl.col(c)).otherwise(None).alias(c) for c in frame.columns]
-        picked = picked.with_columns(nulls).with_columns(pl.Series(C.customer_id, ids, pl.String))
-    if picked[C.segment].has_nulls():
-        picked = picked.with_columns(pl.col(C.segment).fill_null(UNKNOWN_SEGMENT))
+        # on the new frame object only: the snapshot's columns are not touched
+        picked.replace_column(
+            picked.get_column_index(C.customer_id), pl.Series(C.customer_id, ids, pl.String)
+        )
     return picked
 
 
