@@ -116,7 +116,7 @@ class SessionStore:
         sid, sep, signature = (cookie or "").rpartition(".")
         if not sep or not sid:
             return None
-        return sid if hmac.compare_digest(signature, self._sign(sid)) else None
+        return sid if hmac.compare_digest(signature.encode(), self._sign(sid).encode()) else None
 
 
 def same_token(sent: str | None, expected: str) -> bool:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any, Final
 
 import grpc
@@ -102,7 +102,7 @@ class AdminServicer(pb_grpc.AdminServiceServicer):
             raise ValidationError("customer_id", "is required")
         if not 0 <= request.limit <= MAX_DECISIONS:
             raise ValidationError("limit", f"must be 0..{MAX_DECISIONS}, got {request.limit}")
-        since = request.since.ToDatetime(tzinfo=UTC) if request.HasField("since") else None
+        since = _since(request)
         limit = request.limit or DEFAULT_DECISIONS
         found = await off_loop(self.blocking, self._read_decisions, customer, since, limit)
         return pb.ListDecisionsResponse(
@@ -118,3 +118,13 @@ class AdminServicer(pb_grpc.AdminServiceServicer):
         """Close the decision store if it was opened."""
         if self._store is not None:
             self._store.close()
+
+
+def _since(request: pb.ListDecisionsRequest) -> datetime | None:
+    """The `since` time, or None; ValidationError for a timestamp out of range."""
+    if not request.HasField("since"):
+        return None
+    try:
+        return request.since.ToDatetime(tzinfo=UTC)
+    except (ValueError, OverflowError) as exc:
+        raise ValidationError("since", f"not a valid time: {exc}") from exc

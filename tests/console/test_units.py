@@ -57,6 +57,7 @@ def test_a_forged_signature_finds_nothing() -> None:
     session = store.new()
     sid = store.cookie_value(session).rpartition(".")[0]
     assert store.find(f"{sid}.forged")[0] is None
+    assert store.find("0.\x80")[0] is None  # regression: non-ASCII signatures raised TypeError
     assert SessionStore(60, 10).find(store.cookie_value(session))[0] is None  # other secret
 
 
