@@ -68,6 +68,22 @@ class RequestLimits(BaseModel):
     max_context_value_length: int = Field(default=256, ge=1)
 
 
+class ConsoleSettings(BaseModel):
+    """The web console's sessions and sign-in limits (RECSYS_CONSOLE__<NAME>)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    idle_minutes: float = Field(default=15.0, gt=0, description="signed out after this idle")
+    sign_in_failures: int = Field(
+        default=5, ge=1, description="failed sign-ins per address within the window"
+    )
+    sign_in_window_minutes: float = Field(default=15.0, gt=0)
+    max_sessions: int = Field(default=10_000, ge=1, description="sessions kept at most")
+    mlflow_ui_url: str = Field(
+        default="http://127.0.0.1:5000", description="the MLflow UI the models page links to"
+    )
+
+
 def _default_channels() -> dict[str, ChannelConfig]:
     ks = {"atm": 1, "mobile": 5, "web": 5, "branch": 5, "call_center": 10}
     excluded = {"atm": ["mortgage", "wealth_management", "mutual_fund", "fx", "precious_metals"]}
@@ -135,6 +151,7 @@ class Settings(BaseSettings):
     decision_retention_days: int = Field(
         default=365, ge=0, description="days decisions are kept (0 = forever)"
     )
+    console: ConsoleSettings = Field(default_factory=lambda: ConsoleSettings())
 
     @field_validator("event_types")
     @classmethod

@@ -37,6 +37,7 @@ COMMANDS: Final = {
     "events": ("recsys_cli.events", "The feedback event log: export."),
     "audit": ("recsys_cli.audit", "Decision log: audit CUSTOMER (what was shown, why)."),
     "db": ("recsys_cli.db", "Schema migrations of the store: current, upgrade, downgrade."),
+    "console": ("recsys_cli.web_console", "The marketing web console (a client of the server)."),
 }
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date
 from typing import Final
 
 from recsys.columns import Events
@@ -82,3 +83,31 @@ def offer_stats(counts: Iterable[tuple[str, str, int]]) -> OfferStats:
         per[name] = per.get(name, 0) + n
     rows = tuple(ChannelStats(channel, **sums[channel]) for channel in sorted(sums))
     return OfferStats(rows, sum(rows, ChannelStats("")))
+
+
+@dataclass(frozen=True)
+class DayStats:
+    """Counts of one UTC day, every channel together (no channel in `counts`)."""
+
+    day: date
+    counts: ChannelStats
+
+
+def day_stats(counts: Iterable[tuple[date, str, int]]) -> tuple[DayStats, ...]:
+    """Per-day stats, oldest first, from (day, event type, count) rows; days with none of the
+    counted events are left out, as channels are in `offer_stats`."""
+    per_day: dict[date, list[tuple[str, str, int]]] = {}
+    for day, event, n in counts:
+        per_day.setdefault(day, []).append(("", event, n))
+    out = (DayStats(day, offer_stats(per_day[day]).total) for day in sorted(per_day))
+    return tuple(d for d in out if d.counts != ChannelStats(""))
+
+
+@dataclass(frozen=True)
+class CapUse:
+    """How much of its caps an offer has used, counted as the caps count exposures."""
+
+    volume_cap: int | None
+    volume_used: int
+    customers_in_window: int = 0  # exposed within the frequency cap's window
+    customers_at_cap: int = 0  # of those, at the cap now

@@ -20,6 +20,10 @@ CHANNEL_METHODS: Final = frozenset(
 # Every method of the offers service, including ones added after this was written.
 MARKETING_PREFIX: Final = "/recsys.v1.OfferService/"
 OPEN_PREFIXES: Final = ("/grpc.health.v1.Health/", "/grpc.reflection.")
+_ADMIN: Final = "/recsys.v1.AdminService/"
+ANY_KEY_METHODS: Final = frozenset({_ADMIN + "WhoAmI"})  # who am I: every valid key may ask
+# what the console shows marketing besides offers; the rest of AdminService is admin's
+MARKETING_METHODS: Final = frozenset(_ADMIN + m for m in ("GetCatalog", "ListModelVersions"))
 
 
 def check_role(role: str) -> str:
@@ -38,10 +42,12 @@ def allowed(role: str, method: str) -> bool:
     """Whether a key of `role` may call `method` (an unknown role may call nothing)."""
     if role == ADMIN:
         return True
+    if role in ROLES and method in ANY_KEY_METHODS:
+        return True
     if role == CHANNEL:
         return method in CHANNEL_METHODS
     if role == MARKETING:
-        return method.startswith(MARKETING_PREFIX)
+        return method.startswith(MARKETING_PREFIX) or method in MARKETING_METHODS
     return False
 
 

@@ -12,7 +12,7 @@ import json
 import uuid
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Final
 
 import sqlalchemy as sa
@@ -27,6 +27,8 @@ from recsys.offers.model import (
     Target,
     VolumeEvent,
 )
+from recsys.offers.stats import CapUse
+from recsys.stores import sql_offer_measures as measures
 from recsys.stores.db import SQLITE, make_engine
 from recsys.stores.errors import unavailable
 from recsys.stores.migrate import upgrade
@@ -314,35 +316,42 @@ class OfferStore:
     def event_counts(self, offer_id: str) -> list[tuple[str, str, int]]:
         """(channel, event type, count) of events attributed to the offer.
 
-        An event is the offer's when it carries the offer id, or when it names no offer but
-        answers a request in which the offer placed this same product (joined by request id).
+        Which events are the offer's: recsys.stores.sql_offer_measures._grouped.
         """
         offer = self.get(offer_id)
-        delivered = sa.select(offer_deliveries.c[REQUEST_ID]).where(
-            offer_deliveries.c.offer_id == offer_id
-        )
-        attributed = sa.or_(
-            events.c[OFFER_ID] == offer_id,
-            sa.and_(
-                sa.or_(events.c[OFFER_ID].is_(None), events.c[OFFER_ID] == ""),
-                events.c[C.product_id] == offer.product_id,
-                events.c[REQUEST_ID].in_(delivered),
-            ),
-        )
-        channel = sa.func.coalesce(events.c[C.channel], "")
-        query = (
-            sa.select(channel, events.c[C.event], sa.func.count())
-            .where(attributed)
-            .group_by(channel, events.c[C.event])
-        )
-        served = (
-            sa.select(offer_deliveries.c[C.channel], sa.literal("served"), sa.func.count())
-            .where(offer_deliveries.c.offer_id == offer_id)
-            .group_by(offer_deliveries.c[C.channel])
-        )
+        return self.event_counts_of([offer])[offer.id]
+
+    def event_counts_of(self, offers_: Sequence[Offer]) -> dict[str, list[tuple[str, str, int]]]:
+        """offer id -> `event_counts` of each of these offers, in one pass over the store."""
+        if not offers_:
+            return {}
+        products = {o.id: o.product_id for o in offers_}
         with unavailable("offer store", "count offer events"), self.engine.connect() as conn:
-            rows = list(conn.execute(query)) + list(conn.execute(served))
-        return [(str(c), str(e), int(n)) for c, e, n in rows]
+            found = measures.event_counts(conn, products)
+        return {i: [(str(c), e, n) for c, e, n in rows] for i, rows in found.items()}
+
+    def daily_counts(self, offer_id: str) -> list[tuple[date, str, int]]:
+        """(UTC day, event type, count) of the offer's events, its served slots as 'served'."""
+        offer = self.get(offer_id)
+        with unavailable("offer store", "count offer events per day"), self.engine.connect() as c:
+            return measures.daily_counts(c, offer_id, offer.product_id)
+
+    def cap_use(self, offer: Offer, now: datetime, hold: timedelta) -> CapUse:
+        """How much of its caps `offer` has used, counted as `reserve` counts them."""
+        now = _utc(now)
+        with unavailable("offer store", "count offer cap use"), self.engine.connect() as conn:
+            if offer.cap is None:
+                seen = _exposures(conn, [offer], [], now, hold)
+                return CapUse(offer.volume_cap, seen.total.get(offer.id, 0))
+            since = now - timedelta(days=offer.cap.days)
+            exposed = measures.exposed_customers(conn, offer.id, since)
+            at_cap, volume = 0, None
+            for i in range(0, max(len(exposed), 1), CUSTOMERS_PER_INSERT):
+                chunk = exposed[i : i + CUSTOMERS_PER_INSERT]
+                seen = _exposures(conn, [offer], chunk, now, hold)
+                volume = seen.total.get(offer.id, 0) if volume is None else volume
+                at_cap += sum(n >= offer.cap.impressions for n in seen.per_customer.values())
+        return CapUse(offer.volume_cap, volume or 0, len(exposed), at_cap)
 
     # --- helpers -------------------------------------------------------------------------------
     def _check_name_free(self, conn: sa.Connection, name: str, offer_id: str | None) -> None:

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final
 
 from recsys.engine.engine import Engine
 from recsys.offers.model import Offer, OfferDraft, OfferProblem, Status, raise_all
-from recsys.offers.stats import OfferStats, offer_stats
+from recsys.offers.stats import CapUse, DayStats, OfferStats, day_stats, offer_stats
+from recsys.offers.targeting import Reach
 from recsys.settings import Settings
 from recsys.stores.sql_offers import AuditEntry, OfferStore
 from recsys.stores.tables import ID_LENGTH
@@ -50,10 +51,22 @@ class OfferDetail:
 
 @dataclass(frozen=True)
 class OfferReport:
-    """An offer's performance: counts and rates per channel and in total."""
+    """An offer's performance: counts and rates per channel and in total (per day and the
+    use of its caps when asked for)."""
 
     offer: Offer
     stats: OfferStats
+    days: tuple[DayStats, ...] = ()
+    caps: CapUse | None = None
+
+
+@dataclass(frozen=True)
+class OfferPreview:
+    """Whom a new offer would reach in the serving snapshot, and its warnings."""
+
+    reach: Reach
+    customers: int  # in the serving snapshot
+    warnings: tuple[str, ...] = ()
 
 
 class OfferManager:
@@ -70,6 +83,7 @@ class OfferManager:
         self.store = store
         self.holder = holder
         self.channels = frozenset(settings.channels)
+        self.hold = timedelta(minutes=settings.offer_hold_minutes)  # as the caps count it
         self.clock = clock
 
     def create(self, offer: Offer | OfferDraft, actor: str) -> OfferEdit:
@@ -79,6 +93,21 @@ class OfferManager:
         catalog's: an unknown product, channel or segment.
         """
         actor = check_actor(actor)
+        built, engine = self._checked(offer)
+        stored = self.store.create(built, actor, now=self.clock())
+        return OfferEdit(stored, tuple(warnings_for(stored, engine, self.clock())))
+
+    def preview(self, offer: Offer | OfferDraft) -> OfferPreview:
+        """What `create` would store, not stored: the same problems, its reach and warnings."""
+        built, engine = self._checked(offer)
+        now = self.clock()
+        at = max(now.date(), built.start_at.date())  # the day it first runs, as the warnings
+        found = engine.reach(built, at)
+        customers = len(engine.snapshot.customer_map)
+        return OfferPreview(found, customers, tuple(warnings_for(built, engine, now)))
+
+    def _checked(self, offer: Offer | OfferDraft) -> tuple[Offer, Engine]:
+        """The new offer built, and the engine that checked it; every problem together."""
         if isinstance(offer, Offer):
             offer = OfferDraft(_values(offer), segments=offer.target.segments)
         problems = offer.all_problems()
@@ -91,8 +120,7 @@ class OfferManager:
             values["product_id"], values.get("channels", ()), offer.segments, engine, self.channels
         )
         raise_all(problems)
-        stored = self.store.create(offer.build(), actor, now=self.clock())
-        return OfferEdit(stored, tuple(warnings_for(stored, engine, self.clock())))
+        return offer.build(), engine
 
     def update(
         self,
@@ -159,10 +187,21 @@ class OfferManager:
         """Offers, newest first, optionally only of these statuses."""
         return self.store.list(statuses)
 
-    def stats(self, ref: str) -> OfferReport:
-        """Served slots, impressions, clicks, purchases and rates of the offer `ref`."""
+    def stats_of(self, offers: Sequence[Offer]) -> list[OfferStats]:
+        """The stats of each of `offers`, in their order (one read of the store for all)."""
+        counts = self.store.event_counts_of(offers)
+        return [offer_stats(counts[o.id]) for o in offers]
+
+    def stats(self, ref: str, *, with_days: bool = False) -> OfferReport:
+        """Served slots, impressions, clicks, purchases and rates of the offer `ref`; with
+        `with_days` also its counts per day and the use of its caps."""
         offer = self._find(ref)
-        return OfferReport(offer, offer_stats(self.store.event_counts(offer.id)))
+        report = OfferReport(offer, offer_stats(self.store.event_counts(offer.id)))
+        if not with_days:
+            return report
+        days = day_stats(self.store.daily_counts(offer.id))
+        caps = self.store.cap_use(offer, self.clock(), self.hold)
+        return replace(report, days=days, caps=caps)
 
     def _change_problems(
         self,

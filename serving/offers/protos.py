@@ -8,8 +8,9 @@ are read into offers and changes in serving/offers/requests.py.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
@@ -22,9 +23,12 @@ from recsys.offers.model import (
     Target,
     VolumeEvent,
 )
-from recsys.offers.stats import ChannelStats, OfferStats
+from recsys.offers.stats import CapUse, ChannelStats, DayStats, OfferStats
 from recsys.stores.sql_offers import AuditEntry
 from serving._proto.recsys.v1 import offers_pb2 as pb
+
+if TYPE_CHECKING:
+    from serving.offers.manage import OfferPreview
 
 TARGET_FIELDS: Final = {  # proto OfferTarget field -> Target field
     "segments": "segments",
@@ -216,14 +220,50 @@ def _field_order(row: dict[str, Any]) -> Any:
     return lambda key: order.get(key, len(order))
 
 
-def stats_to_pb(offer: Offer, stats: OfferStats) -> pb.OfferStats:
-    """An offer's stats message."""
-    return pb.OfferStats(
+def stats_to_pb(
+    offer: Offer,
+    stats: OfferStats,
+    days: Sequence[DayStats] = (),
+    caps: CapUse | None = None,
+) -> pb.OfferStats:
+    """An offer's stats message (per day and cap use only when given)."""
+    out = pb.OfferStats(
         offer_id=offer.id,
         name=offer.name,
         channels=[channel_stats_to_pb(c) for c in stats.channels],
         total=channel_stats_to_pb(stats.total),
+        days=[
+            pb.OfferDayStats(
+                day=d.day.isoformat(),
+                served=d.counts.served,
+                impressions=d.counts.impressions,
+                clicks=d.counts.clicks,
+                purchases=d.counts.purchases,
+            )
+            for d in days
+        ],
     )
+    if caps is not None:
+        out.caps.CopyFrom(
+            pb.OfferCapUse(
+                volume_cap=caps.volume_cap,
+                volume_used=caps.volume_used,
+                customers_in_window=caps.customers_in_window,
+                customers_at_cap=caps.customers_at_cap,
+            )
+        )
+    return out
+
+
+def preview_to_pb(found: OfferPreview) -> pb.OfferPreview:
+    """A preview's reach and warnings (warnings name fields as the request does)."""
+    reach = pb.OfferReach(
+        customers=found.customers,
+        targeted=found.reach.targeted,
+        receivable=found.reach.receivable,
+        blocked=found.reach.blocked,
+    )
+    return pb.OfferPreview(reach=reach, warnings=[api_message(w) for w in found.warnings])
 
 
 def channel_stats_to_pb(c: ChannelStats) -> pb.OfferChannelStats:

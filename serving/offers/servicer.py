@@ -6,9 +6,6 @@ keeps answering Recommend meanwhile.
 
 from __future__ import annotations
 
-import asyncio
-import contextvars
-import functools
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from typing import Any, Final, TypeVar
@@ -20,12 +17,14 @@ from recsys.stores.sql_offers import OfferConflict, OfferNotFound
 from recsys.stores.tables import ID_LENGTH
 from serving._proto.recsys.v1 import offers_pb2 as pb
 from serving._proto.recsys.v1 import offers_pb2_grpc as pb_grpc
+from serving.blocking import off_loop
 from serving.offers.manage import OfferEdit, OfferManager
 from serving.offers.protos import (
     api_field,
     api_message,
     audit_to_pb,
     offer_to_pb,
+    preview_to_pb,
     stats_to_pb,
     status_from_pb,
 )
@@ -88,10 +87,7 @@ class OfferServicer(pb_grpc.OfferServiceServicer):
 
     async def _run(self, call: Callable[..., Resp], *args: Any, **kwargs: Any) -> Resp:
         """`call` in the blocking executor (inline when there is none), same context."""
-        if self.blocking is None:
-            return call(*args, **kwargs)
-        bound = functools.partial(contextvars.copy_context().run, call, *args, **kwargs)
-        return await asyncio.get_running_loop().run_in_executor(self.blocking, bound)
+        return await off_loop(self.blocking, call, *args, **kwargs)
 
     @_status
     async def CreateOffer(  # noqa: N802 - gRPC method names
@@ -134,7 +130,11 @@ class OfferServicer(pb_grpc.OfferServiceServicer):
     ) -> Any:
         statuses = [status_from_pb(s, "statuses") for s in request.statuses]
         offers = await self._run(self.service.list, statuses)
-        return pb.ListOffersResponse(offers=[offer_to_pb(o) for o in offers])
+        out = pb.ListOffersResponse(offers=[offer_to_pb(o) for o in offers])
+        if request.include_stats:
+            found = await self._run(self.service.stats_of, offers)
+            out.stats.extend(stats_to_pb(o, s) for o, s in zip(offers, found, strict=True))
+        return out
 
     @_status
     async def PauseOffer(  # noqa: N802 - gRPC method names
@@ -158,8 +158,17 @@ class OfferServicer(pb_grpc.OfferServiceServicer):
     async def GetOfferStats(  # noqa: N802 - gRPC method names
         self, request: pb.GetOfferStatsRequest, context: grpc.aio.ServicerContext
     ) -> Any:
-        report = await self._run(self.service.stats, request.offer_ref)
-        return stats_to_pb(report.offer, report.stats)
+        report = await self._run(
+            self.service.stats, request.offer_ref, with_days=request.include_days
+        )
+        return stats_to_pb(report.offer, report.stats, report.days, report.caps)
+
+    @_status
+    async def PreviewOffer(  # noqa: N802 - gRPC method names
+        self, request: pb.CreateOfferRequest, context: grpc.aio.ServicerContext
+    ) -> Any:
+        found = await self._run(self.service.preview, draft_from_pb(request.offer))
+        return preview_to_pb(found)
 
     async def _move(
         self, request: pb.OfferStatusRequest, context: grpc.aio.ServicerContext, status: Status

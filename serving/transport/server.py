@@ -31,10 +31,14 @@ from recsys.stores.sql_decisions import open_decision_store
 from recsys.stores.sql_events import open_event_store
 from recsys.stores.sql_offers import open_offer_store
 from serving._proto.recsys.v1 import (
+    admin_pb2,
+    admin_pb2_grpc,
     offers_pb2,
     offers_pb2_grpc,
     recommendation_pb2,
 )
+from serving.admin.models import ModelVersions
+from serving.admin.servicer import AdminServicer
 from serving.decisions.log import DecisionLog
 from serving.models.follower import ModelFollower, ModelHolder
 from serving.offers.book import OfferBook
@@ -58,6 +62,7 @@ from serving.transport.undecodable import UndecodableInterceptor
 log = logging.getLogger(__name__)
 SERVICE_NAME = recommendation_pb2.DESCRIPTOR.services_by_name["RecommendationService"].full_name
 OFFER_SERVICE_NAME = offers_pb2.DESCRIPTOR.services_by_name["OfferService"].full_name
+ADMIN_SERVICE_NAME = admin_pb2.DESCRIPTOR.services_by_name["AdminService"].full_name
 MAX_MESSAGE_BYTES = 1024 * 1024  # 1000 events or ids fit easily; anything bigger is refused
 DEFAULT_THREADS = 8  # for calls that wait (and health); the calls run on one loop thread
 GRACE_SECONDS = 5.0
@@ -131,11 +136,13 @@ def build(
         offers_pb2_grpc.add_OfferServiceServicer_to_server(
             OfferServicer(offer_admin, blocking=pool), server
         )
+        admin_pb2_grpc.add_AdminServiceServicer_to_server(_admin(settings, holder, pool), server)
         # asyncio health: a Watch stream is a coroutine, not a pool thread (transport.health)
         health_pb2_grpc.add_HealthServicer_to_server(health_servicer.servicer, server)
         health_servicer.attach(asyncio.get_running_loop())  # setup runs on the server's loop
         reflection.enable_server_reflection(
-            (SERVICE_NAME, OFFER_SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME),
+            (SERVICE_NAME, OFFER_SERVICE_NAME, ADMIN_SERVICE_NAME)
+            + (health.SERVICE_NAME, reflection.SERVICE_NAME),
             server,
         )
         try:
@@ -193,6 +200,17 @@ def build_server(
         reuse_port=reuse_port,
     )
     return built.server, built.port
+
+
+def _admin(settings: Settings, holder: ModelHolder, pool: futures.Executor) -> AdminServicer:
+    """The admin service: the registry through its own client, decisions opened on first use."""
+    return AdminServicer(
+        holder,
+        list(settings.channels),
+        ModelVersions(settings.resolved_tracking_uri, settings.registered_model),
+        lambda: open_decision_store(settings.resolved_database_url),
+        blocking=pool,
+    )
 
 
 def _answer_cache(settings: Settings, metrics: ServingMetrics) -> AnswerCache[Encoded] | None:

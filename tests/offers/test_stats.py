@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections import Counter
+from datetime import date
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from recsys.offers.stats import ChannelStats, OfferStats, offer_stats, rate
+from recsys.offers.stats import ChannelStats, DayStats, OfferStats, day_stats, offer_stats, rate
 
 # What one offer went through: a slot served, then what the customer did, per channel.
 SCRIPT = [
@@ -90,3 +91,13 @@ def test_total_is_the_sum_of_channels_and_counts_match_the_stream(
     assert [c.channel for c in stats.channels] == sorted({c.channel for c in stats.channels})
     ctr = stats.total.click_through_rate
     assert (ctr is None) == (total["impression"] == 0)
+
+
+def test_day_stats_add_a_days_channels_and_skip_days_of_other_events() -> None:
+    d1, d2, d3 = date(2026, 1, 1), date(2026, 1, 2), date(2026, 1, 3)
+    rows = [(d2, "impression", 3), (d1, "served", 4), (d2, "impression", 2), (d3, "view", 9)]
+    rows.append((d2, "click", 1))
+    assert day_stats(rows) == (
+        DayStats(d1, ChannelStats("", served=4)),
+        DayStats(d2, ChannelStats("", impressions=5, clicks=1)),
+    )

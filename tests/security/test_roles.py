@@ -30,6 +30,11 @@ TABLE = {
     OFFER + "ListOffers": {MARKETING, ADMIN},
     OFFER + "AnyMethodAddedLater": {MARKETING, ADMIN},
     "/recsys.v1.OfferServiceX/CreateOffer": {ADMIN},  # a prefix, not a substring match
+    "/recsys.v1.AdminService/WhoAmI": {CHANNEL, MARKETING, ADMIN},
+    "/recsys.v1.AdminService/GetCatalog": {MARKETING, ADMIN},
+    "/recsys.v1.AdminService/ListModelVersions": {MARKETING, ADMIN},
+    "/recsys.v1.AdminService/ListDecisions": {ADMIN},
+    "/recsys.v1.AdminService/SomethingNew": {ADMIN},
     "/recsys.v2.RecommendationService/Recommend": {ADMIN},
     REC + "recommend": {ADMIN},  # method names are case-sensitive
 }

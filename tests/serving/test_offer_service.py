@@ -295,4 +295,5 @@ def test_reflection_describes_the_offer_service(offers_running: Running) -> None
         "ResumeOffer",
         "EndOffer",
         "GetOfferStats",
+        "PreviewOffer",
     }

@@ -172,16 +172,20 @@ class GetOfferResponse(_message.Message):
     def __init__(self, offer: _Optional[_Union[Offer, _Mapping]] = ..., history: _Optional[_Iterable[_Union[OfferAuditEntry, _Mapping]]] = ...) -> None: ...
 
 class ListOffersRequest(_message.Message):
-    __slots__ = ("statuses",)
+    __slots__ = ("statuses", "include_stats")
     STATUSES_FIELD_NUMBER: _ClassVar[int]
+    INCLUDE_STATS_FIELD_NUMBER: _ClassVar[int]
     statuses: _containers.RepeatedScalarFieldContainer[OfferStatus]
-    def __init__(self, statuses: _Optional[_Iterable[_Union[OfferStatus, str]]] = ...) -> None: ...
+    include_stats: bool
+    def __init__(self, statuses: _Optional[_Iterable[_Union[OfferStatus, str]]] = ..., include_stats: _Optional[bool] = ...) -> None: ...
 
 class ListOffersResponse(_message.Message):
-    __slots__ = ("offers",)
+    __slots__ = ("offers", "stats")
     OFFERS_FIELD_NUMBER: _ClassVar[int]
+    STATS_FIELD_NUMBER: _ClassVar[int]
     offers: _containers.RepeatedCompositeFieldContainer[Offer]
-    def __init__(self, offers: _Optional[_Iterable[_Union[Offer, _Mapping]]] = ...) -> None: ...
+    stats: _containers.RepeatedCompositeFieldContainer[OfferStats]
+    def __init__(self, offers: _Optional[_Iterable[_Union[Offer, _Mapping]]] = ..., stats: _Optional[_Iterable[_Union[OfferStats, _Mapping]]] = ...) -> None: ...
 
 class OfferStatusRequest(_message.Message):
     __slots__ = ("offer_ref", "expected_revision")
@@ -192,10 +196,12 @@ class OfferStatusRequest(_message.Message):
     def __init__(self, offer_ref: _Optional[str] = ..., expected_revision: _Optional[int] = ...) -> None: ...
 
 class GetOfferStatsRequest(_message.Message):
-    __slots__ = ("offer_ref",)
+    __slots__ = ("offer_ref", "include_days")
     OFFER_REF_FIELD_NUMBER: _ClassVar[int]
+    INCLUDE_DAYS_FIELD_NUMBER: _ClassVar[int]
     offer_ref: str
-    def __init__(self, offer_ref: _Optional[str] = ...) -> None: ...
+    include_days: bool
+    def __init__(self, offer_ref: _Optional[str] = ..., include_days: _Optional[bool] = ...) -> None: ...
 
 class OfferChannelStats(_message.Message):
     __slots__ = ("channel", "served", "impressions", "clicks", "purchases", "click_through_rate", "conversion_rate")
@@ -216,13 +222,70 @@ class OfferChannelStats(_message.Message):
     def __init__(self, channel: _Optional[str] = ..., served: _Optional[int] = ..., impressions: _Optional[int] = ..., clicks: _Optional[int] = ..., purchases: _Optional[int] = ..., click_through_rate: _Optional[float] = ..., conversion_rate: _Optional[float] = ...) -> None: ...
 
 class OfferStats(_message.Message):
-    __slots__ = ("offer_id", "name", "channels", "total")
+    __slots__ = ("offer_id", "name", "channels", "total", "days", "caps")
     OFFER_ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     CHANNELS_FIELD_NUMBER: _ClassVar[int]
     TOTAL_FIELD_NUMBER: _ClassVar[int]
+    DAYS_FIELD_NUMBER: _ClassVar[int]
+    CAPS_FIELD_NUMBER: _ClassVar[int]
     offer_id: str
     name: str
     channels: _containers.RepeatedCompositeFieldContainer[OfferChannelStats]
     total: OfferChannelStats
-    def __init__(self, offer_id: _Optional[str] = ..., name: _Optional[str] = ..., channels: _Optional[_Iterable[_Union[OfferChannelStats, _Mapping]]] = ..., total: _Optional[_Union[OfferChannelStats, _Mapping]] = ...) -> None: ...
+    days: _containers.RepeatedCompositeFieldContainer[OfferDayStats]
+    caps: OfferCapUse
+    def __init__(self, offer_id: _Optional[str] = ..., name: _Optional[str] = ..., channels: _Optional[_Iterable[_Union[OfferChannelStats, _Mapping]]] = ..., total: _Optional[_Union[OfferChannelStats, _Mapping]] = ..., days: _Optional[_Iterable[_Union[OfferDayStats, _Mapping]]] = ..., caps: _Optional[_Union[OfferCapUse, _Mapping]] = ...) -> None: ...
+
+class OfferDayStats(_message.Message):
+    __slots__ = ("day", "served", "impressions", "clicks", "purchases")
+    DAY_FIELD_NUMBER: _ClassVar[int]
+    SERVED_FIELD_NUMBER: _ClassVar[int]
+    IMPRESSIONS_FIELD_NUMBER: _ClassVar[int]
+    CLICKS_FIELD_NUMBER: _ClassVar[int]
+    PURCHASES_FIELD_NUMBER: _ClassVar[int]
+    day: str
+    served: int
+    impressions: int
+    clicks: int
+    purchases: int
+    def __init__(self, day: _Optional[str] = ..., served: _Optional[int] = ..., impressions: _Optional[int] = ..., clicks: _Optional[int] = ..., purchases: _Optional[int] = ...) -> None: ...
+
+class OfferCapUse(_message.Message):
+    __slots__ = ("volume_cap", "volume_used", "customers_in_window", "customers_at_cap")
+    VOLUME_CAP_FIELD_NUMBER: _ClassVar[int]
+    VOLUME_USED_FIELD_NUMBER: _ClassVar[int]
+    CUSTOMERS_IN_WINDOW_FIELD_NUMBER: _ClassVar[int]
+    CUSTOMERS_AT_CAP_FIELD_NUMBER: _ClassVar[int]
+    volume_cap: int
+    volume_used: int
+    customers_in_window: int
+    customers_at_cap: int
+    def __init__(self, volume_cap: _Optional[int] = ..., volume_used: _Optional[int] = ..., customers_in_window: _Optional[int] = ..., customers_at_cap: _Optional[int] = ...) -> None: ...
+
+class OfferReach(_message.Message):
+    __slots__ = ("customers", "targeted", "receivable", "blocked")
+    class BlockedEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    CUSTOMERS_FIELD_NUMBER: _ClassVar[int]
+    TARGETED_FIELD_NUMBER: _ClassVar[int]
+    RECEIVABLE_FIELD_NUMBER: _ClassVar[int]
+    BLOCKED_FIELD_NUMBER: _ClassVar[int]
+    customers: int
+    targeted: int
+    receivable: int
+    blocked: _containers.ScalarMap[str, int]
+    def __init__(self, customers: _Optional[int] = ..., targeted: _Optional[int] = ..., receivable: _Optional[int] = ..., blocked: _Optional[_Mapping[str, int]] = ...) -> None: ...
+
+class OfferPreview(_message.Message):
+    __slots__ = ("reach", "warnings")
+    REACH_FIELD_NUMBER: _ClassVar[int]
+    WARNINGS_FIELD_NUMBER: _ClassVar[int]
+    reach: OfferReach
+    warnings: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, reach: _Optional[_Union[OfferReach, _Mapping]] = ..., warnings: _Optional[_Iterable[str]] = ...) -> None: ...

@@ -77,6 +77,11 @@ class OfferServiceStub:
                 request_serializer=serving_dot___proto_dot_recsys_dot_v1_dot_offers__pb2.GetOfferStatsRequest.SerializeToString,
                 response_deserializer=serving_dot___proto_dot_recsys_dot_v1_dot_offers__pb2.OfferStats.FromString,
                 _registered_method=True)
+        self.PreviewOffer = channel.unary_unary(
+                '/recsys.v1.OfferService/PreviewOffer',
+                request_serializer=serving_dot___proto_dot_recsys_dot_v1_dot_offers__pb2.CreateOfferRequest.SerializeToString,
+                response_deserializer=serving_dot___proto_dot_recsys_dot_v1_dot_offers__pb2.OfferPreview.FromString,
+                _registered_method=True)
 
 
 class OfferServiceServicer:
@@ -141,6 +146,14 @@ class OfferServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def PreviewOffer(self, request, context):
+        """What CreateOffer would store, without storing it: the same field problems
+        (INVALID_ARGUMENT), and whom the offer reaches under the hard rules and consent.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_OfferServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -183,6 +196,11 @@ def add_OfferServiceServicer_to_server(servicer, server):
                     servicer.GetOfferStats,
                     request_deserializer=serving_dot___proto_dot_recsys_dot_v1_dot_offers__pb2.GetOfferStatsRequest.FromString,
                     response_serializer=serving_dot___proto_dot_recsys_dot_v1_dot_offers__pb2.OfferStats.SerializeToString,
+            ),
+            'PreviewOffer': grpc.unary_unary_rpc_method_handler(
+                    servicer.PreviewOffer,
+                    request_deserializer=serving_dot___proto_dot_recsys_dot_v1_dot_offers__pb2.CreateOfferRequest.FromString,
+                    response_serializer=serving_dot___proto_dot_recsys_dot_v1_dot_offers__pb2.OfferPreview.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -404,6 +422,33 @@ class OfferService:
             '/recsys.v1.OfferService/GetOfferStats',
             serving_dot___proto_dot_recsys_dot_v1_dot_offers__pb2.GetOfferStatsRequest.SerializeToString,
             serving_dot___proto_dot_recsys_dot_v1_dot_offers__pb2.OfferStats.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PreviewOffer(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/recsys.v1.OfferService/PreviewOffer',
+            serving_dot___proto_dot_recsys_dot_v1_dot_offers__pb2.CreateOfferRequest.SerializeToString,
+            serving_dot___proto_dot_recsys_dot_v1_dot_offers__pb2.OfferPreview.FromString,
             options,
             channel_credentials,
             insecure,

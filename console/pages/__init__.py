@@ -1,0 +1,1 @@
+"""One module per page (its routes and handlers); templates under console/templates."""
