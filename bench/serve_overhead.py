@@ -14,10 +14,10 @@ median is printed. The hit% column is the share of the measured calls answered f
 cache: the payloads are N_PAYLOADS customers asked round-robin, so once each has been asked
 every call hits; `--warmup` calls per client process before measuring set how warm it is.
 Columns: total; service = thread CPU inside SuggestionService.recommend (a timer wraps it in
-every variant, ~0.5 us a call); loop-svc = the rest of the grpc-loop thread (grpc.aio's Python
-side, asyncio, interceptors, servicer, response building and serialization); other = the
-process's other threads (gRPC's C event-engine and poller threads, idle pollers); dlog = the
-decision-log writer thread; context switches per call.
+every variant, so the variants stay comparable); loop-svc = the rest of the grpc-loop thread
+(grpc.aio's Python side, asyncio, interceptors, servicer, response building and serialization);
+other = the process's other threads (gRPC's C event-engine and poller threads, idle pollers);
+dlog = the decision-log writer thread; context switches per call.
 
 Variants (bench-only: the server is built with parts left out or replaced, no production
 flags):
@@ -179,7 +179,7 @@ def _serve(variant: str, port: int, probe_file: Path) -> None:
 
 
 def _time_service(service: type) -> list[float]:
-    """Wrap `service.recommend` with a CPU timer (thread time, ~0.5 us a call); [seconds]."""
+    """Wrap `service.recommend` with a CPU timer (thread time); [seconds]."""
     spent = [0.0]
     recommend = service.recommend
 
