@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Final
 
-NO_ARM: Final = "(no experiment)"
+NO_ARM: Final = "(none)"  # answers that carry no experiment arm
 
 
 @dataclass
@@ -18,6 +18,7 @@ class ArmTally:
     purchases: int = 0
     customers: set[str] = field(default_factory=set)
     buyers: set[str] = field(default_factory=set)
+    versions: set[str] = field(default_factory=set)  # model versions that answered
 
     @property
     def ctr(self) -> float:
@@ -36,10 +37,11 @@ class Tally:
 
     arms: dict[str, ArmTally] = field(default_factory=dict)
 
-    def add(self, arm: str, customer_id: str, impressions: int, clicks: int,
+    def add(self, arm: str, version: str, customer_id: str, impressions: int, clicks: int,
             purchases: int) -> None:
         """Count one visit of `customer_id` answered by `arm` ("" = no experiment)."""
         t = self.arms.setdefault(arm or NO_ARM, ArmTally())
+        t.versions.add(version)
         t.visits += 1
         t.impressions += impressions
         t.clicks += clicks
@@ -58,6 +60,7 @@ class Tally:
             out.purchases += t.purchases
             out.customers |= t.customers
             out.buyers |= t.buyers
+            out.versions |= t.versions
         return out
 
     def rows(self) -> list[dict[str, object]]:
@@ -65,6 +68,7 @@ class Tally:
         return [
             {
                 "arm": arm,
+                "model_versions": sorted(t.versions),
                 "visits": t.visits,
                 "customers": len(t.customers),
                 "impressions": t.impressions,
