@@ -14,8 +14,10 @@ from rich.table import Table
 
 from recsys.columns import Columns as C
 from recsys.data.dataset import BankData
-from recsys.data.generate import DEFAULT_MONTHS, DEFAULT_START, generate, total_steps
+from recsys.data.generate import DEFAULT_MONTHS, DEFAULT_START, total_steps
+from recsys.data.generate.generator import generate_with_truth
 from recsys.data.generate.timeline import add_months
+from recsys.data.generate.truth import README_FILE, readme_text, write_truth
 from recsys.data.write import write_dataset
 from recsys_cli.console import console, progress
 
@@ -42,7 +44,11 @@ def generate_command(
     ] = DEFAULT_START.isoformat(),
     months: Annotated[int, typer.Option(min=1, max=240, help="months of history")] = DEFAULT_MONTHS,
 ) -> None:
-    """Generate a synthetic bank (customers, products, events) with planted structure."""
+    """Generate a synthetic bank (customers, products, events) with planted structure.
+
+    Beside the tables it writes truth.npz (the latent ground truth `recsys simulate` plays
+    customers by) and a README.md saying what each file holds.
+    """
     first_day = parse_start(start)
     end = add_months(first_day, months)
     if end > datetime.now(UTC).date():
@@ -56,9 +62,13 @@ def generate_command(
         def report(stage: str, done: int, _total: int) -> None:
             bar.update(task, completed=done, description=f"generating: {stage}")
 
-        data = generate(customers, seed, start=first_day, months=months, progress=report)
+        data, truth = generate_with_truth(
+            customers, seed, start=first_day, months=months, progress=report
+        )
         bar.add_task(f"writing {fmt.value} to {out}", total=None)
         write_dataset(data, out, fmt=fmt.value)
+        write_truth(truth, out)
+        (out / README_FILE).write_text(readme_text(customers, seed, fmt.value))
     console.print(f"[green]wrote {escape(str(out))}[/green]", soft_wrap=True)
     console.print(summary_table(data))
 

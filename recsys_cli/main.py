@@ -32,6 +32,10 @@ COMMANDS: Final = {
     "models": ("recsys_cli.models", "Registered versions: list, promote, rollback."),
     "serve": ("recsys_cli.serve", "Serve the champion over gRPC until SIGTERM/Ctrl-C."),
     "recommend": ("recsys_cli.recommend", "Top-k next-best products with reasons."),
+    "simulate": (
+        "recsys_cli.simulate",
+        "Play a generated bank's customers against a running server (clicks, purchases).",
+    ),
     "offers": ("recsys_cli.offers", "Marketing offers: create, change, list, measure."),
     "keys": ("recsys_cli.keys", "API keys of client applications."),
     "events": ("recsys_cli.events", "The feedback event log: export."),

@@ -51,6 +51,7 @@ def test_help_imports_neither_mlflow_nor_polars() -> None:
     [
         ("recommend", "--help"),
         ("offers", "--help"),
+        ("simulate", "--help"),
         ("recommend", "C00000001", "--server"),
         ("offers", "list", "--server"),
     ],

@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from recsys.columns import DEFAULT_CHANNELS
 from recsys.columns import Columns as C
+from recsys.data.generate.truth import read_truth
 from recsys.data.validate import validate_dataset
 from recsys_cli import data_generate
 
@@ -37,8 +38,15 @@ def test_writes_a_valid_dataset_and_prints_counts(tmp_path: Path, fmt: str) -> N
     code, output = run("--customers", "150", "--seed", "4", "--out", str(out), "--format", fmt)
     assert code == 0, output
     assert sorted(p.name for p in out.iterdir()) == [
-        f"customers.{fmt}", f"events.{fmt}", f"products.{fmt}"
+        "README.md", f"customers.{fmt}", f"events.{fmt}", f"products.{fmt}", "truth.npz"
     ]
+    truth = read_truth(out)
+    assert len(truth) == 150 and truth.seed == 4
+    assert truth.customer_ids().tolist() == sorted(
+        pl.read_parquet(out / "customers.parquet")[C.customer_id].to_list()
+        if fmt == "parquet" else pl.read_csv(out / "customers.csv")[C.customer_id].to_list()
+    )
+    assert "truth.npz" in (out / "README.md").read_text()
     data, problems = validate_dataset(out, channels=DEFAULT_CHANNELS)
     assert problems == [] and data is not None
     assert data.customers.height == 150

@@ -61,13 +61,24 @@ stray views of popular products (suitable or not: browsing is free). Each event 
 channel from the customer's preference (digital use x age class) among the product's
 channels. Scale: 1,000,000 customers give about 12M events.
 
+Ground truth (truth.py, response.py). `generate_with_truth` also returns the latent state
+behind the data (each customer's activity and profile codes, the last two purchases and the
+non-repeatables ever bought at the end of the history); `recsys data generate` keeps it as
+truth.npz beside the tables. response.py turns the same rate and choice weights into
+P(click | shown product) and P(purchase | click) for `recsys simulate` (docs/simulation.md).
+
 Determinism: one numpy SeedSequence(seed) spawns a stream per stage, the time anchor is fixed
 (history 2024-11-01 .. 2026-10-31 by default, never the clock), and events are sorted stably
 by (timestamp, customer, product, event).
 """
 
 from recsys.data.generate.catalog import SPECS, build_catalog, products_frame
-from recsys.data.generate.generator import ProgressFn, generate, total_steps
+from recsys.data.generate.generator import (
+    ProgressFn,
+    generate,
+    generate_with_truth,
+    total_steps,
+)
 from recsys.data.generate.timeline import DEFAULT_MONTHS, DEFAULT_START
 
 __all__ = [
@@ -77,6 +88,7 @@ __all__ = [
     "ProgressFn",
     "build_catalog",
     "generate",
+    "generate_with_truth",
     "products_frame",
     "total_steps",
 ]

@@ -22,6 +22,7 @@ from recsys.data.generate.timeline import (
     PRE_WINDOW_STEPS,
     Timeline,
 )
+from recsys.data.generate.truth import Truth
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +40,14 @@ def total_steps(months: int = DEFAULT_MONTHS) -> int:
 def generate(n_customers: int, seed: int, *, start: date = DEFAULT_START,
              months: int = DEFAULT_MONTHS, progress: ProgressFn | None = None) -> BankData:
     """A synthetic bank dataset: `n_customers` customers, `months` months from `start`."""
+    return generate_with_truth(n_customers, seed, start=start, months=months,
+                               progress=progress)[0]
+
+
+def generate_with_truth(n_customers: int, seed: int, *, start: date = DEFAULT_START,
+                        months: int = DEFAULT_MONTHS, progress: ProgressFn | None = None
+                        ) -> tuple[BankData, Truth]:
+    """`generate`, and the latent state behind the data (what `recsys simulate` goes on)."""
     if n_customers < 1:
         raise ValueError(f"n_customers must be >= 1, got {n_customers}")
     timeline = Timeline(start, months)
@@ -56,7 +65,7 @@ def generate(n_customers: int, seed: int, *, start: date = DEFAULT_START,
     prop = build_propensity(catalog)
     cust = sample_customers(streams[0], n_customers, timeline, catalog)
     tick("customers")
-    intents = simulate(streams[1], cust, catalog, prop, timeline, tick=tick)
+    intents, state = simulate(streams[1], cust, catalog, prop, timeline, tick=tick)
     parts = EventParts()
     add_intent_events(streams[2], parts, intents, cust, catalog, timeline)
     del intents
@@ -74,4 +83,4 @@ def generate(n_customers: int, seed: int, *, start: date = DEFAULT_START,
                     events=events_frame(cols, catalog, n_customers))
     tick("tables")
     logger.debug("generated %s", data.summary())
-    return data
+    return data, Truth(cust, state, seed=seed, end_us=timeline.end_us)

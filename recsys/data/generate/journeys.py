@@ -55,26 +55,29 @@ class Intents:
 
 
 @dataclass
-class _State:
-    last: np.ndarray
-    last_us: np.ndarray
-    previous: np.ndarray
-    previous_us: np.ndarray
+class JourneyState:
+    """What each customer's next choice depends on: the last two purchases and what is held."""
+
+    last: np.ndarray  # int16 product of the last purchase
+    last_us: np.ndarray  # int64 its instant
+    previous: np.ndarray  # int16 product of the purchase before it, -1 = none
+    previous_us: np.ndarray  # int64 its instant
     held: np.ndarray  # bool (customers, products): non-repeatable products ever bought
 
 
 def simulate(rng: np.random.Generator, cust: CustomerArrays, catalog: SimCatalog, prop: Propensity,
-             timeline: Timeline, tick: Callable[[str], None] = lambda _: None) -> Intents:
-    """Run the simulation; return the intents on record (all in the window, purchases before)."""
+             timeline: Timeline, tick: Callable[[str], None] = lambda _: None
+             ) -> tuple[Intents, JourneyState]:
+    """Run the simulation: the intents on record (all in the window, purchases before), and
+    every customer's state at the end of the history (the ground truth a simulator goes on)."""
     n = len(cust)
-    state = _State(
+    state = JourneyState(
         last=cust.onboarding.astype(np.int16), last_us=cust.joined_us.copy(),
         previous=np.full(n, -1, np.int16), previous_us=cust.joined_us.copy(),
         held=np.zeros((n, len(catalog)), dtype=bool),
     )
     state.held[np.arange(n), cust.onboarding] = ~catalog.repeatable[cust.onboarding]
-    convert = np.where(np.isin([s.category for s in catalog.specs], CREDIT), CONVERT_CREDIT,
-                       CONVERT)
+    convert = conversion(catalog)
     steps = [_onboarding_intents(cust)]
     bounds = timeline.step_bounds_us()
     for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
@@ -86,13 +89,19 @@ def simulate(rng: np.random.Generator, cust: CustomerArrays, catalog: SimCatalog
         ok = product >= 0  # customers with nothing left they may buy
         who, ts, product = who[ok], ts[ok], product[ok]
         bought = rng.random(len(who)) < convert[product]
-        _apply_purchases(state, catalog, who[bought], product[bought], ts[bought])
+        apply_purchases(state, catalog, who[bought], product[bought], ts[bought])
         # before the window only purchases are on record (the click log starts with it)
         keep = np.ones(len(who), bool) if in_window else bought
         steps.append((who[keep].astype(np.int32), product[keep], ts[keep], bought[keep],
                       np.full(int(keep.sum()), in_window)))
         tick("journeys: the window, month by month" if in_window else "journeys: earlier years")
-    return Intents(*(np.concatenate(parts) for parts in zip(*steps, strict=True)))
+    return Intents(*(np.concatenate(parts) for parts in zip(*steps, strict=True))), state
+
+
+def conversion(catalog: SimCatalog) -> np.ndarray:
+    """P(an intent becomes a purchase) per product: credit is sometimes declined."""
+    credit = np.isin([s.category for s in catalog.specs], CREDIT)
+    return np.where(credit, CONVERT_CREDIT, CONVERT)
 
 
 def _onboarding_intents(cust: CustomerArrays) -> tuple[np.ndarray, ...]:
@@ -101,10 +110,16 @@ def _onboarding_intents(cust: CustomerArrays) -> tuple[np.ndarray, ...]:
             np.ones(n, bool), np.zeros(n, bool))
 
 
-def _who_intends(rng: np.random.Generator, cust: CustomerArrays, state: _State,
+def intent_rate(cust: CustomerArrays, state: JourneyState, who: np.ndarray | slice,
+                at_us: int | np.ndarray) -> np.ndarray:
+    """Intents per month of customers `who` at `at_us`: activity, burst after a purchase."""
+    since = (at_us - state.last_us[who]) / MONTH_US
+    return BASE_INTENT * cust.activity[who] * (1.0 + BURST * np.exp2(-since / BURST_HALF_LIFE))
+
+
+def _who_intends(rng: np.random.Generator, cust: CustomerArrays, state: JourneyState,
                  step_start: int, exposure_months: float) -> np.ndarray:
-    since = (step_start - state.last_us) / MONTH_US
-    rate = BASE_INTENT * cust.activity * (1.0 + BURST * np.exp2(-since / BURST_HALF_LIFE))
+    rate = intent_rate(cust, state, slice(None), step_start)
     # at most one intent per step: P(at least one) of a Poisson process over the step
     chance = -np.expm1(-rate * exposure_months)
     joined = cust.joined_us < step_start
@@ -112,7 +127,8 @@ def _who_intends(rng: np.random.Generator, cust: CustomerArrays, state: _State,
 
 
 def _choose_all(rng: np.random.Generator, cust: CustomerArrays, catalog: SimCatalog,
-                prop: Propensity, state: _State, who: np.ndarray, ts: np.ndarray) -> np.ndarray:
+                prop: Propensity, state: JourneyState, who: np.ndarray,
+                ts: np.ndarray) -> np.ndarray:
     """`_choose` in chunks of CHUNK customers, as int16 (-1 = nothing eligible)."""
     chosen = [_choose(rng, cust, catalog, prop, state, who[i:i + CHUNK], ts[i:i + CHUNK])
               for i in range(0, len(who), CHUNK)]
@@ -120,8 +136,14 @@ def _choose_all(rng: np.random.Generator, cust: CustomerArrays, catalog: SimCata
 
 
 def _choose(rng: np.random.Generator, cust: CustomerArrays, catalog: SimCatalog, prop: Propensity,
-            state: _State, who: np.ndarray, ts: np.ndarray) -> np.ndarray:
+            state: JourneyState, who: np.ndarray, ts: np.ndarray) -> np.ndarray:
     """Product index per intending customer (-1 when nothing is eligible)."""
+    return sample_rows(rng, choice_weights(cust, catalog, prop, state, who, ts))
+
+
+def choice_weights(cust: CustomerArrays, catalog: SimCatalog, prop: Propensity,
+                   state: JourneyState, who: np.ndarray, ts: np.ndarray) -> np.ndarray:
+    """(len(who), products) float32 weights an intent of each customer at `ts` is drawn by."""
     age = years_of(ts) - cust.birth_year[who]
     group = prop.profile_group(cust.segment[who], age_band(age), cust.income[who])
     a1 = ALPHA_LAST * _fade(ts - state.last_us[who])
@@ -134,7 +156,7 @@ def _choose(rng: np.random.Generator, cust: CustomerArrays, catalog: SimCatalog,
     mix += (1 - a1 - a2)[:, None] * prop.base[None, :]
     mix *= prop.profile[group]
     mix *= _eligible(catalog, cust, state, who, ts, age)
-    return sample_rows(rng, mix)
+    return mix
 
 
 def _fade(elapsed_us: np.ndarray) -> np.ndarray:
@@ -142,7 +164,7 @@ def _fade(elapsed_us: np.ndarray) -> np.ndarray:
     return np.exp2(-(elapsed_us / (RECENCY_HALF_LIFE * MONTH_US)).astype(np.float32))
 
 
-def _eligible(catalog: SimCatalog, cust: CustomerArrays, state: _State, who: np.ndarray,
+def _eligible(catalog: SimCatalog, cust: CustomerArrays, state: JourneyState, who: np.ndarray,
               ts: np.ndarray, age: np.ndarray) -> np.ndarray:
     """The hard rules: suitability, age limits, sale window, non-repeatables bought once."""
     ok = catalog.risk[None, :] <= cust.risk_tolerance[who][:, None]
@@ -153,8 +175,9 @@ def _eligible(catalog: SimCatalog, cust: CustomerArrays, state: _State, who: np.
     return ok
 
 
-def _apply_purchases(state: _State, catalog: SimCatalog, who: np.ndarray, product: np.ndarray,
-                     ts: np.ndarray) -> None:
+def apply_purchases(state: JourneyState, catalog: SimCatalog, who: np.ndarray,
+                    product: np.ndarray, ts: np.ndarray) -> None:
+    """Purchases become the customers' last products; non-repeatables are held from now on."""
     state.previous[who] = state.last[who]
     state.previous_us[who] = state.last_us[who]
     state.last[who] = product
