@@ -38,6 +38,8 @@ class BatchState:
     held: np.ndarray  # (b, n) int64: current holdings quantities
     features: pl.DataFrame  # (b rows) profile columns, nulls where unknown
     customers: CustomerBatch  # rule inputs, with cautious defaults for unknown customers
+    # (b,) bool: the row's features came from the request's context, not ProfileArrays.frame
+    from_context: np.ndarray | None = None
 
 
 @dataclass(frozen=True, eq=False)
