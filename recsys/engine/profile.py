@@ -75,7 +75,10 @@ def apply_context(
     from_context = np.zeros(len(state.rows), dtype=bool)
     from_context[use] = True
     return replace(
-        state, features=features, customers=rule_inputs(features), from_context=from_context
+        state,
+        context_features=features,
+        customers=rule_inputs(features),
+        from_context=from_context,
     )
 
 
