@@ -72,10 +72,8 @@ class IdMap:
 
     def to_internal_series(self, external: pl.Series) -> pl.Series:
         """Vectorised mapping of a polars Series of external ids; unknown ids become null."""
-        joined = (
-            external.cast(pl.String)
-            .to_frame(_EXT)
-            .join(self._lookup, on=_EXT, how="left", maintain_order="left")
+        joined = external.cast(pl.String).to_frame(_EXT).join(
+            self._lookup, on=_EXT, how="left", maintain_order="left"
         )
         return joined[_INT].rename(external.name)
 

@@ -69,13 +69,8 @@ class Snapshot:
         self.products.write_parquet(folder / "products.parquet")
         for name in ("history", "held"):
             m: sp.csr_matrix = getattr(self, name)
-            np.savez(
-                folder / f"{name}.npz",
-                data=m.data,
-                indices=m.indices,
-                indptr=m.indptr,
-                shape=np.asarray(m.shape),
-            )
+            np.savez(folder / f"{name}.npz", data=m.data, indices=m.indices, indptr=m.indptr,
+                     shape=np.asarray(m.shape))
 
     @classmethod
     def load(cls, folder: Path, as_of: datetime) -> Snapshot:

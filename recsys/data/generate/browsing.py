@@ -24,24 +24,13 @@ APPLY_DAYS: Final = 10
 AMOUNT_BY_INCOME: Final = np.array([0.3, 0.5, 0.75, 1.0, 1.6, 3.0])
 
 
-def add_intent_events(
-    rng: np.random.Generator,
-    parts: EventParts,
-    intents: Intents,
-    cust: CustomerArrays,
-    catalog: SimCatalog,
-    timeline: Timeline,
-) -> None:
+def add_intent_events(rng: np.random.Generator, parts: EventParts, intents: Intents,
+                      cust: CustomerArrays, catalog: SimCatalog, timeline: Timeline) -> None:
     """Purchases (with amounts), views, clicks and applications, and closes."""
     bought = intents.purchased
     amount = _amounts(rng, cust, catalog, intents.customer[bought], intents.product[bought])
-    parts.add(
-        intents.customer[bought],
-        intents.product[bought],
-        "purchase",
-        intents.ts[bought],
-        amount=amount,
-    )
+    parts.add(intents.customer[bought], intents.product[bought], "purchase", intents.ts[bought],
+              amount=amount)
     browsing = intents.browsed
     c, p, t = intents.customer[browsing], intents.product[browsing], intents.ts[browsing]
     done = bought[browsing]
@@ -54,25 +43,12 @@ def add_intent_events(
     credit = np.isin([s.category for s in catalog.specs], CREDIT)[p]
     apply = credit & (rng.random(len(c)) < np.where(done, APPLY_BOUGHT, APPLY_BROWSED))
     parts.add(c[apply], p[apply], "apply", _before(rng, t[apply], lo[apply], APPLY_DAYS))
-    _add_closes(
-        rng,
-        parts,
-        catalog,
-        timeline,
-        intents.customer[bought],
-        intents.product[bought],
-        intents.ts[bought],
-    )
+    _add_closes(rng, parts, catalog, timeline, intents.customer[bought], intents.product[bought],
+                intents.ts[bought])
 
 
-def _add_views(
-    rng: np.random.Generator,
-    parts: EventParts,
-    c: np.ndarray,
-    p: np.ndarray,
-    t: np.ndarray,
-    lo: np.ndarray,
-) -> None:
+def _add_views(rng: np.random.Generator, parts: EventParts, c: np.ndarray, p: np.ndarray,
+               t: np.ndarray, lo: np.ndarray) -> None:
     repeat = 1 + rng.poisson(EXTRA_VIEWS, len(c))
     c, p, t, lo = (np.repeat(a, repeat) for a in (c, p, t, lo))
     parts.add(c, p, "view", _before(rng, t, lo, VIEW_DAYS))
@@ -84,26 +60,14 @@ def _before(rng: np.random.Generator, t: np.ndarray, lo: np.ndarray, days: int) 
     return t - (rng.random(len(t)) * span).astype(np.int64)
 
 
-def _amounts(
-    rng: np.random.Generator,
-    cust: CustomerArrays,
-    catalog: SimCatalog,
-    c: np.ndarray,
-    p: np.ndarray,
-) -> np.ndarray:
+def _amounts(rng: np.random.Generator, cust: CustomerArrays, catalog: SimCatalog,
+             c: np.ndarray, p: np.ndarray) -> np.ndarray:
     scale = catalog.amount[p] * AMOUNT_BY_INCOME[cust.income[c] + 1]
     return np.round(scale * rng.lognormal(0.0, 0.5, len(c)), 2)
 
 
-def _add_closes(
-    rng: np.random.Generator,
-    parts: EventParts,
-    catalog: SimCatalog,
-    timeline: Timeline,
-    c: np.ndarray,
-    p: np.ndarray,
-    t: np.ndarray,
-) -> None:
+def _add_closes(rng: np.random.Generator, parts: EventParts, catalog: SimCatalog,
+                timeline: Timeline, c: np.ndarray, p: np.ndarray, t: np.ndarray) -> None:
     """Some purchases are closed later (term deposits at maturity); only closes in the past."""
     closing = rng.random(len(c)) < catalog.close_prob[p]
     c, p, t = c[closing], p[closing], t[closing]

@@ -24,42 +24,38 @@ JUNIOR_SHARE: Final = 0.04
 CONSENT_RATE: Final = 0.7
 
 # P(segment | age band); columns follow SEGMENTS.
-SEGMENT_BY_AGE: Final = np.array(
-    [
-        [1, 0, 0, 0, 0, 0, 0],
-        [0, 0.70, 0.27, 0, 0, 0, 0.03],
-        [0, 0.07, 0.65, 0.15, 0.01, 0, 0.12],
-        [0, 0, 0.58, 0.22, 0.05, 0, 0.15],
-        [0, 0, 0.55, 0.24, 0.07, 0, 0.14],
-        [0, 0, 0.02, 0.14, 0.06, 0.78, 0],
-    ]
-)
+SEGMENT_BY_AGE: Final = np.array([
+    [1, 0, 0, 0, 0, 0, 0],
+    [0, .70, .27, 0, 0, 0, .03],
+    [0, .07, .65, .15, .01, 0, .12],
+    [0, 0, .58, .22, .05, 0, .15],
+    [0, 0, .55, .24, .07, 0, .14],
+    [0, 0, .02, .14, .06, .78, 0],
+])
 # P(income band | segment); juniors have no income band (null).
-INCOME_BY_SEGMENT: Final = np.array(
-    [
-        [1, 0, 0, 0, 0],
-        [0.70, 0.28, 0.02, 0, 0],
-        [0.25, 0.35, 0.30, 0.10, 0],
-        [0, 0, 0.20, 0.50, 0.30],
-        [0, 0, 0, 0.20, 0.80],
-        [0.30, 0.35, 0.25, 0.07, 0.03],
-        [0, 0.20, 0.40, 0.30, 0.10],
-    ]
-)
-DIGITAL_BY_AGE: Final = np.array([0.60, 0.90, 0.85, 0.72, 0.50, 0.22])
+INCOME_BY_SEGMENT: Final = np.array([
+    [1, 0, 0, 0, 0],
+    [.70, .28, .02, 0, 0],
+    [.25, .35, .30, .10, 0],
+    [0, 0, .20, .50, .30],
+    [0, 0, 0, .20, .80],
+    [.30, .35, .25, .07, .03],
+    [0, .20, .40, .30, .10],
+])
+DIGITAL_BY_AGE: Final = np.array([.60, .90, .85, .72, .50, .22])
 # Shift of the latent risk score per segment and age band (private bankers take more risk).
-RISK_BY_SEGMENT: Final = np.array([0, 0, 0, 0.4, 0.8, -0.3, 0.3])
-RISK_BY_AGE: Final = np.array([0, -0.2, 0.4, 0.3, 0, -0.8])
-ACTIVITY_BY_SEGMENT: Final = np.array([0.5, 0.9, 1.0, 1.3, 1.4, 0.7, 1.2])
+RISK_BY_SEGMENT: Final = np.array([0, 0, 0, .4, .8, -.3, .3])
+RISK_BY_AGE: Final = np.array([0, -.2, .4, .3, 0, -.8])
+ACTIVITY_BY_SEGMENT: Final = np.array([.5, .9, 1.0, 1.3, 1.4, .7, 1.2])
 # P(onboarding product | segment): the account a customer opens when joining.
 ONBOARDING: Final = {
     "junior": {"CA_JUNIOR": 1},
     "student": {"CA_STUDENT": 1},
-    "mass": {"CA_SALARY": 0.55, "CA_EVERYDAY": 0.45},
-    "affluent": {"CA_PREMIER": 0.6, "CA_SALARY": 0.4},
+    "mass": {"CA_SALARY": .55, "CA_EVERYDAY": .45},
+    "affluent": {"CA_PREMIER": .6, "CA_SALARY": .4},
     "private": {"CA_PREMIER": 1},
-    "senior": {"CA_EVERYDAY": 0.65, "CA_SALARY": 0.35},
-    "small_business": {"CA_BUSINESS": 0.8, "CA_SALARY": 0.2},
+    "senior": {"CA_EVERYDAY": .65, "CA_SALARY": .35},
+    "small_business": {"CA_BUSINESS": .8, "CA_SALARY": .2},
 }
 EX_JUNIOR_SHARE: Final = 0.3  # young students (18-20) who joined as juniors
 
@@ -124,9 +120,8 @@ def _sample_ages(rng: np.random.Generator, n: int) -> np.ndarray:
     return np.where(junior, rng.integers(12, 18, n), adult).astype(np.int16)
 
 
-def _risk_tolerance(
-    rng: np.random.Generator, segment: np.ndarray, income: np.ndarray, band: np.ndarray
-) -> np.ndarray:
+def _risk_tolerance(rng: np.random.Generator, segment: np.ndarray, income: np.ndarray,
+                    band: np.ndarray) -> np.ndarray:
     # latent score: richer, mid-career and private-banking customers accept more risk
     score = 2.3 + 0.45 * (np.maximum(income, 0) - 2) + RISK_BY_SEGMENT[segment]
     score += RISK_BY_AGE[band] + rng.normal(0.0, 0.9, len(segment))
@@ -135,9 +130,8 @@ def _risk_tolerance(
     return tolerance
 
 
-def _onboarding(
-    rng: np.random.Generator, segment: np.ndarray, age: np.ndarray, catalog: SimCatalog
-) -> np.ndarray:
+def _onboarding(rng: np.random.Generator, segment: np.ndarray, age: np.ndarray,
+                catalog: SimCatalog) -> np.ndarray:
     table = np.zeros((len(SEGMENTS), len(catalog)))
     for s, name in enumerate(SEGMENTS):
         for pid, p in ONBOARDING[name].items():
@@ -149,13 +143,8 @@ def _onboarding(
     return product
 
 
-def _joined(
-    rng: np.random.Generator,
-    birth_year: np.ndarray,
-    onboarding: np.ndarray,
-    timeline: Timeline,
-    catalog: SimCatalog,
-) -> np.ndarray:
+def _joined(rng: np.random.Generator, birth_year: np.ndarray, onboarding: np.ndarray,
+            timeline: Timeline, catalog: SimCatalog) -> np.ndarray:
     """Joining instant, uniform where the onboarding product's age limits allow it."""
     earliest = date_to_us(timeline.earliest)
     lo = np.maximum(earliest, _new_year_us(birth_year + catalog.min_age[onboarding]))
@@ -188,16 +177,14 @@ def labels(values: tuple[str, ...], codes: np.ndarray, name: str) -> pl.Series:
 def customers_frame(cust: CustomerArrays) -> pl.DataFrame:
     """The customers table in canonical dtypes, plus the extra `digital_active` feature."""
     joined_days = (cust.joined_us // DAY_US).astype(np.int32)
-    return pl.DataFrame(
-        [
-            customer_ids(len(cust)),
-            pl.Series(C.birth_year, cust.birth_year, dtype=pl.Int32),
-            labels(SEGMENTS, cust.segment, C.segment),
-            pl.Series(C.risk_tolerance, cust.risk_tolerance, dtype=pl.Int8),
-            pl.Series(C.marketing_consent, cust.consent, dtype=pl.Boolean),
-            labels(INCOME_BANDS, cust.income, C.income_band),
-            labels(REGIONS, cust.region, C.region),
-            pl.Series(C.joined_at, joined_days, dtype=pl.Int32).cast(pl.Date),
-            pl.Series(DIGITAL_ACTIVE, cust.digital, dtype=pl.Boolean),
-        ]
-    )
+    return pl.DataFrame([
+        customer_ids(len(cust)),
+        pl.Series(C.birth_year, cust.birth_year, dtype=pl.Int32),
+        labels(SEGMENTS, cust.segment, C.segment),
+        pl.Series(C.risk_tolerance, cust.risk_tolerance, dtype=pl.Int8),
+        pl.Series(C.marketing_consent, cust.consent, dtype=pl.Boolean),
+        labels(INCOME_BANDS, cust.income, C.income_band),
+        labels(REGIONS, cust.region, C.region),
+        pl.Series(C.joined_at, joined_days, dtype=pl.Int32).cast(pl.Date),
+        pl.Series(DIGITAL_ACTIVE, cust.digital, dtype=pl.Boolean),
+    ])

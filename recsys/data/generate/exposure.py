@@ -19,14 +19,8 @@ CLICK_DELAY_US: Final = 600 * 1_000_000  # a click follows its impression within
 STRAY_VIEWS: Final = 0.5  # Poisson mean per customer: browsing unrelated to any intent
 
 
-def add_exposure_events(
-    rng: np.random.Generator,
-    parts: EventParts,
-    cust: CustomerArrays,
-    catalog: SimCatalog,
-    prop: Propensity,
-    timeline: Timeline,
-) -> None:
+def add_exposure_events(rng: np.random.Generator, parts: EventParts, cust: CustomerArrays,
+                        catalog: SimCatalog, prop: Propensity, timeline: Timeline) -> None:
     """Impressions to consenting customers (suitable products only), their clicks, stray views."""
     consenting = np.flatnonzero(cust.consent)
     c = np.repeat(consenting, rng.poisson(IMPRESSIONS, len(consenting)))
@@ -45,28 +39,15 @@ def add_exposure_events(
     _add_stray(rng, parts, cust, catalog, prop, timeline, stray)
 
 
-def _add_stray(
-    rng: np.random.Generator,
-    parts: EventParts,
-    cust: CustomerArrays,
-    catalog: SimCatalog,
-    prop: Propensity,
-    timeline: Timeline,
-    c: np.ndarray,
-) -> None:
+def _add_stray(rng: np.random.Generator, parts: EventParts, cust: CustomerArrays,
+               catalog: SimCatalog, prop: Propensity, timeline: Timeline, c: np.ndarray) -> None:
     c, p, t = _place(rng, cust, catalog, prop, timeline, c)
     parts.add(c, p, "view", t)
 
 
-def _place(
-    rng: np.random.Generator,
-    cust: CustomerArrays,
-    catalog: SimCatalog,
-    prop: Propensity,
-    timeline: Timeline,
-    c: np.ndarray,
-    end_margin: int = 0,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _place(rng: np.random.Generator, cust: CustomerArrays, catalog: SimCatalog, prop: Propensity,
+           timeline: Timeline, c: np.ndarray, end_margin: int = 0
+           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A popular product and a moment in the history when the customer and it both existed."""
     cdf = table_cdf(prop.base[None, :].astype(np.float64))
     p = sample_table(rng, cdf, np.zeros(len(c), np.int16))

@@ -36,14 +36,8 @@ def total_steps(months: int = DEFAULT_MONTHS) -> int:
     return PRE_WINDOW_STEPS + months + FIXED_STAGES
 
 
-def generate(
-    n_customers: int,
-    seed: int,
-    *,
-    start: date = DEFAULT_START,
-    months: int = DEFAULT_MONTHS,
-    progress: ProgressFn | None = None,
-) -> BankData:
+def generate(n_customers: int, seed: int, *, start: date = DEFAULT_START,
+             months: int = DEFAULT_MONTHS, progress: ProgressFn | None = None) -> BankData:
     """A synthetic bank dataset: `n_customers` customers, `months` months from `start`."""
     if n_customers < 1:
         raise ValueError(f"n_customers must be >= 1, got {n_customers}")
@@ -73,15 +67,11 @@ def generate(
     parts.parts.clear()  # free the pieces before the frame is built
     customer, product, _, ts, _, channel = cols
     missing = channel == NO_CHANNEL
-    channel[missing] = sample_channels(
-        streams[4], cust, catalog, customer[missing], product[missing], ts[missing]
-    )
+    channel[missing] = sample_channels(streams[4], cust, catalog, customer[missing],
+                                       product[missing], ts[missing])
     tick("channels")
-    data = BankData(
-        customers=customers_frame(cust),
-        products=products_frame(),
-        events=events_frame(cols, catalog, n_customers),
-    )
+    data = BankData(customers=customers_frame(cust), products=products_frame(),
+                    events=events_frame(cols, catalog, n_customers))
     tick("tables")
     logger.debug("generated %s", data.summary())
     return data

@@ -63,27 +63,18 @@ class _State:
     held: np.ndarray  # bool (customers, products): non-repeatable products ever bought
 
 
-def simulate(
-    rng: np.random.Generator,
-    cust: CustomerArrays,
-    catalog: SimCatalog,
-    prop: Propensity,
-    timeline: Timeline,
-    tick: Callable[[str], None] = lambda _: None,
-) -> Intents:
+def simulate(rng: np.random.Generator, cust: CustomerArrays, catalog: SimCatalog, prop: Propensity,
+             timeline: Timeline, tick: Callable[[str], None] = lambda _: None) -> Intents:
     """Run the simulation; return the intents on record (all in the window, purchases before)."""
     n = len(cust)
     state = _State(
-        last=cust.onboarding.astype(np.int16),
-        last_us=cust.joined_us.copy(),
-        previous=np.full(n, -1, np.int16),
-        previous_us=cust.joined_us.copy(),
+        last=cust.onboarding.astype(np.int16), last_us=cust.joined_us.copy(),
+        previous=np.full(n, -1, np.int16), previous_us=cust.joined_us.copy(),
         held=np.zeros((n, len(catalog)), dtype=bool),
     )
     state.held[np.arange(n), cust.onboarding] = ~catalog.repeatable[cust.onboarding]
-    convert = np.where(
-        np.isin([s.category for s in catalog.specs], CREDIT), CONVERT_CREDIT, CONVERT
-    )
+    convert = np.where(np.isin([s.category for s in catalog.specs], CREDIT), CONVERT_CREDIT,
+                       CONVERT)
     steps = [_onboarding_intents(cust)]
     bounds = timeline.step_bounds_us()
     for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
@@ -98,37 +89,20 @@ def simulate(
         _apply_purchases(state, catalog, who[bought], product[bought], ts[bought])
         # before the window only purchases are on record (the click log starts with it)
         keep = np.ones(len(who), bool) if in_window else bought
-        steps.append(
-            (
-                who[keep].astype(np.int32),
-                product[keep],
-                ts[keep],
-                bought[keep],
-                np.full(int(keep.sum()), in_window),
-            )
-        )
+        steps.append((who[keep].astype(np.int32), product[keep], ts[keep], bought[keep],
+                      np.full(int(keep.sum()), in_window)))
         tick("journeys: the window, month by month" if in_window else "journeys: earlier years")
     return Intents(*(np.concatenate(parts) for parts in zip(*steps, strict=True)))
 
 
 def _onboarding_intents(cust: CustomerArrays) -> tuple[np.ndarray, ...]:
     n = len(cust)
-    return (
-        np.arange(n, dtype=np.int32),
-        cust.onboarding.astype(np.int16),
-        cust.joined_us,
-        np.ones(n, bool),
-        np.zeros(n, bool),
-    )
+    return (np.arange(n, dtype=np.int32), cust.onboarding.astype(np.int16), cust.joined_us,
+            np.ones(n, bool), np.zeros(n, bool))
 
 
-def _who_intends(
-    rng: np.random.Generator,
-    cust: CustomerArrays,
-    state: _State,
-    step_start: int,
-    exposure_months: float,
-) -> np.ndarray:
+def _who_intends(rng: np.random.Generator, cust: CustomerArrays, state: _State,
+                 step_start: int, exposure_months: float) -> np.ndarray:
     since = (step_start - state.last_us) / MONTH_US
     rate = BASE_INTENT * cust.activity * (1.0 + BURST * np.exp2(-since / BURST_HALF_LIFE))
     # at most one intent per step: P(at least one) of a Poisson process over the step
@@ -137,32 +111,16 @@ def _who_intends(
     return np.flatnonzero(joined & (rng.random(len(rate)) < chance))
 
 
-def _choose_all(
-    rng: np.random.Generator,
-    cust: CustomerArrays,
-    catalog: SimCatalog,
-    prop: Propensity,
-    state: _State,
-    who: np.ndarray,
-    ts: np.ndarray,
-) -> np.ndarray:
+def _choose_all(rng: np.random.Generator, cust: CustomerArrays, catalog: SimCatalog,
+                prop: Propensity, state: _State, who: np.ndarray, ts: np.ndarray) -> np.ndarray:
     """`_choose` in chunks of CHUNK customers, as int16 (-1 = nothing eligible)."""
-    chosen = [
-        _choose(rng, cust, catalog, prop, state, who[i : i + CHUNK], ts[i : i + CHUNK])
-        for i in range(0, len(who), CHUNK)
-    ]
+    chosen = [_choose(rng, cust, catalog, prop, state, who[i:i + CHUNK], ts[i:i + CHUNK])
+              for i in range(0, len(who), CHUNK)]
     return np.concatenate(chosen).astype(np.int16) if chosen else np.zeros(0, np.int16)
 
 
-def _choose(
-    rng: np.random.Generator,
-    cust: CustomerArrays,
-    catalog: SimCatalog,
-    prop: Propensity,
-    state: _State,
-    who: np.ndarray,
-    ts: np.ndarray,
-) -> np.ndarray:
+def _choose(rng: np.random.Generator, cust: CustomerArrays, catalog: SimCatalog, prop: Propensity,
+            state: _State, who: np.ndarray, ts: np.ndarray) -> np.ndarray:
     """Product index per intending customer (-1 when nothing is eligible)."""
     age = years_of(ts) - cust.birth_year[who]
     group = prop.profile_group(cust.segment[who], age_band(age), cust.income[who])
@@ -184,26 +142,19 @@ def _fade(elapsed_us: np.ndarray) -> np.ndarray:
     return np.exp2(-(elapsed_us / (RECENCY_HALF_LIFE * MONTH_US)).astype(np.float32))
 
 
-def _eligible(
-    catalog: SimCatalog,
-    cust: CustomerArrays,
-    state: _State,
-    who: np.ndarray,
-    ts: np.ndarray,
-    age: np.ndarray,
-) -> np.ndarray:
+def _eligible(catalog: SimCatalog, cust: CustomerArrays, state: _State, who: np.ndarray,
+              ts: np.ndarray, age: np.ndarray) -> np.ndarray:
     """The hard rules: suitability, age limits, sale window, non-repeatables bought once."""
     ok = catalog.risk[None, :] <= cust.risk_tolerance[who][:, None]
     ok &= (age[:, None] >= catalog.min_age[None, :]) & (age[:, None] <= catalog.max_age[None, :])
-    ok &= ts[:, None] >= catalog.active_from_us[None, :]
-    ok &= ts[:, None] < catalog.active_until_us[None, :]
+    ok &= (ts[:, None] >= catalog.active_from_us[None, :])
+    ok &= (ts[:, None] < catalog.active_until_us[None, :])
     ok &= ~state.held[who]
     return ok
 
 
-def _apply_purchases(
-    state: _State, catalog: SimCatalog, who: np.ndarray, product: np.ndarray, ts: np.ndarray
-) -> None:
+def _apply_purchases(state: _State, catalog: SimCatalog, who: np.ndarray, product: np.ndarray,
+                     ts: np.ndarray) -> None:
     state.previous[who] = state.last[who]
     state.previous_us[who] = state.last_us[who]
     state.last[who] = product
