@@ -10,13 +10,12 @@ from typing import Any
 
 import numpy as np
 import polars as pl
-import scipy.sparse as sp
 
 from recsys.columns import Columns as C
 from recsys.engine.request import Answer, Request, answer
 from recsys.engine.snapshot import Snapshot
 from recsys.engine.state import BatchState, ProfileArrays, batch_state
-from recsys.models.base import Recommender
+from recsys.models.base import Features, Recommender
 from recsys.models.reason import Reason
 from recsys.models.registry import load_model
 from recsys.offers.model import Offer
@@ -62,6 +61,9 @@ class Engine:
         )
         self.product_names: list[str] = [str(n) for n in snapshot.products[C.name].to_list()]
         self.profiles = ProfileArrays.of(snapshot.customers)
+        # per model: its codes of every profiles.frame row (None: it reads the frame), made
+        # on first use, so a request gathers its rows instead of encoding them
+        self._codes: dict[Recommender, np.ndarray | None] = {}
 
     def answer(self, request: Request) -> Answer:
         """The request pipeline (recsys.engine.request) on this engine."""
@@ -97,33 +99,55 @@ class Engine:
         mask[internal[internal >= 0]] = True
         return mask
 
+    def model_features(self, model: Recommender, state: BatchState) -> Features:
+        """What `model` reads of the state's profiles: its codes of the snapshot's rows
+        (those of the context's rows encoded now), or the frame for a model without codes."""
+        if model not in self._codes:
+            self._codes[model] = model.encode_features(self.profiles.frame)
+        table = self._codes[model]
+        if table is None:
+            return state.features
+        codes = table[state.rows]  # row -1 is the unknown customer's
+        given = state.from_context
+        if given is not None and given.any():
+            codes[given] = model.encode_features(state.features.filter(pl.Series(given)))
+        return codes
+
     def scores(self, state: BatchState) -> tuple[np.ndarray, np.ndarray]:
         """(b, n) scores, and which rows fell back (model needs history, the row has none)."""
-        history = sp.csr_matrix(state.history)
-        empty = np.diff(history.indptr) == 0
+        history = state.history
+        empty = ~history.any(axis=1)
         use_fallback = empty if self.model.needs_history else np.zeros_like(empty)
         scores = np.empty((len(state.rows), len(self.catalog)), dtype=np.float32)
         for model, rows in ((self.model, ~use_fallback), (self.fallback, use_fallback)):
+            features = self.model_features(model, state)
             if rows.all():
-                return model.score(history, state.rows, state.features), use_fallback
+                return model.score(history, state.rows, features), use_fallback
             if rows.any():
-                picked = pl.Series(rows)
-                scores[rows] = model.score(
-                    history[rows], state.rows[rows], state.features.filter(picked)
+                picked = (
+                    features[rows]
+                    if isinstance(features, np.ndarray)
+                    else features.filter(pl.Series(rows))
                 )
+                scores[rows] = model.score(history[rows], state.rows[rows], picked)
         return scores, use_fallback
+
+    def explainer(self, fallback: bool) -> Recommender:
+        """The model that explains a row: the fallback where it answered."""
+        return self.fallback if fallback else self.model
 
     def explain(
         self,
-        history_row: sp.csr_matrix,
-        features: pl.DataFrame,
+        history_row: np.ndarray,
+        features: Features,
         products: Sequence[int],
         k: int,
         fallback: bool,
     ) -> list[list[Reason]]:
         """Up to k reasons (strongest first) for each of `products` suggested to one customer."""
-        model = self.fallback if fallback else self.model
-        return model.explain_products(history_row, products, k, features=features)
+        return self.explainer(fallback).explain_products(
+            history_row, products, k, features=features
+        )
 
     def reach(self, offer: Offer, at: date) -> Reach:
         """The offer's targeted customers in the snapshot, and how many the rules let through."""

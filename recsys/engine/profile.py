@@ -72,7 +72,14 @@ def apply_context(
     if not use:
         return state
     features = _override(state.features, {i: parsed[i] for i in use})
-    return replace(state, features=features, customers=rule_inputs(features))
+    from_context = np.zeros(len(state.rows), dtype=bool)
+    from_context[use] = True
+    return replace(
+        state,
+        context_features=features,
+        customers=rule_inputs(features),
+        from_context=from_context,
+    )
 
 
 def allowed_keys(schema: Mapping[str, pl.DataType]) -> list[str]:

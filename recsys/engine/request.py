@@ -14,7 +14,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
-import scipy.sparse as sp
 
 from recsys.data.recent_events import RecentEvents
 from recsys.engine.overlay import apply_events
@@ -180,11 +179,14 @@ def _reasons(
     if k < 1:
         return []
     out = []
+    inputs = {
+        fb: engine.model_features(engine.explainer(fb), state) for fb in set(fallback.tolist())
+    }
     for row in range(len(ids)):
         chosen = ids[row][ids[row] != PAD_ID].tolist()
-        history = sp.csr_matrix(state.history[row : row + 1])
-        features = state.features[row : row + 1]
-        found = engine.explain(history, features, chosen, k, bool(fallback[row]))
+        history = state.history[row : row + 1]
+        fell_back = bool(fallback[row])
+        found = engine.explain(history, inputs[fell_back][row : row + 1], chosen, k, fell_back)
         shown = [_shown(engine, why) for why in found]
         for i, j in enumerate(slots[row][: len(chosen)].tolist()):
             if j != NO_OFFER:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import polars as pl
@@ -36,8 +37,19 @@ class BatchState:
     rows: np.ndarray  # int64 snapshot row, -1 for customers the snapshot does not know
     history: np.ndarray  # (b, n) float32: what the model scores
     held: np.ndarray  # (b, n) int64: current holdings quantities
-    features: pl.DataFrame  # (b rows) profile columns, nulls where unknown
+    profile_frame: pl.DataFrame  # ProfileArrays.frame, which `features` takes rows of
     customers: CustomerBatch  # rule inputs, with cautious defaults for unknown customers
+    # (b,) bool: the row's features came from the request's context, not ProfileArrays.frame
+    from_context: np.ndarray | None = None
+    context_features: pl.DataFrame | None = None  # `features`, where a context gave some
+
+    @cached_property
+    def features(self) -> pl.DataFrame:
+        """(b rows) profile columns, nulls where unknown; made on first use, since models
+        read their codes of the profiles (Engine.model_features), not the frame."""
+        if self.context_features is not None:
+            return self.context_features
+        return _features(self.profile_frame, self.customer_ids, self.rows)
 
 
 @dataclass(frozen=True, eq=False)
@@ -119,7 +131,7 @@ def batch_state(
         rows=rows,
         history=history,
         held=held,
-        features=_features(profiles.frame, ids, rows),
+        profile_frame=profiles.frame,
         customers=profiles.take(rows),
     )
 

@@ -6,7 +6,7 @@ import json
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Literal, Self
 
 import numpy as np
 import polars as pl
@@ -18,9 +18,25 @@ from recsys.models.reason import Reason
 from recsys.models.train_data import TrainData
 from recsys.rules.topk import masked_topk
 
+History = np.ndarray | sp.csr_matrix  # (b, n_products) weights: dense rows or CSR
+# A features frame (one profile row per customer), or what the model's encode_features made
+# of one: int codes (b x columns), so a server encodes its snapshot's profiles once
+Features = pl.DataFrame | np.ndarray
+
+
+def dense_to_csr(dense: np.ndarray) -> sp.csr_matrix:
+    """A dense float32 (b, n) as canonical CSR, straight from its nonzero cells."""
+    rows, cols = np.nonzero(dense)
+    indptr = np.zeros(dense.shape[0] + 1, dtype=np.int32)
+    np.cumsum(np.bincount(rows, minlength=dense.shape[0]), out=indptr[1:])
+    return sp.csr_matrix((dense[rows, cols], cols.astype(np.int32), indptr), shape=dense.shape)
+
 
 class Recommender(ABC):
-    """Abstract recommender over internal ids: CSR histories in, dense scores / (ids, scores) out.
+    """Abstract recommender over internal ids: histories in, dense scores / (ids, scores) out.
+
+    A history is (b, n_products) weights, dense rows (what the request pipeline holds) or
+    CSR (what training and evaluation hold); a model receives it in its `history_format`.
 
     Subclasses set `family` and `Config` and implement `_fit`, `_score`, `_explain_products`,
     `_state` and `_restore`; validation, top-k, config and persistence live here.
@@ -33,6 +49,9 @@ class Recommender(ABC):
     # False for models whose scores and reasons never read the features frame (callers
     # may then pass None and skip making it)
     uses_features: ClassVar[bool] = True
+    # How _score and _explain_products take the history: "dense" models skip sparse
+    # bookkeeping on a request's few rows; "csr" ones (fold-in, sparse products) need cells.
+    history_format: ClassVar[Literal["csr", "dense"]] = "csr"
 
     def __init__(self, config: BaseModel | None = None, **params: Any) -> None:
         base = config.model_dump() if config is not None else {}
@@ -75,9 +94,9 @@ class Recommender(ABC):
 
     def score(
         self,
-        history: sp.csr_matrix,
+        history: History,
         customer_rows: np.ndarray | None = None,
-        features: pl.DataFrame | None = None,
+        features: Features | None = None,
     ) -> np.ndarray:
         """Scores (b x n_products float32) for a batch of customer states (current histories)."""
         history, rows = self._check_batch(history, customer_rows, features)
@@ -85,33 +104,33 @@ class Recommender(ABC):
 
     def recommend(
         self,
-        history: sp.csr_matrix,
+        history: History,
         k: int,
         allowed: np.ndarray | None = None,
         customer_rows: np.ndarray | None = None,
-        features: pl.DataFrame | None = None,
+        features: Features | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Top-k (ids int32 -1 padded, scores float32 -inf padded) among allowed products."""
         return masked_topk(self.score(history, customer_rows, features), allowed, k)
 
     def explain(
         self,
-        history_row: sp.csr_matrix,
+        history_row: History,
         product: int,
         k_reasons: int = 3,
         *,
-        features: pl.DataFrame | None = None,
+        features: Features | None = None,
     ) -> list[Reason]:
         """Up to k_reasons reasons, strongest first, why `product` suits this customer state."""
         return self.explain_products(history_row, [product], k_reasons, features=features)[0]
 
     def explain_products(
         self,
-        history_row: sp.csr_matrix,
+        history_row: History,
         products: Sequence[int],
         k_reasons: int = 3,
         *,
-        features: pl.DataFrame | None = None,
+        features: Features | None = None,
     ) -> list[list[Reason]]:
         """[explain(history_row, p, k_reasons, features=...) for p in products]; one request's."""
         history = self._check_explain(history_row, products, k_reasons, features)
@@ -119,11 +138,11 @@ class Recommender(ABC):
 
     def _check_explain(
         self,
-        history_row: sp.csr_matrix,
+        history_row: History,
         products: Sequence[int],
         k_reasons: int,
-        features: pl.DataFrame | None,
-    ) -> sp.csr_matrix:
+        features: Features | None,
+    ) -> History:
         """explain's checks for each of `products`: the row as float32, or ValueError."""
         history, _ = self._check_batch(history_row, None, features)
         if history.shape[0] != 1:
@@ -137,14 +156,13 @@ class Recommender(ABC):
 
     def _check_batch(
         self,
-        history: sp.csr_matrix,
+        history: History,
         customer_rows: np.ndarray | None,
-        features: pl.DataFrame | None,
-    ) -> tuple[sp.csr_matrix, np.ndarray | None]:
+        features: Features | None,
+    ) -> tuple[History, np.ndarray | None]:
         if self.n_products is None:
             raise RuntimeError(f"{type(self).__name__} is not fitted; call fit() or load()")
-        if not sp.issparse(history) or history.format != "csr":
-            raise TypeError(f"history must be a scipy CSR matrix, got {type(history)}")
+        history = self._in_format(history)
         if history.shape[1] != self.n_products:
             raise ValueError(
                 f"history has {history.shape[1]} product columns, the model {self.n_products}"
@@ -154,9 +172,35 @@ class Recommender(ABC):
             customer_rows = np.asarray(customer_rows, dtype=np.int64)
             if customer_rows.shape != (b,):
                 raise ValueError(f"customer_rows must have shape ({b},), got {customer_rows.shape}")
-        if features is not None and features.height != b:
-            raise ValueError(f"features has {features.height} rows, history {b}")
-        return history.astype(np.float32, copy=False), customer_rows
+        if features is not None and len(features) != b:
+            raise ValueError(f"features has {len(features)} rows, history {b}")
+        return history, customer_rows
+
+    def _in_format(self, history: History) -> History:
+        """The history as float32 in this model's `history_format`, or TypeError."""
+        if isinstance(history, np.ndarray):
+            if history.ndim != 2:
+                raise TypeError(f"history must be 2-d (b x n), got shape {history.shape}")
+            dense = history.astype(np.float32, copy=False)
+            return dense if self.history_format == "dense" else dense_to_csr(dense)
+        if not sp.issparse(history) or history.format != "csr":
+            raise TypeError(f"history must be a dense array or scipy CSR, got {type(history)}")
+        csr = history.astype(np.float32, copy=False)
+        return csr.toarray() if self.history_format == "dense" else csr
+
+    def encode_features(self, frame: pl.DataFrame) -> np.ndarray | None:
+        """The profile rows as the int codes this model reads (b x columns), which score and
+        explain take in place of the frame; None when the model reads the frame itself."""
+        return None
+
+    def _codes(self, features: Features) -> np.ndarray:
+        """Codes of `features`, encoded now when given as a frame."""
+        if isinstance(features, np.ndarray):
+            return features
+        codes = self.encode_features(features)
+        if codes is None:
+            raise TypeError(f"{type(self).__name__} has no feature codes")
+        return codes
 
     # --- persistence --------------------------------------------------------------------
     def save(self, path: Path) -> None:
@@ -185,18 +229,18 @@ class Recommender(ABC):
     @abstractmethod
     def _score(
         self,
-        history: sp.csr_matrix,
+        history: History,
         customer_rows: np.ndarray | None,
-        features: pl.DataFrame | None,
+        features: Features | None,
     ) -> np.ndarray: ...
 
     @abstractmethod
     def _explain_products(
         self,
-        history: sp.csr_matrix,
+        history: History,
         products: list[int],
         k: int,
-        features: pl.DataFrame | None,
+        features: Features | None,
     ) -> list[list[Reason]]:
         """Up to k reasons per product for one checked customer state (1 x n float32).
 

@@ -21,7 +21,7 @@ import scipy.sparse as sp
 from pydantic import BaseModel, ConfigDict, Field
 
 from recsys.columns import Columns as C
-from recsys.models.base import Recommender
+from recsys.models.base import Features, Recommender
 from recsys.models.features import FeatureEncoder
 from recsys.models.reason import (
     CO_HELD_TEXT,
@@ -133,12 +133,16 @@ class LightFMRecommender(Recommender):
             raise ValueError("LightFM needs item_identity or product_columns")
         return normalize_rows(sp.hstack(parts, format="csr"))
 
+    def encode_features(self, frame: pl.DataFrame) -> np.ndarray | None:
+        """Profile feature ids (b x columns, -1 = none)."""
+        return self.customer_encoder.ids(frame).astype(np.int32)
+
     def user_features(
-        self, profiles: pl.DataFrame, history: sp.csr_matrix, rows: np.ndarray | None = None
+        self, profiles: Features, history: sp.csr_matrix, rows: np.ndarray | None = None
     ) -> sp.csr_matrix:
         """Normalised customer features: [profile one-hots | history | identity] per config."""
-        b, width = profiles.height, self.customer_encoder.size
-        parts, offsets = [_indicator_cells(self.customer_encoder.ids(profiles))], [0]
+        b, width = len(profiles), self.customer_encoder.size
+        parts, offsets = [_indicator_cells(self._codes(profiles))], [0]
         if self.config.history_features:
             held_rows = np.repeat(np.arange(b), np.diff(history.indptr))
             parts.append((held_rows, history.indices, history.data.astype(np.float32)))
@@ -175,7 +179,7 @@ class LightFMRecommender(Recommender):
         self,
         history: sp.csr_matrix,
         customer_rows: np.ndarray | None,
-        features: pl.DataFrame | None,
+        features: Features | None,
     ) -> np.ndarray:
         if features is None:
             raise ValueError("LightFM scores by profile: pass features (one row per customer)")
@@ -187,7 +191,7 @@ class LightFMRecommender(Recommender):
         history: sp.csr_matrix,
         products: list[int],
         k: int,
-        features: pl.DataFrame | None,
+        features: Features | None,
     ) -> list[list[Reason]]:
         if features is None:
             raise ValueError("LightFM explains by profile: pass features (one row)")

@@ -10,7 +10,7 @@ import scipy.sparse as sp
 from pydantic import BaseModel, ConfigDict, Field
 
 from recsys.columns import Columns as C
-from recsys.models.base import Recommender
+from recsys.models.base import Features, Recommender
 from recsys.models.features import lookup
 from recsys.models.reason import POPULAR, Reason, ReasonCode, escape_template
 from recsys.models.train_data import TrainData
@@ -36,6 +36,7 @@ class PopularityRecommender(Recommender):
     family = "popularity"
     Config = PopularityConfig
     needs_history = False
+    history_format = "dense"  # only its row count is read
     config: PopularityConfig
 
     def _fit(self, train: TrainData) -> None:
@@ -76,10 +77,16 @@ class PopularityRecommender(Recommender):
         self._table = np.vstack([segment_rate, global_rate[None, :]])
         self._reasons: dict[int, list[Reason]] = {}  # segment row -> each product's reason
 
-    def _row_segments(self, features: pl.DataFrame | None, b: int) -> np.ndarray:
+    def encode_features(self, frame: pl.DataFrame) -> np.ndarray | None:
+        """Each row's segment (b x 1: row of segment_rate, -1 where unknown)."""
+        return self._row_segments(frame, frame.height)[:, None]
+
+    def _row_segments(self, features: Features | None, b: int) -> np.ndarray:
         """Each row's segment (row of segment_rate), -1 where unknown or not by segment."""
         if features is None or not self.segments:
             return np.full(b, -1, dtype=np.int64)
+        if isinstance(features, np.ndarray):
+            return features[:, 0]
         if C.segment not in features.columns:
             raise ValueError(
                 f"features: column {C.segment} is missing (columns: {features.columns})"
@@ -88,18 +95,18 @@ class PopularityRecommender(Recommender):
 
     def _score(
         self,
-        history: sp.csr_matrix,
+        history: np.ndarray,
         customer_rows: np.ndarray | None,
-        features: pl.DataFrame | None,
+        features: Features | None,
     ) -> np.ndarray:
         return self._table[self._row_segments(features, history.shape[0])]
 
     def _explain_products(
         self,
-        history: sp.csr_matrix,
+        history: np.ndarray,
         products: list[int],
         k: int,
-        features: pl.DataFrame | None,
+        features: Features | None,
     ) -> list[list[Reason]]:
         reasons = self._segment_reasons(int(self._row_segments(features, 1)[0]))
         return [[reasons[p]] for p in products]

@@ -34,7 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from recsys.columns import Columns as C
 from recsys.models._next_logit import design_matrix, fit_softmax, is_newest, training_examples
-from recsys.models.base import Recommender
+from recsys.models.base import Features, Recommender
 from recsys.models.features import FeatureEncoder, year_of
 from recsys.models.reason import (
     CO_HELD_TEXT,
@@ -75,6 +75,8 @@ class SequenceConfig(BaseModel):
     seed: int = 42
 
 
+_SUM_ROWS = 4096  # customers per block of gathered weight rows in _design_sums
+
 JUST_TOOK = "customers who just took {0} often take this next"
 
 
@@ -107,6 +109,7 @@ class SequenceRecommender(Recommender):
     family = "sequence"
     Config = SequenceConfig
     needs_history = False
+    history_format = "dense"
     config: SequenceConfig
 
     def _fit(self, train: TrainData) -> None:
@@ -149,16 +152,18 @@ class SequenceRecommender(Recommender):
 
     def _set_weights(self, weights: np.ndarray, bias: np.ndarray) -> None:
         self.weights, self.bias = weights.astype(np.float32), bias.astype(np.float32)
+        zero = np.zeros((1, self.weights.shape[1]), dtype=np.float32)
+        self._zero_and_weights = np.vstack([zero, self.weights])
 
     def _contexts(
-        self, history: sp.csr_matrix, features: pl.DataFrame | None
+        self, history: np.ndarray, features: Features | None
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(history, held, newest) as dense (b x n) rows, and profile feature ids (b x columns).
 
         held: positive history weight; newest: weight >= recent_ratio x the row's largest,
         as the training contexts are made; profile ids -1 where a column gives no feature.
         """
-        dense = history.toarray()
+        dense = history
         held = dense > 0
         if self.config.recent_ratio is None:
             newest = np.zeros_like(held)
@@ -170,44 +175,58 @@ class SequenceRecommender(Recommender):
         elif features is None:
             raise ValueError("the sequence model scores by profile too: pass features")
         else:
-            profile = self.encoder.ids(features, dates_as_years=True)  # as profile_frame does
+            profile = self._codes(features)
         return dense, held, newest, profile
+
+    def encode_features(self, frame: pl.DataFrame) -> np.ndarray | None:
+        """Profile feature ids (b x columns, -1 = none), dates as years as profile_frame does."""
+        if self.encoder.size == 0:
+            return None
+        return self.encoder.ids(frame, dates_as_years=True).astype(np.int32)
 
     def _score(
         self,
-        history: sp.csr_matrix,
+        history: np.ndarray,
         customer_rows: np.ndarray | None,
-        features: pl.DataFrame | None,
+        features: Features | None,
     ) -> np.ndarray:
         dense, held, newest, profile = self._contexts(history, features)
-        scores = self._design(held, newest, profile) @ self.weights + self.bias
+        scores = self._design_sums(held, newest, profile) + self.bias
         if self.config.interest_weight > 0:
             scores += self.config.interest_weight * dense
         return scores
 
-    def _design(self, held: np.ndarray, newest: np.ndarray, profile: np.ndarray) -> sp.csr_matrix:
-        """The design rows [held | newest | profile one-hots] as float32 CSR.
+    def _design_sums(self, held: np.ndarray, newest: np.ndarray, profile: np.ndarray) -> np.ndarray:
+        """Each row's sum of the W rows its design [held | newest | profile one-hots] selects.
 
-        Scored as csr @ W, which adds a row's W rows one after another: a row's scores are
-        the same floats alone and in any batch (a dense BLAS product need not be).
+        Summed one W row after another from zero, in ascending feature order, as a design
+        row's sparse product would: a row's scores are the same floats alone and in any batch
+        (a dense BLAS product need not be).
         """
         b, n = held.shape
         width = len(self.weights)
-        design = np.zeros((b, width + 1), dtype=bool)  # the last column: "no feature"
-        design[:, :n], design[:, n : 2 * n] = held, newest
-        design[np.arange(b)[:, None], np.where(profile >= 0, profile + 2 * n, width)] = True
-        design = design[:, :width]
-        indptr = np.zeros(b + 1, dtype=np.int32)
-        np.cumsum(np.count_nonzero(design, axis=1), out=indptr[1:])
-        cols = np.nonzero(design)[1].astype(np.int32)  # row by row, ascending
-        return sp.csr_matrix((np.ones(len(cols), np.float32), cols, indptr), shape=(b, width))
+        # column 0 opens every row's run with a zero row (so a row with no feature sums to
+        # zero); features are columns 1..width; the last is "no feature", dropped
+        design = np.zeros((b, width + 2), dtype=bool)
+        design[:, 0] = True
+        design[:, 1 : n + 1], design[:, n + 1 : 2 * n + 1] = held, newest
+        design[np.arange(b)[:, None], np.where(profile >= 0, profile + 2 * n + 1, width + 1)] = True
+        out = np.empty((b, self.weights.shape[1]), dtype=np.float32)
+        for start in range(0, b, _SUM_ROWS):  # bounds the gathered W rows' memory
+            block = design[start : start + _SUM_ROWS, : width + 1]
+            rows, cols = np.nonzero(block)  # row by row, ascending
+            starts = np.flatnonzero(np.diff(rows, prepend=-1))
+            out[start : start + len(block)] = np.add.reduceat(
+                self._zero_and_weights[cols], starts, axis=0
+            )
+        return out
 
     def _explain_products(
         self,
-        history: sp.csr_matrix,
+        history: np.ndarray,
         products: list[int],
         k: int,
-        features: pl.DataFrame | None,
+        features: Features | None,
     ) -> list[list[Reason]]:
         """Held products (held and newest shares summed) and profile features that raise the
         score, strongest first; "just took" only where some other held product is older."""

@@ -181,6 +181,33 @@ class RecommenderContract:
             hist[0], products, 2, features=feats[:1]
         )
 
+    def test_dense_rows_score_and_explain_as_csr(self, model: Recommender) -> None:
+        hist = history((A,), (B, D), (), (A, B, E))
+        feats = profiles([YOUNG, SENIOR, YOUNG, SENIOR])
+        dense = hist.toarray()
+        np.testing.assert_array_equal(
+            model.score(dense, None, feats), model.score(hist, None, feats)
+        )
+        for row in range(hist.shape[0]):
+            assert model.explain_products(
+                dense[row : row + 1], [A, D, F], 2, features=feats[row : row + 1]
+            ) == model.explain_products(hist[row], [A, D, F], 2, features=feats[row : row + 1])
+
+    def test_feature_codes_score_and_explain_as_the_frame(self, model: Recommender) -> None:
+        hist = history((A,), (B, D), (), (A, B, E))
+        feats = profiles([YOUNG, SENIOR, YOUNG, SENIOR])
+        codes = model.encode_features(feats)
+        if codes is None:
+            pytest.skip("this model reads the features frame itself")
+        assert len(codes) == feats.height
+        np.testing.assert_array_equal(
+            model.score(hist, None, codes), model.score(hist, None, feats)
+        )
+        for row in range(hist.shape[0]):
+            assert model.explain_products(
+                hist[row], [A, D, F], 2, features=codes[row : row + 1]
+            ) == model.explain_products(hist[row], [A, D, F], 2, features=feats[row : row + 1])
+
     # --- bad input -------------------------------------------------------------------------
     def test_unfitted_model_raises(self) -> None:
         with pytest.raises(RuntimeError, match="not fitted"):
@@ -191,7 +218,9 @@ class RecommenderContract:
         with pytest.raises(ValueError, match="product columns"):
             model.score(sp.csr_matrix((1, N_PRODUCTS + 1), dtype=np.float32), None, feats)
         with pytest.raises(TypeError, match="CSR"):
-            model.score(history((A,)).toarray(), None, feats)
+            model.score(history((A,)).toarray().tolist(), None, feats)
+        with pytest.raises(TypeError, match="2-d"):
+            model.score(history((A,)).toarray()[0], None, feats)
         with pytest.raises(ValueError, match="features has 2 rows"):
             model.score(history((A,)), None, profiles([YOUNG, SENIOR]))
         with pytest.raises(ValueError, match="allowed"):
