@@ -241,7 +241,7 @@ class FeatureEncoder:
                 encodings.append(enc)
         return cls(tuple(encodings))
 
-    @property
+    @cached_property
     def size(self) -> int:
         """Number of features."""
         return sum(len(e.values) for e in self.encodings)
