@@ -151,6 +151,12 @@ class Settings(BaseSettings):
     decision_retention_days: int = Field(
         default=365, ge=0, description="days decisions are kept (0 = forever)"
     )
+    # events are the training data: kept until a bank sets its own period
+    event_retention_days: int = Field(
+        default=0,
+        ge=0,
+        description="days `recsys customers prune` keeps events (0 = forever)",
+    )
     console: ConsoleSettings = Field(default_factory=lambda: ConsoleSettings())
 
     @field_validator("event_types")

@@ -39,6 +39,7 @@ COMMANDS: Final = {
     "offers": ("recsys_cli.offers", "Marketing offers: create, change, list, measure."),
     "keys": ("recsys_cli.keys", "API keys of client applications."),
     "events": ("recsys_cli.events", "The feedback event log: export."),
+    "customers": ("recsys_cli.customers", "Customers' personal data: erase, prune (retention)."),
     "audit": ("recsys_cli.audit", "Decision log: audit CUSTOMER (what was shown, why)."),
     "db": ("recsys_cli.db", "Schema migrations of the store: current, upgrade, downgrade."),
     "console": ("recsys_cli.web_console", "The marketing web console (a client of the server)."),

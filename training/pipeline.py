@@ -18,6 +18,7 @@ import polars as pl
 
 from recsys.columns import Columns as C
 from recsys.data.dataset import BankData
+from recsys.data.erased import without_erased
 from recsys.engine.engine import Engine
 from recsys.engine.snapshot import Snapshot
 from recsys.evaluation.splits import Split
@@ -26,6 +27,7 @@ from recsys.models.registry import build_model
 from recsys.settings import Settings
 from training import logging_mlflow as mlog
 from training.config import TrainConfig, effective_settings
+from training.erased import erased_in_store
 from training.evaluate import (
     Evaluation,
     engine_for,
@@ -100,6 +102,9 @@ def run_training(
             event_types=settings.event_types,
             channels=list(settings.channels),
         )
+        data, erased = without_erased(data, erased_in_store(settings))
+        if erased:
+            log.info("%d erased customer(s) left out of training", erased)
     configure_mlflow(settings)
     fingerprint = None
     if register and skip_unchanged:

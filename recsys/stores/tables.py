@@ -151,6 +151,20 @@ decisions = sa.Table(
     sa.Index("ix_decisions_at", "at"),
 )
 
+# One row per erasure of a customer's personal data (GDPR art. 17, PIPL art. 47): who asked,
+# when, how many rows went from each table. `subject` is a keyed digest of the customer id, not
+# the id: it lets training and a repeated erasure recognise the customer without keeping who.
+erasures = sa.Table(
+    "erasures",
+    metadata,
+    sa.Column("id", _EVENT_ID, primary_key=True, autoincrement=True),
+    sa.Column("subject", sa.String(64), nullable=False),
+    sa.Column("actor", sa.String(ID_LENGTH), nullable=False),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("counts", sa.Text(), nullable=False),  # JSON: table -> rows removed or scrubbed
+    sa.Index("ix_erasures_subject", "subject"),
+)
+
 # An event that has been matched to an impression is no longer a pending delivery; this index
 # serves that lookup (events by request id).
 sa.Index("ix_events_request_id", events.c[REQUEST_ID])
