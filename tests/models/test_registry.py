@@ -14,7 +14,7 @@ from .planted import planted
 
 
 def test_families_are_the_six_models() -> None:
-    assert sorted(FAMILIES) == ["als", "bpr", "itemknn", "lightfm", "popularity", "sequence"]
+    assert sorted(FAMILIES) == ["als", "bpr", "itemknn", "lightfm", "popularity", "sequence", "transition"]
     assert all(cls.family == name for name, cls in FAMILIES.items())
 
 
