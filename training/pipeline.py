@@ -26,6 +26,7 @@ from recsys.models.base import Recommender
 from recsys.models.registry import build_model
 from recsys.settings import Settings
 from training import logging_mlflow as mlog
+from training.calibrate import calibrate_on_holdout, log_calibration
 from training.config import TrainConfig, effective_settings
 from training.erased import erased_in_store
 from training.evaluate import (
@@ -123,16 +124,25 @@ def run_training(
     with step("snapshot at the cutoff"):
         snap = split_snapshot(data, split, settings)
     engine, result, baseline = _fit_and_evaluate(make_model, snap, split, config, settings, step)
+    method = settings.ranking.calibration
+    with step(f"calibrate on the holdout ({method})"):
+        calibrated = calibrate_on_holdout(
+            engine, split, method, config.evaluation.max_eval_customers
+        )
     with mlflow.start_run(experiment_id=experiment.result()) as run:
         with step("log to MLflow"):
             mlog.log_run(
                 config, data, split, engine.model, result, baseline, fingerprint, split_fp, data_dir
             )
+            log_calibration(calibrated, method)
         outcome = TrainOutcome(run.info.run_id, result.metrics, baseline.metrics)
         if refit is None:
             return outcome
         with step("register"):
             engine_all, run_id = refit.result(), run.info.run_id
+            # the holdout's calibration travels with the refitted models (same families,
+            # same data up to the holdout; see docs/ranking.md)
+            engine_all.calibrators.update(calibrated.calibrators)
             version = _register(engine_all, config, settings, fingerprint, split_fp, run_id)
         outcome = TrainOutcome(run.info.run_id, result.metrics, baseline.metrics, version)
         if not promote:
