@@ -16,6 +16,7 @@ import mlflow
 import numpy as np
 import polars as pl
 
+from recsys.coldstart.evaluate import fit_recent
 from recsys.columns import Columns as C
 from recsys.data.dataset import BankData
 from recsys.data.erased import without_erased
@@ -161,6 +162,9 @@ def run_training(
             # the holdout's calibration travels with the refitted models (same families,
             # same data up to the holdout; see docs/ranking.md)
             engine_all.calibrators.update(calibrated.calibrators)
+            engine_all.prior = fit_recent(
+                data.customers, data.products, data.events, engine_all.snapshot.as_of
+            )
             version = _register(engine_all, config, settings, fingerprint, split_fp, run_id)
         outcome = TrainOutcome(run_id, result.metrics, baseline.metrics, version, **figures)
         if not promote:
