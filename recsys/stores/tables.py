@@ -19,6 +19,10 @@ EVENT_ID: Final = "id"
 REQUEST_ID: Final = "request_id"
 OFFER_ID: Final = "offer_id"
 RECORDED_AT: Final = "recorded_at"
+# Who sent an event (the API key's id; "" with authentication off) and the id it gave the
+# event: unique together, so a retried RecordEvents stores nothing twice (NULL ids never clash).
+SOURCE: Final = "source"
+CLIENT_EVENT_ID: Final = "event_id"
 
 metadata = sa.MetaData()
 
@@ -38,8 +42,11 @@ events = sa.Table(
     sa.Column(REQUEST_ID, sa.String(ID_LENGTH), nullable=True),
     sa.Column(OFFER_ID, sa.String(ID_LENGTH), nullable=True),
     sa.Column(RECORDED_AT, sa.DateTime(timezone=True), nullable=False),
+    sa.Column(SOURCE, sa.String(ID_LENGTH), nullable=False, server_default=""),
+    sa.Column(CLIENT_EVENT_ID, sa.String(ID_LENGTH), nullable=True),
     # every Recommend reads "this customer's events since the snapshot"
     sa.Index("ix_events_customer_timestamp", C.customer_id, C.timestamp),
+    sa.Index("ux_events_source_event_id", SOURCE, CLIENT_EVENT_ID, unique=True),
 )
 
 # --- offers (marketing campaigns) -----------------------------------------------------------

@@ -100,6 +100,7 @@ class EventIn:
     request_id: str = ""
     offer_id: str = ""
     amount: float | None = None
+    event_id: str = ""  # the channel's id of the event: a retry with it is stored once
 
 
 @dataclass(frozen=True)

@@ -123,7 +123,7 @@ class SimilarProductsResponse(_message.Message):
     def __init__(self, items: _Optional[_Iterable[_Union[SimilarProduct, _Mapping]]] = ..., model_version: _Optional[str] = ...) -> None: ...
 
 class Event(_message.Message):
-    __slots__ = ("customer_id", "product_id", "type", "channel", "timestamp", "request_id", "offer_id", "amount")
+    __slots__ = ("customer_id", "product_id", "type", "channel", "timestamp", "request_id", "offer_id", "amount", "event_id")
     CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
     PRODUCT_ID_FIELD_NUMBER: _ClassVar[int]
     TYPE_FIELD_NUMBER: _ClassVar[int]
@@ -132,6 +132,7 @@ class Event(_message.Message):
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     OFFER_ID_FIELD_NUMBER: _ClassVar[int]
     AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     customer_id: str
     product_id: str
     type: str
@@ -140,7 +141,8 @@ class Event(_message.Message):
     request_id: str
     offer_id: str
     amount: float
-    def __init__(self, customer_id: _Optional[str] = ..., product_id: _Optional[str] = ..., type: _Optional[str] = ..., channel: _Optional[str] = ..., timestamp: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., request_id: _Optional[str] = ..., offer_id: _Optional[str] = ..., amount: _Optional[float] = ...) -> None: ...
+    event_id: str
+    def __init__(self, customer_id: _Optional[str] = ..., product_id: _Optional[str] = ..., type: _Optional[str] = ..., channel: _Optional[str] = ..., timestamp: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., request_id: _Optional[str] = ..., offer_id: _Optional[str] = ..., amount: _Optional[float] = ..., event_id: _Optional[str] = ...) -> None: ...
 
 class RecordEventsRequest(_message.Message):
     __slots__ = ("events",)
