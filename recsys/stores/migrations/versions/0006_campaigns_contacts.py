@@ -1,7 +1,7 @@
 """Outbound contacts of campaigns, and the per-customer rows their reservations lock.
 
-Revision ID: 0005_campaigns
-Revises: 0004_erase
+Revision ID: 0006_campaigns
+Revises: 0005_harden
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005_campaigns"
-down_revision = "0004_erase"
+revision = "0006_campaigns"
+down_revision = "0005_harden"
 branch_labels = None
 depends_on = None
 
