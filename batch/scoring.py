@@ -18,7 +18,13 @@ from recsys.engine.request import Answer, NewEvents, Request
 from recsys.offers.arbitrate import NO_OFFER
 from recsys.offers.placement import OfferRun
 from recsys.rules import PAD_ID
-from recsys.settings import ChannelConfig, ContactPolicy, InteractionWeights, Settings
+from recsys.settings import (
+    ChannelConfig,
+    ContactPolicy,
+    InteractionWeights,
+    RankingConfig,
+    Settings,
+)
 from recsys.stores.tables import ID_LENGTH
 
 
@@ -42,11 +48,14 @@ class ScoringRules:
     channel: ChannelConfig
     policy: ContactPolicy
     weights: InteractionWeights
+    ranking: RankingConfig | None = None  # as Recommend ranks (settings.ranking)
 
     @classmethod
     def of(cls, settings: Settings, channel: str) -> ScoringRules:
         """The rules of `channel` in `settings`."""
-        return cls(settings.channels[channel], settings.contact_policy, settings.weights)
+        return cls(
+            settings.channels[channel], settings.contact_policy, settings.weights, settings.ranking
+        )
 
 
 @dataclass(frozen=True, eq=False)
@@ -104,6 +113,7 @@ def score_chunk(
         exclude=exclude,
         offers=offers,
         reasons=1,
+        ranking=rules.ranking,
         outbound=outbound,
     )
     answer = engine.answer(request)

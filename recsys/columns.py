@@ -26,6 +26,9 @@ class Columns:
     repeatable: Final = "repeatable"
     active_from: Final = "active_from"
     active_to: Final = "active_to"
+    value: Final = "value"  # expected margin per sale (arbitration by expected value)
+    term_months: Final = "term_months"  # a deposit's or loan's term (a cold-start attribute)
+    tags: Final = "tags"  # free labels, e.g. green, digital_only (cold-start attributes)
     # events
     event: Final = "event"
     timestamp: Final = "timestamp"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -143,6 +144,35 @@ class ConsoleSettings(BaseModel):
     )
 
 
+class RankingConfig(BaseModel):
+    """How the allowed products are ordered (RECSYS_RANKING__<NAME>): by the model's score
+    (`propensity`), or by P(purchase) x value x lever (`value`, see recsys.ranking.policy)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    policy: Literal["propensity", "value"] = "propensity"
+    min_probability: float = Field(
+        default=0.0, ge=0, le=1, description="under this P a product is not pushed by value"
+    )
+    calibration: Literal["isotonic", "platt"] = Field(
+        default="isotonic", description="how training maps scores to purchase probabilities"
+    )
+    default_value: float = Field(default=1.0, ge=0, allow_inf_nan=False)
+    # product id or category -> expected margin per sale (a product id wins over the
+    # products file's value column, which wins over a category)
+    values: dict[str, float] = Field(default_factory=dict)
+    # product id or category -> marketing's lever, e.g. {"term_deposit": 1.2}
+    levers: dict[str, float] = Field(default_factory=dict)
+
+    @field_validator("values", "levers")
+    @classmethod
+    def _non_negative(cls, v: dict[str, float]) -> dict[str, float]:
+        bad = {k: x for k, x in v.items() if not (x >= 0 and x != float("inf"))}
+        if bad:
+            raise ValueError(f"must be finite and >= 0, got {bad}")
+        return v
+
+
 def _default_channels() -> dict[str, ChannelConfig]:
     ks = {"atm": 1, "mobile": 5, "web": 5, "branch": 5, "call_center": 10}
     excluded = {"atm": ["mortgage", "wealth_management", "mutual_fund", "fx", "precious_metals"]}
@@ -230,6 +260,7 @@ class Settings(BaseSettings):
     campaign_chunk_size: int = Field(
         default=50_000, ge=1, description="customers a campaign scores at once (bounds memory)"
     )
+    ranking: RankingConfig = Field(default_factory=lambda: RankingConfig())
 
     @field_validator("event_types")
     @classmethod
