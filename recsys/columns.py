@@ -49,11 +49,14 @@ class Events:
     view: Final = "view"
     click: Final = "click"
     impression: Final = "impression"
+    reject: Final = "reject"  # the customer said no to a suggestion (suppresses it a while)
 
-    all: Final = ("purchase", "close", "apply", "view", "click", "impression")
+    all: Final = ("purchase", "close", "apply", "view", "click", "impression", "reject")
 
 
 DEFAULT_CHANNELS: Final = ("mobile", "web", "branch", "call_center", "atm")
+# Channels the bank pushes through (campaigns); they join the configured channels.
+OUTBOUND_CHANNELS: Final = ("email", "sms", "push")
 
 # Product categories from DESIGN.md; importers and the generator map onto these.
 CATEGORIES: Final = (

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
+from recsys.campaigns.outbound import Outbound, outbound_masks
 from recsys.data.recent_events import RecentEvents
 from recsys.engine.overlay import apply_events
 from recsys.engine.profile import apply_context
@@ -71,6 +72,8 @@ class Request:
     offers: OfferRun | None = None
     reasons: int = MAX_REASONS  # reasons per item; 0 leaves them out (evaluation)
     ranking: RankingConfig | None = None  # None: by the model's score, nothing calibrated
+    # a campaign's contact: the channel's products, consent required, the contact policy
+    outbound: Outbound | None = None
 
 
 class Suggested(NamedTuple):
@@ -127,15 +130,21 @@ def answer(engine: Engine, request: Request) -> Answer:
     if request.k < 1:
         raise ValueError(f"k must be >= 1, got {request.k}")
     state = _state(engine, request)
+    out = request.outbound
     masks = rule_masks(
         engine.catalog,
         state.customers,
         state.held,
         at=request.at.date(),
-        channel=request.channel,
-        excluded_categories=engine.excluded_for(request.channel),
+        channel=request.channel if out is None else None,
+        excluded_categories=(
+            engine.excluded_for(request.channel) if out is None else out.excluded_categories
+        ),
         exclude_products=engine.exclude_mask(request.exclude),
+        for_offers=out is not None,  # an outbound contact without consent is never allowed
     )
+    if out is not None:
+        masks = outbound_masks(masks, out)
     allowed = combine(masks)
     scores, fallback = engine.scores(state)
     ranked = rank(engine, scores, fallback, request.ranking)
