@@ -16,6 +16,7 @@ import mlflow
 import numpy as np
 import polars as pl
 
+from recsys.coldstart.evaluate import fit_recent
 from recsys.columns import Columns as C
 from recsys.data.dataset import BankData
 from recsys.data.erased import without_erased
@@ -33,6 +34,7 @@ from training.baselines import (
     fit_baselines,
     strongest,
 )
+from training.calibrate import calibrate_on_holdout, log_calibration
 from training.config import TrainConfig, effective_settings
 from training.erased import erased_in_store
 from training.evaluate import (
@@ -145,17 +147,29 @@ def run_training(
         "strongest": best,
         "left_out": loaded.left_out,
     }
+    method = settings.ranking.calibration
+    with step(f"calibrate on the holdout ({method})"):
+        calibrated = calibrate_on_holdout(
+            engine, split, method, config.evaluation.max_eval_customers
+        )
     with mlflow.start_run(experiment_id=experiment.result()) as run:
         with step("log to MLflow"):
             mlog.log_run(
                 config, data, split, engine.model, result, baseline, fingerprint, split_fp, data_dir
             )
             mlog.log_baselines(baselines, best, metric, result)
+            log_calibration(calibrated, method)
         outcome = TrainOutcome(run.info.run_id, result.metrics, baseline.metrics, **figures)
         if refit is None:
             return outcome
         with step("register"):
             engine_all, run_id = refit.result(), run.info.run_id
+            # the holdout's calibration travels with the refitted models (same families,
+            # same data up to the holdout; see docs/ranking.md)
+            engine_all.calibrators.update(calibrated.calibrators)
+            engine_all.prior = fit_recent(
+                data.customers, data.products, data.events, engine_all.snapshot.as_of
+            )
             version = _register(engine_all, config, settings, fingerprint, split_fp, run_id)
         outcome = TrainOutcome(run_id, result.metrics, baseline.metrics, version, **figures)
         if not promote:

@@ -16,6 +16,7 @@ AGE_RANGE = (0, 150)
 FIRST_BIRTH_YEAR = 1900
 # no bank's records go back further; 0001-01-01 is a default value, not a moment
 FIRST_EVENT_TIME = datetime(FIRST_BIRTH_YEAR, 1, 1, tzinfo=UTC)
+TERM_RANGE = (0, 600)  # months: up to a 50-year mortgage
 
 
 def key_checks(spec: TableSpec) -> list[RowCheck]:
@@ -52,6 +53,9 @@ def product_checks(channels: Collection[str] | None) -> list[RowCheck]:
             pl.col(C.active_from) > pl.col(C.active_to),
         ),
         _blank_channel_names(),
+        RowCheck(C.value, "not a finite number", ~pl.col(C.value).is_finite()),
+        RowCheck(C.value, "negative value", pl.col(C.value) < 0),
+        _in_range(C.term_months, *TERM_RANGE),
     ]
     if channels is not None:
         known = sorted(channels)

@@ -128,6 +128,37 @@ offer_deliveries = sa.Table(
     sa.Index("ix_offer_deliveries_request", REQUEST_ID),
 )
 
+# --- outbound campaigns ------------------------------------------------------------------------
+# One row per product of an outbound contact (a message carries up to k of them, all under one
+# request id): the campaign's deliveries, which the contact policy counts and events report on.
+contacts = sa.Table(
+    "contacts",
+    metadata,
+    sa.Column("id", _EVENT_ID, primary_key=True, autoincrement=True),
+    sa.Column("campaign", sa.String(ID_LENGTH), nullable=False),
+    sa.Column("run_id", sa.String(ID_LENGTH), nullable=False),
+    sa.Column(REQUEST_ID, sa.String(ID_LENGTH), nullable=False),
+    sa.Column(C.customer_id, sa.String(ID_LENGTH), nullable=False),
+    sa.Column(C.channel, sa.String(NAME_LENGTH), nullable=False),
+    sa.Column(C.product_id, sa.String(ID_LENGTH), nullable=False),
+    sa.Column(OFFER_ID, sa.String(ID_LENGTH), nullable=True),
+    sa.Column("rank", sa.Integer(), nullable=False),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("ix_contacts_customer_at", C.customer_id, "at"),
+    sa.Index("ix_contacts_campaign", "campaign"),
+    sa.Index("ix_contacts_request", REQUEST_ID),
+)
+
+# A row per customer a campaign has contacted: reserving contacts updates these rows first (a
+# row lock on PostgreSQL, the write lock on SQLite), so two processes contacting the same
+# customer queue up and the second recounts what the first wrote.
+contact_locks = sa.Table(
+    "contact_locks",
+    metadata,
+    sa.Column(C.customer_id, sa.String(ID_LENGTH), primary_key=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+)
+
 # --- security and audit -----------------------------------------------------------------------
 api_keys = sa.Table(
     "api_keys",

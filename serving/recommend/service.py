@@ -266,6 +266,7 @@ class SuggestionService:
             events=self._new_events(events, now),
             exclude=exclude,
             offers=offers,
+            ranking=self.settings.ranking,
         )
         try:
             out = engine.answer(request)

@@ -242,6 +242,11 @@ def _item_dicts(items: Sequence[d.Item]) -> list[dict[str, Any]]:
             "rank": i.rank,
             "reasons": [{"code": x.code, "text": x.text} for x in i.reasons],
             "offer_id": i.offer_id,
+            **(
+                {"probability": i.probability, "value": i.value, "lever": i.lever}
+                if i.probability is not None
+                else {}
+            ),
         }
         for i in items
     ]

@@ -41,7 +41,7 @@ class Reason(_message.Message):
     def __init__(self, code: _Optional[str] = ..., text: _Optional[str] = ...) -> None: ...
 
 class RecommendedItem(_message.Message):
-    __slots__ = ("product_id", "name", "category", "score", "rank", "reasons", "offer_id")
+    __slots__ = ("product_id", "name", "category", "score", "rank", "reasons", "offer_id", "probability", "value", "lever")
     PRODUCT_ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     CATEGORY_FIELD_NUMBER: _ClassVar[int]
@@ -49,6 +49,9 @@ class RecommendedItem(_message.Message):
     RANK_FIELD_NUMBER: _ClassVar[int]
     REASONS_FIELD_NUMBER: _ClassVar[int]
     OFFER_ID_FIELD_NUMBER: _ClassVar[int]
+    PROBABILITY_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    LEVER_FIELD_NUMBER: _ClassVar[int]
     product_id: str
     name: str
     category: str
@@ -56,7 +59,10 @@ class RecommendedItem(_message.Message):
     rank: int
     reasons: _containers.RepeatedCompositeFieldContainer[Reason]
     offer_id: str
-    def __init__(self, product_id: _Optional[str] = ..., name: _Optional[str] = ..., category: _Optional[str] = ..., score: _Optional[float] = ..., rank: _Optional[int] = ..., reasons: _Optional[_Iterable[_Union[Reason, _Mapping]]] = ..., offer_id: _Optional[str] = ...) -> None: ...
+    probability: float
+    value: float
+    lever: float
+    def __init__(self, product_id: _Optional[str] = ..., name: _Optional[str] = ..., category: _Optional[str] = ..., score: _Optional[float] = ..., rank: _Optional[int] = ..., reasons: _Optional[_Iterable[_Union[Reason, _Mapping]]] = ..., offer_id: _Optional[str] = ..., probability: _Optional[float] = ..., value: _Optional[float] = ..., lever: _Optional[float] = ...) -> None: ...
 
 class RecommendResponse(_message.Message):
     __slots__ = ("items", "model_version", "request_id", "customer_id")
