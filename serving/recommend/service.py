@@ -261,6 +261,7 @@ class SuggestionService:
             events=self._new_events(events, now),
             exclude=exclude,
             offers=offers,
+            recent_days=self.settings.reason_recent_days,
         )
         try:
             out = engine.answer(request)
