@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from recsys.data.contract import MAX_CLOCK_SKEW
 from recsys.data.recent_events import RecentEvents
 from recsys.engine.profile import ContextError
 from recsys.engine.request import NewEvents, Request
@@ -34,7 +35,7 @@ from serving.recommend.domain import (
     SimilarItem,
     UnknownProduct,
 )
-from serving.recommend.events_in import MAX_CLOCK_SKEW, stored_events
+from serving.recommend.events_in import stored_events
 from serving.recommend.similarity import item_similarity, top_similar
 from serving.recommend.suggest import ProductText, RecentReader, removed, row_items
 from serving.recommend.validation import ValidationError
@@ -146,8 +147,11 @@ class SuggestionService:
         )
         return Similar(items, loaded.version)
 
-    def record_events(self, events: Sequence[EventIn]) -> int:
-        """Validate every event, then store them all durably; the count stored."""
+    def record_events(self, events: Sequence[EventIn], source: str = "") -> int:
+        """Validate every event, then store them all durably; the count stored.
+
+        `source` names the caller: an event id is unique among one source's events.
+        """
         v.check_event_count(len(events), self.limits)
         loaded = self._loaded()  # product ids are checked against the serving catalog
         stored = stored_events(
@@ -156,6 +160,7 @@ class SuggestionService:
             settings=self.settings,
             limits=self.limits,
             now=self.clock(),
+            source=source,
         )
         count = self.store.append(stored)
         log.debug("stored %d events", count)
@@ -261,6 +266,7 @@ class SuggestionService:
             events=self._new_events(events, now),
             exclude=exclude,
             offers=offers,
+            ranking=self.settings.ranking,
             recent_days=self.settings.reason_recent_days,
         )
         try:
