@@ -41,6 +41,10 @@ COMMANDS: Final = {
         "recsys_cli.experiments",
         "Online experiments: champion vs challenger/control, lift, SRM, conclude.",
     ),
+    "campaign": (
+        "recsys_cli.campaign",
+        "Outbound campaigns: score every targeted customer under the contact policy; stats.",
+    ),
     "keys": ("recsys_cli.keys", "API keys of client applications."),
     "events": ("recsys_cli.events", "The feedback event log: export."),
     "customers": ("recsys_cli.customers", "Customers' personal data: erase, prune (retention)."),

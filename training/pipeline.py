@@ -8,7 +8,7 @@ import tempfile
 import threading
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TypeVar
 
@@ -26,6 +26,14 @@ from recsys.models.base import Recommender
 from recsys.models.registry import build_model
 from recsys.settings import Settings
 from training import logging_mlflow as mlog
+from training.baselines import (
+    BASELINE_FAMILIES,
+    SEGMENT,
+    evaluate_baselines,
+    fit_baselines,
+    strongest,
+)
+from training.calibrate import calibrate_on_holdout, log_calibration
 from training.config import TrainConfig, effective_settings
 from training.erased import erased_in_store
 from training.evaluate import (
@@ -37,7 +45,7 @@ from training.evaluate import (
     train_data,
 )
 from training.lineage import data_fingerprint
-from training.promotion import GateVerdict, gate_verdict
+from training.promotion import GateVerdict, Opponent, gate_verdict
 from training.pyfunc import log_pyfunc
 from training.registry import Registry
 from training.reuse import KEY_TAG, Unchanged, find_unchanged, training_key
@@ -61,6 +69,8 @@ class TrainOutcome:
     version: int | None = None
     verdict: GateVerdict | None = None
     unchanged: Unchanged | None = None  # set when nothing was trained: see training/reuse.py
+    baselines: dict[str, dict[str, float]] = field(default_factory=dict)  # every simple one
+    strongest: str = ""  # the baseline the gate compares with
 
 
 def model_factory(family: str, params: dict) -> Callable[[], Recommender]:
@@ -122,27 +132,49 @@ def run_training(
         split = make_split(data, config)
     with step("snapshot at the cutoff"):
         snap = split_snapshot(data, split, settings)
-    engine, result, baseline = _fit_and_evaluate(make_model, snap, split, config, settings, step)
+    engine, result, baselines = _fit_and_evaluate(
+        make_model, data, snap, split, config, settings, step
+    )
+    baseline, metric = baselines[SEGMENT], config.evaluation.metric
+    best = strongest(baselines, metric)
+    figures = {
+        "baselines": {name: b.metrics for name, b in baselines.items()},
+        "strongest": best,
+    }
+    method = settings.ranking.calibration
+    with step(f"calibrate on the holdout ({method})"):
+        calibrated = calibrate_on_holdout(
+            engine, split, method, config.evaluation.max_eval_customers
+        )
     with mlflow.start_run(experiment_id=experiment.result()) as run:
         with step("log to MLflow"):
             mlog.log_run(
                 config, data, split, engine.model, result, baseline, fingerprint, split_fp, data_dir
             )
-        outcome = TrainOutcome(run.info.run_id, result.metrics, baseline.metrics)
+            mlog.log_baselines(baselines, best, metric, result)
+            log_calibration(calibrated, method)
+        outcome = TrainOutcome(run.info.run_id, result.metrics, baseline.metrics, **figures)
         if refit is None:
             return outcome
         with step("register"):
             engine_all, run_id = refit.result(), run.info.run_id
+            # the holdout's calibration travels with the refitted models (same families,
+            # same data up to the holdout; see docs/ranking.md)
+            engine_all.calibrators.update(calibrated.calibrators)
             version = _register(engine_all, config, settings, fingerprint, split_fp, run_id)
-        outcome = TrainOutcome(run.info.run_id, result.metrics, baseline.metrics, version)
+        outcome = TrainOutcome(run_id, result.metrics, baseline.metrics, version, **figures)
         if not promote:
             return outcome
         with step("promotion gate"):
-            verdict = _gate(data, split, snap, config, settings, result, split_fp)
-            mlflow.set_tag("promotion", verdict.reason)
+            # a baseline family is itself a simple baseline: only the champion judges it
+            opponent = None
+            if config.model.family not in BASELINE_FAMILIES:
+                opponent = Opponent(best, baselines[best].values(metric))
+            verdict = _gate(data, split, snap, config, settings, result, split_fp, opponent)
+            mlflow.set_tag("promotion", verdict.reason[:5000])
         if verdict.promote:
             Registry(settings.registered_model, settings.champion_alias).promote(version)
-        return TrainOutcome(run.info.run_id, result.metrics, baseline.metrics, version, verdict)
+        return TrainOutcome(run_id, result.metrics, baseline.metrics, version, verdict, **figures)
 
 
 def _kept(unchanged: Unchanged, registry: Registry, promote: bool) -> TrainOutcome:
@@ -188,24 +220,26 @@ class _Background:
 
 def _fit_and_evaluate(
     make_model: Callable[[], Recommender],
+    data: BankData,
     snap: Snapshot,
     split: Split,
     config: TrainConfig,
     settings: Settings,
     step: Step,
-) -> tuple[Engine, Evaluation, Evaluation]:
-    """The model and the popularity baseline on the split; one popularity fit serves both."""
+) -> tuple[Engine, Evaluation, dict[str, Evaluation]]:
+    """The model and the simple baselines on the split; one popularity fit is fallback too."""
     k, cap = config.evaluation.k, config.evaluation.max_eval_customers
     fit_on = train_data(snap)
-    with step("fit popularity (fallback + baseline)"):
+    with step("fit the baselines (segment popularity is the fallback)"):
         popular = fallback_factory().fit(fit_on)
+        models = fit_baselines(data, split, snap, popular)
     with step(f"fit {config.model.family}"):
         model = make_model().fit(fit_on)
-    with step(f"evaluate {config.model.family} + popularity"):
+    with step(f"evaluate {config.model.family} + {len(models)} baselines"):
         engine = engine_for(model, popular, snap, settings)
         result = evaluate_engine(engine, split, k, cap)
-        baseline = evaluate_engine(engine_for(popular, popular, snap, settings), split, k, cap)
-    return engine, result, baseline
+        baselines = evaluate_baselines(models, popular, snap, split, settings, k, cap)
+    return engine, result, baselines
 
 
 def _refit(
@@ -267,21 +301,27 @@ def _gate(
     settings: Settings,
     result: Evaluation,
     split_fp: str,
+    baseline: Opponent | None,
 ) -> GateVerdict:
-    """Compare with the champion on this holdout (re-fitting the champion's config if needed)."""
+    """Compare with the strongest baseline and the champion on this holdout (paired).
+
+    The champion's per-customer figures are its run's when it was judged on this holdout,
+    else its config is re-fitted and evaluated here.
+    """
     metric = config.evaluation.metric
     champion = Registry(settings.registered_model, settings.champion_alias).champion()
-    champ_metrics = None
+    opponent = None
     if champion is not None:
+        values = None
         if champion.tags.get("split_fingerprint") == split_fp:
-            champ_metrics = mlflow.MlflowClient().get_run(champion.run_id).data.metrics
-        elif "family" not in champion.tags or "params_json" not in champion.tags:
+            values = mlog.read_per_customer(champion.run_id)
+        if values is None and ("family" not in champion.tags or "params_json" not in champion.tags):
             return GateVerdict(
                 False,
                 f"champion version {champion.version} has no family/params tags, so it cannot be "
                 "judged on this holdout; promote explicitly with `recsys models promote`",
             )
-        else:
+        if values is None:
             log.info("champion was judged on another holdout; re-evaluating its config on this one")
             family, params = champion.tags["family"], json.loads(champion.tags["params_json"])
             _, champ_eval = fit_and_evaluate(
@@ -293,8 +333,16 @@ def _gate(
                 k=config.evaluation.k,
                 max_customers=config.evaluation.max_eval_customers,
             )
-            champ_metrics = champ_eval.metrics
-        mlflow.log_metric(f"champion_{metric}", champ_metrics.get(metric, float("nan")))
-    return gate_verdict(
-        result.metrics, champ_metrics, metric=metric, margin=config.evaluation.promote_margin
+            values = champ_eval.per_customer
+        mean = values[metric].drop_nans().mean() if metric in values.columns else None
+        mlflow.log_metric(f"champion_{metric}", float("nan") if mean is None else float(mean))
+        opponent = Opponent(f"champion version {champion.version}", values)
+    verdict = gate_verdict(
+        result.per_customer,
+        metric=metric,
+        margin=config.evaluation.promote_margin,
+        champion=opponent,
+        baseline=baseline,
     )
+    mlog.log_verdict(verdict)
+    return verdict

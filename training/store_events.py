@@ -77,9 +77,14 @@ def _cross_problems(data: BankData, store: pl.DataFrame) -> list[Problem]:
     problems += run_row_checks(
         flags,
         STORE_SOURCE,
-        [RowCheck(C.timestamp, "already in the dataset's events (would count twice)",
-                  pl.col("_seen"), shown=pl.concat_str(C.customer_id, C.product_id, C.event,
-                                                       separator="/"))],
+        [
+            RowCheck(
+                C.timestamp,
+                "already in the dataset's events (would count twice)",
+                pl.col("_seen"),
+                shown=pl.concat_str(C.customer_id, C.product_id, C.event, separator="/"),
+            )
+        ],
     )
     if problems:  # unknown ids would also make the close replay accuse valid closes
         return problems

@@ -50,6 +50,7 @@ class ModelFollower:
         quiet_mlflow_logs()
         self.holder = holder
         self.metrics = metrics
+        self.ranking_policy = settings.ranking.policy
         self.poll_seconds = poll_seconds
         self.max_backoff_seconds = max(max_backoff_seconds, poll_seconds)
         # `alias`: another alias (or a version number) to follow, an experiment arm's
@@ -219,3 +220,6 @@ class ModelFollower:
         log.info("serving %s version %s (%s, from %s)%s", self.source.name, model.version,
                  model.family, model.source,
                  f"; was version {previous.version}" if previous else "")
+        if self.ranking_policy == "value" and not model.engine.calibrators:
+            log.warning("version %s has no calibration: it is ranked by its scores, not by "
+                        "expected value (retrain it to calibrate it)", model.version)

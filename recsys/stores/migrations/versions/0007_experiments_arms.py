@@ -1,7 +1,7 @@
 """Experiments and their audit; the decision log's experiment, arm, fallback and latency.
 
-Revision ID: 0005_experiments
-Revises: 0004_erase
+Revision ID: 0007_experiments
+Revises: 0006_campaigns
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005_experiments"
-down_revision = "0004_erase"
+revision = "0007_experiments"
+down_revision = "0006_campaigns"
 branch_labels = None
 depends_on = None
 
