@@ -235,6 +235,16 @@ class Settings(BaseSettings):
     offer_refresh_seconds: float = Field(
         default=5.0, gt=0, le=10, description="how often each server re-reads the offers"
     )
+    experiment_refresh_seconds: float = Field(
+        default=5.0, gt=0, le=60, description="how often each server re-reads the experiments"
+    )
+    experiment_test_skew: float = Field(
+        default=0.0,
+        ge=0,
+        lt=1,
+        description="TEST HOOK ONLY: skews every experiment's assignment towards its first arm "
+        "(the SRM check must flag it); 0 in production",
+    )
     offer_hold_minutes: float = Field(
         default=30.0,
         gt=0,
@@ -259,6 +269,12 @@ class Settings(BaseSettings):
         default=0,
         ge=0,
         description="days `recsys customers prune` keeps events (0 = forever)",
+    )
+    reason_recent_days: float = Field(
+        default=90.0,
+        gt=0,
+        allow_inf_nan=False,
+        description='a purchase this many days old or newer is "recently opened" in a reason',
     )
     console: ConsoleSettings = Field(default_factory=lambda: ConsoleSettings())
     contact_policy: ContactPolicy = Field(default_factory=lambda: ContactPolicy())
