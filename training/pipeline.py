@@ -33,6 +33,7 @@ from training.baselines import (
     fit_baselines,
     strongest,
 )
+from training.calibrate import calibrate_on_holdout, log_calibration
 from training.config import TrainConfig, effective_settings
 from training.erased import erased_in_store
 from training.evaluate import (
@@ -140,17 +141,26 @@ def run_training(
         "baselines": {name: b.metrics for name, b in baselines.items()},
         "strongest": best,
     }
+    method = settings.ranking.calibration
+    with step(f"calibrate on the holdout ({method})"):
+        calibrated = calibrate_on_holdout(
+            engine, split, method, config.evaluation.max_eval_customers
+        )
     with mlflow.start_run(experiment_id=experiment.result()) as run:
         with step("log to MLflow"):
             mlog.log_run(
                 config, data, split, engine.model, result, baseline, fingerprint, split_fp, data_dir
             )
             mlog.log_baselines(baselines, best, metric, result)
+            log_calibration(calibrated, method)
         outcome = TrainOutcome(run.info.run_id, result.metrics, baseline.metrics, **figures)
         if refit is None:
             return outcome
         with step("register"):
             engine_all, run_id = refit.result(), run.info.run_id
+            # the holdout's calibration travels with the refitted models (same families,
+            # same data up to the holdout; see docs/ranking.md)
+            engine_all.calibrators.update(calibrated.calibrators)
             version = _register(engine_all, config, settings, fingerprint, split_fp, run_id)
         outcome = TrainOutcome(run_id, result.metrics, baseline.metrics, version, **figures)
         if not promote:

@@ -14,6 +14,7 @@ from recsys.data.schema import TableSpec
 RATING_RANGE = (1, 5)  # risk_tolerance C1..C5, risk_rating R1..R5
 AGE_RANGE = (0, 150)
 FIRST_BIRTH_YEAR = 1900
+TERM_RANGE = (0, 600)  # months: up to a 50-year mortgage
 
 
 def key_checks(spec: TableSpec) -> list[RowCheck]:
@@ -50,6 +51,9 @@ def product_checks(channels: Collection[str] | None) -> list[RowCheck]:
             pl.col(C.active_from) > pl.col(C.active_to),
         ),
         _blank_channel_names(),
+        RowCheck(C.value, "not a finite number", ~pl.col(C.value).is_finite()),
+        RowCheck(C.value, "negative value", pl.col(C.value) < 0),
+        _in_range(C.term_months, *TERM_RANGE),
     ]
     if channels is not None:
         known = sorted(channels)

@@ -19,6 +19,10 @@ EVENT_ID: Final = "id"
 REQUEST_ID: Final = "request_id"
 OFFER_ID: Final = "offer_id"
 RECORDED_AT: Final = "recorded_at"
+# Who sent an event (the API key's id; "" with authentication off) and the id it gave the
+# event: unique together, so a retried RecordEvents stores nothing twice (NULL ids never clash).
+SOURCE: Final = "source"
+CLIENT_EVENT_ID: Final = "event_id"
 
 metadata = sa.MetaData()
 
@@ -38,8 +42,11 @@ events = sa.Table(
     sa.Column(REQUEST_ID, sa.String(ID_LENGTH), nullable=True),
     sa.Column(OFFER_ID, sa.String(ID_LENGTH), nullable=True),
     sa.Column(RECORDED_AT, sa.DateTime(timezone=True), nullable=False),
+    sa.Column(SOURCE, sa.String(ID_LENGTH), nullable=False, server_default=""),
+    sa.Column(CLIENT_EVENT_ID, sa.String(ID_LENGTH), nullable=True),
     # every Recommend reads "this customer's events since the snapshot"
     sa.Index("ix_events_customer_timestamp", C.customer_id, C.timestamp),
+    sa.Index("ux_events_source_event_id", SOURCE, CLIENT_EVENT_ID, unique=True),
 )
 
 # --- offers (marketing campaigns) -----------------------------------------------------------
@@ -119,6 +126,37 @@ offer_deliveries = sa.Table(
     sa.Column("at", sa.DateTime(timezone=True), nullable=False),
     sa.Index("ix_offer_deliveries_offer_customer", "offer_id", C.customer_id, "at"),
     sa.Index("ix_offer_deliveries_request", REQUEST_ID),
+)
+
+# --- outbound campaigns ------------------------------------------------------------------------
+# One row per product of an outbound contact (a message carries up to k of them, all under one
+# request id): the campaign's deliveries, which the contact policy counts and events report on.
+contacts = sa.Table(
+    "contacts",
+    metadata,
+    sa.Column("id", _EVENT_ID, primary_key=True, autoincrement=True),
+    sa.Column("campaign", sa.String(ID_LENGTH), nullable=False),
+    sa.Column("run_id", sa.String(ID_LENGTH), nullable=False),
+    sa.Column(REQUEST_ID, sa.String(ID_LENGTH), nullable=False),
+    sa.Column(C.customer_id, sa.String(ID_LENGTH), nullable=False),
+    sa.Column(C.channel, sa.String(NAME_LENGTH), nullable=False),
+    sa.Column(C.product_id, sa.String(ID_LENGTH), nullable=False),
+    sa.Column(OFFER_ID, sa.String(ID_LENGTH), nullable=True),
+    sa.Column("rank", sa.Integer(), nullable=False),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("ix_contacts_customer_at", C.customer_id, "at"),
+    sa.Index("ix_contacts_campaign", "campaign"),
+    sa.Index("ix_contacts_request", REQUEST_ID),
+)
+
+# A row per customer a campaign has contacted: reserving contacts updates these rows first (a
+# row lock on PostgreSQL, the write lock on SQLite), so two processes contacting the same
+# customer queue up and the second recounts what the first wrote.
+contact_locks = sa.Table(
+    "contact_locks",
+    metadata,
+    sa.Column(C.customer_id, sa.String(ID_LENGTH), primary_key=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
 )
 
 # --- security and audit -----------------------------------------------------------------------

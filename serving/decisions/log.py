@@ -353,8 +353,9 @@ def _moment(at: datetime | float) -> datetime:
 
 def answer_json(items: Sequence[Item], removed: Removed | None) -> tuple[str, str]:
     """(items JSON, removals JSON) of one answer, as its decision row stores them: each item's
-    rank, product, name, score, reasons and offer (None when none), and rule -> the product
-    ids it removed (rules that removed nothing left out)."""
+    rank, product, name, score, reasons and offer (None when none), its probability, value
+    and lever where the model is calibrated, and rule -> the product ids it removed (rules
+    that removed nothing left out)."""
     shown = [
         {
             "rank": i.rank,
@@ -363,6 +364,11 @@ def answer_json(items: Sequence[Item], removed: Removed | None) -> tuple[str, st
             "score": i.score,
             "reasons": [{"code": x.code, "text": x.text} for x in i.reasons],
             "offer_id": i.offer_id or None,
+            **(
+                {"probability": i.probability, "value": i.value, "lever": i.lever}
+                if i.probability is not None
+                else {}
+            ),
         }
         for i in items
     ]

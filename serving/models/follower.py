@@ -49,6 +49,7 @@ class ModelFollower:
         quiet_mlflow_logs()
         self.holder = holder
         self.metrics = metrics
+        self.ranking_policy = settings.ranking.policy
         self.poll_seconds = poll_seconds
         self.max_backoff_seconds = max(max_backoff_seconds, poll_seconds)
         name, alias = settings.registered_model, settings.champion_alias
@@ -215,3 +216,6 @@ class ModelFollower:
         log.info("serving %s version %s (%s, from %s)%s", self.source.name, model.version,
                  model.family, model.source,
                  f"; was version {previous.version}" if previous else "")
+        if self.ranking_policy == "value" and not model.engine.calibrators:
+            log.warning("version %s has no calibration: it is ranked by its scores, not by "
+                        "expected value (retrain it to calibrate it)", model.version)

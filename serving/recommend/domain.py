@@ -32,6 +32,9 @@ class Item(NamedTuple):
     rank: int
     reasons: tuple[ShownReason, ...]  # the pipeline's, as it gave them
     offer_id: str = ""
+    probability: float | None = None  # calibrated P(purchase); None: the model has none
+    value: float | None = None  # expected margin per sale
+    lever: float | None = None  # marketing's lever on the product
 
 
 class Removed(NamedTuple):
@@ -100,6 +103,7 @@ class EventIn:
     request_id: str = ""
     offer_id: str = ""
     amount: float | None = None
+    event_id: str = ""  # the channel's id of the event: a retry with it is stored once
 
 
 @dataclass(frozen=True)

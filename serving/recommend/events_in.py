@@ -22,11 +22,28 @@ def stored_events(
     settings: Settings,
     limits: v.RequestLimits,
     now: datetime,
+    source: str = "",
 ) -> list[StoredEvent]:
     """Every event checked and converted, or ValidationError naming the first bad field."""
-    return [
-        _stored(e, f"events[{i}]", product_map, settings, limits, now) for i, e in enumerate(events)
+    stored = [
+        _stored(e, f"events[{i}]", product_map, settings, limits, now, source)
+        for i, e in enumerate(events)
     ]
+    _check_unique_ids(stored)
+    return stored
+
+
+def _check_unique_ids(events: Sequence[StoredEvent]) -> None:
+    """No event id twice in one call: the second would silently be taken for a retry."""
+    first: dict[str, int] = {}
+    for i, e in enumerate(events):
+        if e.event_id is None:
+            continue
+        seen = first.setdefault(e.event_id, i)
+        if seen != i:
+            raise v.ValidationError(
+                f"events[{i}].event_id", f"{v.shown(e.event_id)} is events[{seen}]'s already"
+            )
 
 
 def _stored(
@@ -36,6 +53,7 @@ def _stored(
     settings: Settings,
     limits: v.RequestLimits,
     now: datetime,
+    source: str,
 ) -> StoredEvent:
     customer_id = v.check_id(e.customer_id, f"{where}.customer_id", limits)
     product_id = v.check_id(e.product_id, f"{where}.product_id", limits)
@@ -54,6 +72,8 @@ def _stored(
         amount=v.check_amount(e.amount, f"{where}.amount"),
         request_id=v.check_optional_id(e.request_id, f"{where}.request_id", limits),
         offer_id=v.check_optional_id(e.offer_id, f"{where}.offer_id", limits),
+        event_id=v.check_optional_id(e.event_id, f"{where}.event_id", limits),
+        source=source,
     )
 
 

@@ -146,8 +146,11 @@ class SuggestionService:
         )
         return Similar(items, loaded.version)
 
-    def record_events(self, events: Sequence[EventIn]) -> int:
-        """Validate every event, then store them all durably; the count stored."""
+    def record_events(self, events: Sequence[EventIn], source: str = "") -> int:
+        """Validate every event, then store them all durably; the count stored.
+
+        `source` names the caller: an event id is unique among one source's events.
+        """
         v.check_event_count(len(events), self.limits)
         loaded = self._loaded()  # product ids are checked against the serving catalog
         stored = stored_events(
@@ -156,6 +159,7 @@ class SuggestionService:
             settings=self.settings,
             limits=self.limits,
             now=self.clock(),
+            source=source,
         )
         count = self.store.append(stored)
         log.debug("stored %d events", count)
@@ -261,6 +265,7 @@ class SuggestionService:
             events=self._new_events(events, now),
             exclude=exclude,
             offers=offers,
+            ranking=self.settings.ranking,
         )
         try:
             out = engine.answer(request)

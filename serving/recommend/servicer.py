@@ -28,6 +28,7 @@ from serving.recommend import domain as d
 from serving.recommend.answer_cache import Kept
 from serving.recommend.service import SuggestionService
 from serving.recommend.validation import ValidationError, check_event_count, request_id_or_new
+from serving.transport.auth import CALLER
 from serving.transport.logs import bind_request_id
 from serving.transport.metrics import ServingMetrics
 from serving.transport.status import common_status, with_status
@@ -134,7 +135,9 @@ class RecommendationServicer(pb_grpc.RecommendationServiceServicer):
         # counted first: 1 MiB of empty events is ~500k of them, seconds of loop time to convert
         check_event_count(len(request.events), self.service.limits)
         events = [_event_in(e, i) for i, e in enumerate(request.events)]
-        accepted = await self._off_loop(self.service.record_events, events)  # waits on the store
+        # waits on the store; event ids are unique per caller (its key), so two channel apps
+        # can never collide
+        accepted = await self._off_loop(self.service.record_events, events, _source())
         if self.metrics is not None:
             for (kind, channel), n in Counter((e.type, e.channel) for e in events).items():
                 self.metrics.events_recorded(kind, channel, n)
@@ -239,6 +242,11 @@ def _item_dicts(items: Sequence[d.Item]) -> list[dict[str, Any]]:
             "rank": i.rank,
             "reasons": [{"code": x.code, "text": x.text} for x in i.reasons],
             "offer_id": i.offer_id,
+            **(
+                {"probability": i.probability, "value": i.value, "lever": i.lever}
+                if i.probability is not None
+                else {}
+            ),
         }
         for i in items
     ]
@@ -263,6 +271,7 @@ def _event_in(e: pb.Event, index: int) -> d.EventIn:
         request_id=e.request_id,
         offer_id=e.offer_id,
         amount=e.amount or None,  # proto3 has no null: 0 means "no amount"
+        event_id=e.event_id,
     )
 
 
@@ -273,6 +282,12 @@ def _event_time(e: pb.Event, index: int) -> datetime | None:
         return e.timestamp.ToDatetime(tzinfo=UTC)
     except (ValueError, OverflowError) as exc:
         raise ValidationError(f"events[{index}].timestamp", f"out of range: {exc}") from exc
+
+
+def _source() -> str:
+    """Who is calling, as the event store keeps it: the API key's id, "" with auth off."""
+    caller = CALLER.get()
+    return caller.id if caller is not None else ""
 
 
 def _timestamp(moment: datetime) -> Timestamp:
