@@ -19,6 +19,7 @@ from recsys_cli.train_auto import train_auto
 from recsys_cli.train_options import base_config, stepper
 from training.config import FAMILIES, TrainConfig
 from training.pipeline import TrainOutcome, run_training
+from training.store_events import left_out_lines
 
 DEFAULT_DATA = Path("var/demo-data")
 AUTO = "auto"
@@ -94,6 +95,8 @@ def train(
     except (ValueError, FileNotFoundError) as exc:
         err_console.print(f"[red]error:[/] {escape(str(exc))}")
         raise typer.Exit(2) from exc
+    for line in left_out_lines(outcome.left_out):
+        console.print(line)
     if outcome.unchanged is not None:
         _report_unchanged(outcome)
         return

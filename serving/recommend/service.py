@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from recsys.data.contract import MAX_CLOCK_SKEW
 from recsys.data.recent_events import RecentEvents
 from recsys.engine.profile import ContextError
 from recsys.engine.request import NewEvents, Request
@@ -34,7 +35,7 @@ from serving.recommend.domain import (
     SimilarItem,
     UnknownProduct,
 )
-from serving.recommend.events_in import MAX_CLOCK_SKEW, stored_events
+from serving.recommend.events_in import stored_events
 from serving.recommend.similarity import item_similarity, top_similar
 from serving.recommend.suggest import ProductText, RecentReader, removed, row_items
 from serving.recommend.validation import ValidationError
