@@ -108,10 +108,11 @@ class BlendRecommender(Recommender):
         products: list[int],
         k: int,
         features: Features | None,
+        citable: np.ndarray,
     ) -> list[list[Reason]]:
         part = self._explainer
         given = features if part.uses_features else None
-        return part.explain_products(history, products, k, features=given)
+        return part.explain_products(history, products, k, features=given, citable=citable)
 
     def _state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         states, arrays = [], {}
