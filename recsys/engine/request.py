@@ -120,6 +120,7 @@ def answer(engine: Engine, request: Request) -> Answer:
         channel=request.channel,
         excluded_categories=engine.excluded_for(request.channel),
         exclude_products=engine.exclude_mask(request.exclude),
+        products=engine.product_masks(request.at.date(), request.channel),
     )
     allowed = combine(masks)
     scores, fallback = engine.scores(state)
