@@ -26,6 +26,9 @@ class Columns:
     repeatable: Final = "repeatable"
     active_from: Final = "active_from"
     active_to: Final = "active_to"
+    value: Final = "value"  # expected margin per sale (arbitration by expected value)
+    term_months: Final = "term_months"  # a deposit's or loan's term (a cold-start attribute)
+    tags: Final = "tags"  # free labels, e.g. green, digital_only (cold-start attributes)
     # events
     event: Final = "event"
     timestamp: Final = "timestamp"
@@ -46,11 +49,14 @@ class Events:
     view: Final = "view"
     click: Final = "click"
     impression: Final = "impression"
+    reject: Final = "reject"  # the customer said no to a suggestion (suppresses it a while)
 
-    all: Final = ("purchase", "close", "apply", "view", "click", "impression")
+    all: Final = ("purchase", "close", "apply", "view", "click", "impression", "reject")
 
 
 DEFAULT_CHANNELS: Final = ("mobile", "web", "branch", "call_center", "atm")
+# Channels the bank pushes through (campaigns); they join the configured channels.
+OUTBOUND_CHANNELS: Final = ("email", "sms", "push")
 
 # Product categories from DESIGN.md; importers and the generator map onto these.
 CATEGORIES: Final = (

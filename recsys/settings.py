@@ -6,12 +6,14 @@ and pass the pieces they need down. That keeps `recsys` free of environment read
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from recsys.columns import DEFAULT_CHANNELS, Events
+from recsys.columns import DEFAULT_CHANNELS, OUTBOUND_CHANNELS, Events
 
 DEFAULT_HOME = Path("var")
 
@@ -26,6 +28,7 @@ class InteractionWeights(BaseModel):
     impression: float = 0.0
     # close removes a holding; as a signal of interest it still says "was relevant once".
     close: float = 0.0
+    reject: float = 0.0  # a rejection is no interest; it suppresses the product (contact policy)
     half_life_days: float | None = Field(
         default=365.0, description="recency decay half-life; None disables decay"
     )
@@ -42,10 +45,67 @@ class InteractionWeights(BaseModel):
 
 
 class ChannelConfig(BaseModel):
-    """What a channel shows: default k and product categories it does not sell."""
+    """What a channel shows: default k and product categories it does not sell; an outbound
+    channel (a campaign pushes through it) also lists the products it may carry."""
 
     default_k: int = 5
     excluded_categories: list[str] = Field(default_factory=list)
+    outbound: bool = False
+    # outbound only: product ids it may carry (empty: every product); where a product is sold
+    # (the catalog's channels) is about inbound channels, so it does not decide this
+    products: list[str] = Field(default_factory=list)
+
+
+class ContactLimit(BaseModel):
+    """At most `contacts` contacts per customer within `days`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    contacts: int = Field(ge=0)
+    days: float = Field(gt=0)
+
+
+class QuietPeriod(BaseModel):
+    """No outbound contact from `start` until `end` (UTC), e.g. a holiday or a freeze."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    start: datetime
+    end: datetime
+
+
+def _channel_limits() -> dict[str, ContactLimit]:
+    return {"email": ContactLimit(contacts=1, days=7), "sms": ContactLimit(contacts=1, days=7)}
+
+
+class ContactPolicy(BaseModel):
+    """One contact policy for every channel (RECSYS_CONTACT_POLICY__<NAME>)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    channel_limits: dict[str, ContactLimit] = Field(default_factory=_channel_limits)
+    outbound_limit: ContactLimit = Field(
+        default_factory=lambda: ContactLimit(contacts=3, days=30),
+        description="outbound contacts of any channel",
+    )
+    # a product shown this often without a click within the window is not pushed again
+    suppress_impressions: int = Field(default=5, ge=1)
+    suppress_days: float = Field(default=30.0, gt=0)
+    reject_days: float = Field(default=30.0, gt=0, description="a reject suppresses this long")
+    # a product delivered to the customer on any channel (an offer slot, a contact) is not
+    # pushed to them again within this many days
+    repeat_days: float = Field(default=7.0, ge=0)
+    quiet_hours: tuple[int, int] | None = Field(
+        default=None, description="(from, to) UTC hours of each day with no outbound contact"
+    )
+    quiet_periods: list[QuietPeriod] = Field(default_factory=list)
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _hours(cls, v: tuple[int, int] | None) -> tuple[int, int] | None:
+        if v is not None and not all(0 <= h <= 23 for h in v):
+            raise ValueError(f"quiet_hours must be two hours 0..23, got {v}")
+        return v
 
 
 class RequestLimits(BaseModel):
@@ -84,13 +144,51 @@ class ConsoleSettings(BaseModel):
     )
 
 
+class RankingConfig(BaseModel):
+    """How the allowed products are ordered (RECSYS_RANKING__<NAME>): by the model's score
+    (`propensity`), or by P(purchase) x value x lever (`value`, see recsys.ranking.policy)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    policy: Literal["propensity", "value"] = "propensity"
+    min_probability: float = Field(
+        default=0.0, ge=0, le=1, description="under this P a product is not pushed by value"
+    )
+    calibration: Literal["isotonic", "platt"] = Field(
+        default="isotonic", description="how training maps scores to purchase probabilities"
+    )
+    default_value: float = Field(default=1.0, ge=0, allow_inf_nan=False)
+    # product id or category -> expected margin per sale (a product id wins over the
+    # products file's value column, which wins over a category)
+    values: dict[str, float] = Field(default_factory=dict)
+    # product id or category -> marketing's lever, e.g. {"term_deposit": 1.2}
+    levers: dict[str, float] = Field(default_factory=dict)
+
+    @field_validator("values", "levers")
+    @classmethod
+    def _non_negative(cls, v: dict[str, float]) -> dict[str, float]:
+        bad = {k: x for k, x in v.items() if not (x >= 0 and x != float("inf"))}
+        if bad:
+            raise ValueError(f"must be finite and >= 0, got {bad}")
+        return v
+
+
 def _default_channels() -> dict[str, ChannelConfig]:
     ks = {"atm": 1, "mobile": 5, "web": 5, "branch": 5, "call_center": 10}
     excluded = {"atm": ["mortgage", "wealth_management", "mutual_fund", "fx", "precious_metals"]}
-    return {
+    inbound = {
         c: ChannelConfig(default_k=ks[c], excluded_categories=excluded.get(c, []))
         for c in DEFAULT_CHANNELS
     }
+    # one product a message; an SMS or a push is too short for the complex products
+    short = ["mortgage", "wealth_management", "mutual_fund", "fx", "precious_metals"]
+    outbound = {
+        c: ChannelConfig(
+            default_k=1, outbound=True, excluded_categories=[] if c == "email" else short
+        )
+        for c in OUTBOUND_CHANNELS
+    }
+    return inbound | outbound
 
 
 class Settings(BaseSettings):
@@ -132,6 +230,16 @@ class Settings(BaseSettings):
     offer_refresh_seconds: float = Field(
         default=5.0, gt=0, le=10, description="how often each server re-reads the offers"
     )
+    experiment_refresh_seconds: float = Field(
+        default=5.0, gt=0, le=60, description="how often each server re-reads the experiments"
+    )
+    experiment_test_skew: float = Field(
+        default=0.0,
+        ge=0,
+        lt=1,
+        description="TEST HOOK ONLY: skews every experiment's assignment towards its first arm "
+        "(the SRM check must flag it); 0 in production",
+    )
     offer_hold_minutes: float = Field(
         default=30.0,
         gt=0,
@@ -158,6 +266,11 @@ class Settings(BaseSettings):
         description="days `recsys customers prune` keeps events (0 = forever)",
     )
     console: ConsoleSettings = Field(default_factory=lambda: ConsoleSettings())
+    contact_policy: ContactPolicy = Field(default_factory=lambda: ContactPolicy())
+    campaign_chunk_size: int = Field(
+        default=50_000, ge=1, description="customers a campaign scores at once (bounds memory)"
+    )
+    ranking: RankingConfig = Field(default_factory=lambda: RankingConfig())
 
     @field_validator("event_types")
     @classmethod

@@ -37,6 +37,14 @@ COMMANDS: Final = {
         "Play a generated bank's customers against a running server (clicks, purchases).",
     ),
     "offers": ("recsys_cli.offers", "Marketing offers: create, change, list, measure."),
+    "experiments": (
+        "recsys_cli.experiments",
+        "Online experiments: champion vs challenger/control, lift, SRM, conclude.",
+    ),
+    "campaign": (
+        "recsys_cli.campaign",
+        "Outbound campaigns: score every targeted customer under the contact policy; stats.",
+    ),
     "keys": ("recsys_cli.keys", "API keys of client applications."),
     "events": ("recsys_cli.events", "The feedback event log: export."),
     "customers": ("recsys_cli.customers", "Customers' personal data: erase, prune (retention)."),

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import polars as pl
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from recsys.data.problems import DataValidationError
@@ -17,6 +18,7 @@ from recsys_cli.console import console, err_console, progress
 from recsys_cli.train_options import base_config, stepper
 from training.config import FAMILIES, TrainConfig
 from training.pipeline import TrainOutcome, run_training
+from training.store_events import left_out_lines
 
 DEFAULT_DATA = Path("var/demo-data")
 EXIT_NOT_PROMOTED = 3  # registered, but the gate kept the champion (not a failure of the run)
@@ -67,17 +69,19 @@ def train(
             )
     except DataValidationError as exc:
         err_console.print(f"[red]{data}: data failed validation; nothing trained or registered[/]")
-        err_console.print(str(exc))
+        err_console.print(escape(str(exc)))
         raise typer.Exit(2) from exc
     except (ValueError, FileNotFoundError) as exc:
-        err_console.print(f"[red]error:[/] {exc}")
+        err_console.print(f"[red]error:[/] {escape(str(exc))}")
         raise typer.Exit(2) from exc
+    for line in left_out_lines(outcome.left_out):
+        console.print(line)
     if outcome.unchanged is not None:
         _report_unchanged(outcome)
         return
     _report(outcome, cfg)
     if outcome.verdict is not None and not outcome.verdict.promote:
-        err_console.print(f"[red]not promoted:[/] {outcome.verdict.reason}")
+        err_console.print(f"[red]not promoted:[/] {escape(outcome.verdict.reason)}")
         raise typer.Exit(EXIT_NOT_PROMOTED)
 
 
@@ -86,10 +90,10 @@ def _store_events(settings: Settings) -> pl.DataFrame:
     try:
         events = open_event_store(settings.resolved_database_url).export()
     except StoreUnavailable as exc:
-        err_console.print(f"[red]error:[/] {exc}")
+        err_console.print(f"[red]error:[/] {escape(str(exc))}")
         raise typer.Exit(1) from exc
     except ValueError as exc:
-        err_console.print(f"[red]error:[/] {exc}")
+        err_console.print(f"[red]error:[/] {escape(str(exc))}")
         raise typer.Exit(2) from exc
     console.print(f"read {events.height} events from the event store")
     return events
@@ -114,16 +118,27 @@ def _report_unchanged(outcome: TrainOutcome) -> None:
 
 
 def _report(outcome: TrainOutcome, cfg: TrainConfig) -> None:
-    table = Table(title=f"{cfg.model.family} vs popularity (holdout, k={cfg.evaluation.k})")
-    for col in ("metric", cfg.model.family, "popularity", "lift"):
+    best = outcome.strongest
+    strong = outcome.baselines.get(best, outcome.baseline)
+    table = Table(
+        title=f"{cfg.model.family} vs the baselines (holdout, k={cfg.evaluation.k}); "
+        f"strongest: {best}"
+    )
+    for col in ("metric", cfg.model.family, "popularity", best, f"lift vs {best}"):
         table.add_column(col)
     for key, value in outcome.metrics.items():
         if key == Report.n_customers:
             continue
         base = outcome.baseline.get(key, float("nan"))
-        lift = f"{value / base - 1:+.1%}" if base else "-"
-        table.add_row(key, f"{value:.4f}", f"{base:.4f}", lift)
+        top = strong.get(key, float("nan"))
+        lift = f"{value / top - 1:+.1%}" if top else "-"
+        table.add_row(key, f"{value:.4f}", f"{base:.4f}", f"{top:.4f}", lift)
     console.print(table)
+    metric = cfg.evaluation.metric
+    figures = ", ".join(
+        f"{n} {m.get(metric, float('nan')):.4f}" for n, m in outcome.baselines.items()
+    )
+    console.print(f"baselines' {metric}: {figures}", soft_wrap=True)
     n = int(outcome.metrics.get(Report.n_customers, 0))
     console.print(f"evaluated on {n} customers; MLflow run {outcome.run_id}")
     if outcome.version is not None:

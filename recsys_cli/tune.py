@@ -6,6 +6,7 @@ from pathlib import Path
 
 import optuna
 import typer
+from rich.markup import escape
 from rich.progress import Progress, TaskID
 from rich.table import Table
 
@@ -58,13 +59,13 @@ def tune(
             )
     except DataValidationError as exc:
         err_console.print(f"[red]{data}: data failed validation; nothing tuned[/]")
-        err_console.print(str(exc))
+        err_console.print(escape(str(exc)))
         raise typer.Exit(2) from exc
     except (ValueError, FileNotFoundError) as exc:
-        err_console.print(f"[red]error:[/] {exc}")
+        err_console.print(f"[red]error:[/] {escape(str(exc))}")
         raise typer.Exit(2) from exc
     except TuningFailed as exc:
-        err_console.print(f"[red]tuning failed:[/] {exc}")
+        err_console.print(f"[red]tuning failed:[/] {escape(str(exc))}")
         raise typer.Exit(1) from exc
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(dump_train_config(outcome.config))

@@ -43,7 +43,14 @@ def _frame(
     spec: TableSpec, data: dict[str, list], extra: dict[str, pl.DataType] | None = None
 ) -> pl.DataFrame:
     schema = {c.name: c.dtype for c in spec.columns} | (extra or {})
-    return pl.DataFrame(data, schema=schema)
+    rows = len(next(iter(data.values())))
+    # optional columns a test leaves out are null, as the loader makes them
+    absent = {
+        c.name: [[] if isinstance(c.dtype, pl.List) else None] * rows
+        for c in spec.columns
+        if not c.required and c.name not in data
+    }
+    return pl.DataFrame(data | absent, schema=schema)
 
 
 def tiny_bank_data() -> BankData:

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from recsys.settings import InteractionWeights, Settings
 
-FAMILIES = ("popularity", "itemknn", "als", "bpr", "lightfm", "sequence")
+FAMILIES = ("popularity", "itemknn", "als", "bpr", "lightfm", "sequence", "transition")
 
 
 class SplitConfig(BaseModel):
@@ -38,7 +38,9 @@ class ModelSection(BaseModel):
     """The model family and its parameters (validated by the family's own config class)."""
 
     model_config = ConfigDict(extra="forbid")
-    family: Literal["popularity", "itemknn", "als", "bpr", "lightfm", "sequence"] = "als"
+    family: Literal["popularity", "itemknn", "als", "bpr", "lightfm", "sequence", "transition"] = (
+        "als"
+    )
     params: dict[str, Any] = Field(default_factory=dict)
 
 

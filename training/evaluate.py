@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import numpy as np
@@ -15,7 +15,7 @@ from recsys.data.interactions import Interactions
 from recsys.engine.engine import Engine
 from recsys.engine.request import Request
 from recsys.engine.snapshot import Snapshot
-from recsys.evaluation.report import evaluate, evaluate_segments
+from recsys.evaluation.report import evaluate, evaluate_segments, per_row
 from recsys.evaluation.splits import Split
 from recsys.models.base import Recommender
 from recsys.models.train_data import TrainData
@@ -30,6 +30,15 @@ class Evaluation:
 
     metrics: dict[str, float]
     segments: pl.DataFrame
+    # customer_id + each metric per test customer (NaN: nothing to find), for the gate's
+    # paired bootstrap; empty when not kept
+    per_customer: pl.DataFrame = field(default_factory=pl.DataFrame)
+
+    def values(self, metric: str) -> pl.DataFrame:
+        """customer_id and `metric` per test customer, sorted by customer."""
+        if metric not in self.per_customer.columns:
+            raise ValueError(f"no per-customer {metric!r}; kept: {self.per_customer.columns}")
+        return self.per_customer.select(C.customer_id, metric).sort(C.customer_id)
 
 
 def split_snapshot(data: BankData, split: Split, settings: Settings) -> Snapshot:
@@ -83,7 +92,10 @@ def evaluate_engine(
     n = len(engine.catalog)
     metrics = evaluate(rec, truth, k, n_items=n)
     segs = np.concatenate(segments)
-    return Evaluation(metrics, evaluate_segments(rec, truth, k, segs, n_items=n))
+    rows = per_row(rec, truth, k)
+    rows.pop("n_relevant")
+    per_customer = pl.DataFrame({C.customer_id: customers, **rows})
+    return Evaluation(metrics, evaluate_segments(rec, truth, k, segs, n_items=n), per_customer)
 
 
 def fit_and_evaluate(

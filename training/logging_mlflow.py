@@ -17,6 +17,7 @@ from recsys.models.base import Recommender
 from training.config import TrainConfig
 from training.evaluate import Evaluation
 from training.lineage import git_commit, library_versions
+from training.promotion import GateVerdict
 
 BASELINE = "baseline"  # segment popularity, named apart from a popularity candidate
 
@@ -88,3 +89,52 @@ def _log_plots(config: TrainConfig, result: Evaluation, baseline: Evaluation) ->
         compared.write_csv(folder / "metrics_vs_baseline.csv")
         seg.sort(C.segment, Report.model).write_csv(folder / "segments.csv")
         mlflow.log_artifacts(str(folder), artifact_path="evaluation")
+
+
+PER_CUSTOMER = "evaluation/per_customer.parquet"
+
+
+def log_baselines(
+    baselines: dict[str, Evaluation], best: str, metric: str, result: Evaluation
+) -> None:
+    """Every simple baseline's metrics (baseline_<name>_<metric>), the strongest, and the
+    candidate's per-customer figures (what a later gate on this holdout pairs with)."""
+    for name, evaluation in baselines.items():
+        mlflow.log_metrics({f"baseline_{name}_{k}": v for k, v in evaluation.metrics.items()})
+    mlflow.set_tag("strongest_baseline", best)
+    strong = baselines[best].metrics
+    mlflow.log_metric(f"strongest_baseline_{metric}", strong[metric])
+    if strong.get(metric):
+        mlflow.log_metric(f"lift_strongest_{metric}", result.metrics[metric] / strong[metric] - 1)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / Path(PER_CUSTOMER).name
+        result.per_customer.write_parquet(path)
+        mlflow.log_artifact(str(path), artifact_path=str(Path(PER_CUSTOMER).parent))
+
+
+def read_per_customer(run_id: str) -> pl.DataFrame | None:
+    """The per-customer figures a run logged, or None if it logged none."""
+    names = {a.path for a in mlflow.MlflowClient().list_artifacts(run_id, "evaluation")}
+    if PER_CUSTOMER not in names:
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        local = mlflow.artifacts.download_artifacts(
+            run_id=run_id, artifact_path=PER_CUSTOMER, dst_path=tmp
+        )
+        return pl.read_parquet(local)
+
+
+def log_verdict(verdict: GateVerdict) -> None:
+    """The gate's bootstrap intervals as metrics (gate_<opponent>_<mean|low|high>)."""
+    for name, diff in (
+        ("baseline", verdict.against_baseline),
+        ("champion", verdict.against_champion),
+    ):
+        if diff is not None:
+            mlflow.log_metrics(
+                {
+                    f"gate_{name}_diff": diff.mean,
+                    f"gate_{name}_low": diff.low,
+                    f"gate_{name}_high": diff.high,
+                }
+            )

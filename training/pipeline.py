@@ -8,7 +8,7 @@ import tempfile
 import threading
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TypeVar
 
@@ -16,6 +16,7 @@ import mlflow
 import numpy as np
 import polars as pl
 
+from recsys.coldstart.evaluate import fit_recent
 from recsys.columns import Columns as C
 from recsys.data.dataset import BankData
 from recsys.data.erased import without_erased
@@ -26,6 +27,14 @@ from recsys.models.base import Recommender
 from recsys.models.registry import build_model
 from recsys.settings import Settings
 from training import logging_mlflow as mlog
+from training.baselines import (
+    BASELINE_FAMILIES,
+    SEGMENT,
+    evaluate_baselines,
+    fit_baselines,
+    strongest,
+)
+from training.calibrate import calibrate_on_holdout, log_calibration
 from training.config import TrainConfig, effective_settings
 from training.erased import erased_in_store
 from training.evaluate import (
@@ -37,12 +46,12 @@ from training.evaluate import (
     train_data,
 )
 from training.lineage import data_fingerprint
-from training.promotion import GateVerdict, gate_verdict
+from training.promotion import GateVerdict, Opponent, gate_verdict
 from training.pyfunc import log_pyfunc
 from training.registry import Registry
 from training.reuse import KEY_TAG, Unchanged, find_unchanged, training_key
 from training.splitting import make_split, split_fingerprint
-from training.store_events import load_training_data
+from training.store_events import load_with_store
 from training.tracking import configure_mlflow, experiment_id
 
 log = logging.getLogger(__name__)
@@ -61,6 +70,10 @@ class TrainOutcome:
     version: int | None = None
     verdict: GateVerdict | None = None
     unchanged: Unchanged | None = None  # set when nothing was trained: see training/reuse.py
+    baselines: dict[str, dict[str, float]] = field(default_factory=dict)  # every simple one
+    strongest: str = ""  # the baseline the gate compares with
+    # store events the dataset could not take (--events-from-store), by reason: see store_events
+    left_out: dict[str, int] = field(default_factory=dict)
 
 
 def model_factory(family: str, params: dict) -> Callable[[], Recommender]:
@@ -96,13 +109,15 @@ def run_training(
     settings = effective_settings(settings, config)
     with step("load + validate"):
         # extra_events (the event store's, for --events-from-store) are validated as well
-        data = load_training_data(
+        loaded = load_with_store(
             data_dir,
             extra_events=extra_events,
             event_types=settings.event_types,
             channels=list(settings.channels),
         )
-        data, erased = without_erased(data, erased_in_store(settings))
+        for line in loaded.left_out_lines():
+            log.info("%s", line)
+        data, erased = without_erased(loaded.data, erased_in_store(settings))
         if erased:
             log.info("%d erased customer(s) left out of training", erased)
     configure_mlflow(settings)
@@ -112,7 +127,7 @@ def run_training(
         registry = Registry(settings.registered_model, settings.champion_alias)
         unchanged = find_unchanged(registry, training_key(fingerprint, config, settings))
         if unchanged is not None:
-            return _kept(unchanged, registry, promote)
+            return replace(_kept(unchanged, registry, promote), left_out=loaded.left_out)
     experiment = _Background(experiment_id, settings)
     # The model fits release the GIL: with a spare core the refit costs no wall time.
     refit = _Background(_refit, data, settings, make_model, step) if register else None
@@ -122,27 +137,53 @@ def run_training(
         split = make_split(data, config)
     with step("snapshot at the cutoff"):
         snap = split_snapshot(data, split, settings)
-    engine, result, baseline = _fit_and_evaluate(make_model, snap, split, config, settings, step)
+    engine, result, baselines = _fit_and_evaluate(
+        make_model, data, snap, split, config, settings, step
+    )
+    baseline, metric = baselines[SEGMENT], config.evaluation.metric
+    best = strongest(baselines, metric)
+    figures = {
+        "baselines": {name: b.metrics for name, b in baselines.items()},
+        "strongest": best,
+        "left_out": loaded.left_out,
+    }
+    method = settings.ranking.calibration
+    with step(f"calibrate on the holdout ({method})"):
+        calibrated = calibrate_on_holdout(
+            engine, split, method, config.evaluation.max_eval_customers
+        )
     with mlflow.start_run(experiment_id=experiment.result()) as run:
         with step("log to MLflow"):
             mlog.log_run(
                 config, data, split, engine.model, result, baseline, fingerprint, split_fp, data_dir
             )
-        outcome = TrainOutcome(run.info.run_id, result.metrics, baseline.metrics)
+            mlog.log_baselines(baselines, best, metric, result)
+            log_calibration(calibrated, method)
+        outcome = TrainOutcome(run.info.run_id, result.metrics, baseline.metrics, **figures)
         if refit is None:
             return outcome
         with step("register"):
             engine_all, run_id = refit.result(), run.info.run_id
+            # the holdout's calibration travels with the refitted models (same families,
+            # same data up to the holdout; see docs/ranking.md)
+            engine_all.calibrators.update(calibrated.calibrators)
+            engine_all.prior = fit_recent(
+                data.customers, data.products, data.events, engine_all.snapshot.as_of
+            )
             version = _register(engine_all, config, settings, fingerprint, split_fp, run_id)
-        outcome = TrainOutcome(run.info.run_id, result.metrics, baseline.metrics, version)
+        outcome = TrainOutcome(run_id, result.metrics, baseline.metrics, version, **figures)
         if not promote:
             return outcome
         with step("promotion gate"):
-            verdict = _gate(data, split, snap, config, settings, result, split_fp)
-            mlflow.set_tag("promotion", verdict.reason)
+            # a baseline family is itself a simple baseline: only the champion judges it
+            opponent = None
+            if config.model.family not in BASELINE_FAMILIES:
+                opponent = Opponent(best, baselines[best].values(metric))
+            verdict = _gate(data, split, snap, config, settings, result, split_fp, opponent)
+            mlflow.set_tag("promotion", verdict.reason[:5000])
         if verdict.promote:
             Registry(settings.registered_model, settings.champion_alias).promote(version)
-        return TrainOutcome(run.info.run_id, result.metrics, baseline.metrics, version, verdict)
+        return TrainOutcome(run_id, result.metrics, baseline.metrics, version, verdict, **figures)
 
 
 def _kept(unchanged: Unchanged, registry: Registry, promote: bool) -> TrainOutcome:
@@ -188,24 +229,26 @@ class _Background:
 
 def _fit_and_evaluate(
     make_model: Callable[[], Recommender],
+    data: BankData,
     snap: Snapshot,
     split: Split,
     config: TrainConfig,
     settings: Settings,
     step: Step,
-) -> tuple[Engine, Evaluation, Evaluation]:
-    """The model and the popularity baseline on the split; one popularity fit serves both."""
+) -> tuple[Engine, Evaluation, dict[str, Evaluation]]:
+    """The model and the simple baselines on the split; one popularity fit is fallback too."""
     k, cap = config.evaluation.k, config.evaluation.max_eval_customers
     fit_on = train_data(snap)
-    with step("fit popularity (fallback + baseline)"):
+    with step("fit the baselines (segment popularity is the fallback)"):
         popular = fallback_factory().fit(fit_on)
+        models = fit_baselines(data, split, snap, popular)
     with step(f"fit {config.model.family}"):
         model = make_model().fit(fit_on)
-    with step(f"evaluate {config.model.family} + popularity"):
+    with step(f"evaluate {config.model.family} + {len(models)} baselines"):
         engine = engine_for(model, popular, snap, settings)
         result = evaluate_engine(engine, split, k, cap)
-        baseline = evaluate_engine(engine_for(popular, popular, snap, settings), split, k, cap)
-    return engine, result, baseline
+        baselines = evaluate_baselines(models, popular, snap, split, settings, k, cap)
+    return engine, result, baselines
 
 
 def _refit(
@@ -267,21 +310,27 @@ def _gate(
     settings: Settings,
     result: Evaluation,
     split_fp: str,
+    baseline: Opponent | None,
 ) -> GateVerdict:
-    """Compare with the champion on this holdout (re-fitting the champion's config if needed)."""
+    """Compare with the strongest baseline and the champion on this holdout (paired).
+
+    The champion's per-customer figures are its run's when it was judged on this holdout,
+    else its config is re-fitted and evaluated here.
+    """
     metric = config.evaluation.metric
     champion = Registry(settings.registered_model, settings.champion_alias).champion()
-    champ_metrics = None
+    opponent = None
     if champion is not None:
+        values = None
         if champion.tags.get("split_fingerprint") == split_fp:
-            champ_metrics = mlflow.MlflowClient().get_run(champion.run_id).data.metrics
-        elif "family" not in champion.tags or "params_json" not in champion.tags:
+            values = mlog.read_per_customer(champion.run_id)
+        if values is None and ("family" not in champion.tags or "params_json" not in champion.tags):
             return GateVerdict(
                 False,
                 f"champion version {champion.version} has no family/params tags, so it cannot be "
                 "judged on this holdout; promote explicitly with `recsys models promote`",
             )
-        else:
+        if values is None:
             log.info("champion was judged on another holdout; re-evaluating its config on this one")
             family, params = champion.tags["family"], json.loads(champion.tags["params_json"])
             _, champ_eval = fit_and_evaluate(
@@ -293,8 +342,16 @@ def _gate(
                 k=config.evaluation.k,
                 max_customers=config.evaluation.max_eval_customers,
             )
-            champ_metrics = champ_eval.metrics
-        mlflow.log_metric(f"champion_{metric}", champ_metrics.get(metric, float("nan")))
-    return gate_verdict(
-        result.metrics, champ_metrics, metric=metric, margin=config.evaluation.promote_margin
+            values = champ_eval.per_customer
+        mean = values[metric].drop_nans().mean() if metric in values.columns else None
+        mlflow.log_metric(f"champion_{metric}", float("nan") if mean is None else float(mean))
+        opponent = Opponent(f"champion version {champion.version}", values)
+    verdict = gate_verdict(
+        result.per_customer,
+        metric=metric,
+        margin=config.evaluation.promote_margin,
+        champion=opponent,
+        baseline=baseline,
     )
+    mlog.log_verdict(verdict)
+    return verdict

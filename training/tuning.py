@@ -31,7 +31,7 @@ from training.tuning_results import (
     trials_frame,
     tuned_config,
 )
-from training.tuning_space import check_space, free_params, suggest_params
+from training.tuning_space import check_space, free_params, search_space, suggest_params
 
 # A trial whose parameters make the model fail (e.g. diverging factors) is recorded as
 # failed and the search goes on; anything else is a bug and stops the search.
@@ -111,7 +111,10 @@ def run_tuning(
         "data_dir": str(data_dir.resolve()),
         "git_commit": git_commit(),
     }
-    search = _Search(config, metric, holdout, experiment_id(settings), tags)
+    fixed, first = search_start(config.model.family, config.model.params)
+    search = _Search(
+        config, metric, holdout, experiment_id(settings), tags, fixed, first, data.products.height
+    )
     on_start(trials)
     return search.run(trials, timeout, seed, baseline, on_trial)
 
@@ -129,11 +132,20 @@ def _check_request(config: TrainConfig, metric: str, trials: int) -> None:
     family, fixed = config.model.family, config.model.params
     check_space(family)
     model_factory(family, fixed)  # base params must be valid
-    if not free_params(family, fixed):
-        raise ValueError(
-            f"nothing to tune: the base config fixes every parameter of the {family} search "
-            f"space ({', '.join(fixed)}); remove some from [model.params]"
-        )
+
+
+def search_start(family: str, params: dict) -> tuple[dict, dict | None]:
+    """(fixed params, first trial's params or None) of a search from a base config.
+
+    Params the base config sets stay fixed; a config that sets every parameter of the space
+    (a tuned one, such as configs/synthetic.toml) is searched around instead: its values
+    are the first trial and the whole space is free.
+    """
+    if free_params(family, params):
+        return dict(params), None
+    names = {p.name for p in search_space(family)}
+    fixed = {k: v for k, v in params.items() if k not in names}
+    return fixed, {k: v for k, v in params.items() if k in names}
 
 
 @dataclass(frozen=True)
@@ -145,6 +157,9 @@ class _Search:
     holdout: _Holdout
     experiment: str
     tags: dict[str, str]
+    fixed: dict
+    first: dict | None  # the first trial's params, when the base config fixes every one
+    n_products: int  # sizes the space (neighbours, factors)
 
     def run(
         self,
@@ -165,12 +180,15 @@ class _Search:
                     "tune.timeout": timeout,
                     "eval.k": self.config.evaluation.k,
                     **{f"split.{k}": v for k, v in self.config.split.model_dump().items()},
-                    **{f"fixed.{k}": v for k, v in self.config.model.params.items()},
+                    **{f"fixed.{k}": v for k, v in self.fixed.items()},
                 }
             )
             mlflow.log_metrics({f"baseline_{k}": v for k, v in baseline.items()})
             sampler = optuna.samplers.TPESampler(seed=seed)
             study = optuna.create_study(direction="maximize", sampler=sampler)
+            if self.first is not None:
+                mlflow.set_tag("started_from", "the base config's params (it fixed every one)")
+                study.enqueue_trial(self.first)
             study.optimize(
                 self.objective,
                 n_trials=trials,
@@ -189,7 +207,7 @@ class _Search:
         """Fit and evaluate one trial's params in a nested run; the tuned metric's value."""
         family = self.config.model.family
         # params the base config sets are fixed; the rest of the space is searched
-        params = suggest_params(trial, family, self.config.model.params)
+        params = suggest_params(trial, family, self.fixed, self.n_products)
         trial.set_user_attr("params", params)
         with mlflow.start_run(
             experiment_id=self.experiment, run_name=f"trial-{trial.number}", nested=True

@@ -118,14 +118,33 @@ SPACES: dict[str, tuple[Param, ...]] = {
         FloatRange("interest_weight", 0.0, 300.0),
         FloatRange("recent_ratio", 0.5, 1.0),
     ),
+    "transition": (
+        FloatRange("smoothing", 0.0, 50.0),
+        FloatRange("recent_ratio", 0.5, 1.0),
+    ),
 }
+# Parameters counted in products: a search over more neighbours or factors than the
+# catalogue has products tries the same model again and again, so their ranges end there.
+PER_PRODUCT = {"itemknn": "neighbours", "als": "factors", "bpr": "factors"}
+PER_PRODUCT_LIGHTFM = "no_components"
 
 
-def search_space(family: str) -> tuple[Param, ...]:
-    """The search space of a config family; ValueError naming the known ones."""
+def search_space(family: str, n_products: int | None = None) -> tuple[Param, ...]:
+    """The search space of a config family, sized to a catalogue of n_products if given."""
     if family not in SPACES:
         raise ValueError(f"no search space for model family {family!r}; known: {sorted(SPACES)}")
-    return SPACES[family]
+    space = SPACES[family]
+    if n_products is None:
+        return space
+    sized = {PER_PRODUCT.get(family), PER_PRODUCT_LIGHTFM if family == "lightfm" else None}
+    return tuple(
+        _capped(p, n_products) if isinstance(p, IntRange) and p.name in sized else p for p in space
+    )
+
+
+def _capped(param: IntRange, n_products: int) -> IntRange:
+    high = max(min(param.high, n_products), 2)
+    return IntRange(param.name, min(param.low, high), high, param.log, param.when)
 
 
 def check_space(family: str) -> None:
@@ -146,11 +165,14 @@ def free_params(family: str, fixed: Mapping[str, Any]) -> list[str]:
 
 
 def suggest_params(
-    trial: optuna.Trial, family: str, fixed: Mapping[str, Any] | None = None
+    trial: optuna.Trial,
+    family: str,
+    fixed: Mapping[str, Any] | None = None,
+    n_products: int | None = None,
 ) -> dict[str, Any]:
     """One trial's full params: `fixed` as given, the free ones sampled (conditions permitting)."""
     params: dict[str, Any] = dict(fixed or {})
-    for param in search_space(family):
+    for param in search_space(family, n_products):
         if param.name in params:
             continue
         if param.when is None or params.get(param.when.name) == param.when.value:

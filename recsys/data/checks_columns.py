@@ -123,6 +123,6 @@ def _absent_default(col: ColumnSpec) -> pl.Expr:
     """Value of an optional column a file leaves out: its documented default, else null."""
     if col.name == C.repeatable:
         return pl.lit(False, dtype=pl.Boolean)
-    if col.name == C.channels:
-        return pl.lit([], dtype=col.dtype)  # empty list = sold in every channel
+    if col.name in (C.channels, C.tags):
+        return pl.lit([], dtype=col.dtype)  # empty list = sold in every channel / no tags
     return pl.lit(None, dtype=col.dtype)

@@ -73,6 +73,9 @@ PRODUCTS: Final = TableSpec(
         ColumnSpec(C.repeatable, pl.Boolean, required=False),
         ColumnSpec(C.active_from, pl.Date, required=False, nullable=True),
         ColumnSpec(C.active_to, pl.Date, required=False, nullable=True),
+        ColumnSpec(C.value, pl.Float64, required=False, nullable=True),
+        ColumnSpec(C.term_months, pl.Int16, required=False, nullable=True),
+        ColumnSpec(C.tags, pl.List(pl.String), required=False, nullable=True),
     ),
     key=(C.product_id,),
 )

@@ -31,7 +31,6 @@ def write_dataset(
 
 
 def _csv_ready(frame: pl.DataFrame) -> pl.DataFrame:
-    """CSV has no lists: channels become `|`-separated, as the contract allows."""
-    if C.channels in frame.columns and isinstance(frame.schema[C.channels], pl.List):
-        return frame.with_columns(pl.col(C.channels).list.join("|"))
-    return frame
+    """CSV has no lists: channels and tags become `|`-separated, as the contract allows."""
+    lists = [c for c in (C.channels, C.tags) if isinstance(frame.schema.get(c), pl.List)]
+    return frame.with_columns(pl.col(c).list.join("|") for c in lists) if lists else frame

@@ -6,11 +6,12 @@ import json
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import polars as pl
 
+from recsys.coldstart.prior import ColdStartPrior
 from recsys.columns import Columns as C
 from recsys.engine.request import Answer, Request, answer
 from recsys.engine.snapshot import Snapshot
@@ -20,10 +21,18 @@ from recsys.models.reason import Reason
 from recsys.models.registry import load_model
 from recsys.offers.model import Offer
 from recsys.offers.targeting import Reach, reach, target_profile
+from recsys.ranking.calibration import Calibrator, load_calibrators, save_calibrators
+from recsys.ranking.policy import ProductValues, product_values
 from recsys.rules import Catalog, product_masks
+
+if TYPE_CHECKING:
+    from recsys.settings import RankingConfig
 
 MANIFEST = "manifest.json"
 PRODUCT_MASKS_KEPT = 64  # (day, channel) pairs: a day's channels, with room for the clock's turn
+CALIBRATION = "calibration.npz"
+COLD_START = "cold_start.npz"
+MODEL, FALLBACK = "model", "fallback"  # the calibrators' names
 FRAME_SCHEMA = {
     C.customer_id: pl.String,
     "rank": pl.Int64,
@@ -50,6 +59,8 @@ class Engine:
         excluded_categories: Mapping[str, Sequence[str]],
         purchase_weight: float = 1.0,
         manifest: Mapping[str, Any] | None = None,
+        calibrators: Mapping[str, Calibrator] | None = None,
+        prior: ColdStartPrior | None = None,
     ) -> None:
         self.model = model
         self.fallback = fallback
@@ -66,6 +77,10 @@ class Engine:
         # on first use, so a request gathers its rows instead of encoding them
         self._codes: dict[Recommender, np.ndarray | None] = {}
         self._product_masks: dict[tuple[date, str | None], dict[str, np.ndarray]] = {}
+        # score -> P(purchase) of the model and of the fallback (fitted on the holdout)
+        self.calibrators: dict[str, Calibrator] = dict(calibrators or {})
+        self._values: dict[tuple, ProductValues] = {}
+        self.prior = prior  # products' cold-start prior (recsys.coldstart), None: none fitted
 
     def answer(self, request: Request) -> Answer:
         """The request pipeline (recsys.engine.request) on this engine."""
@@ -149,6 +164,39 @@ class Engine:
                 scores[rows] = model.score(history[rows], state.rows[rows], picked)
         return scores, use_fallback
 
+    def probabilities(self, scores: np.ndarray, fallback: np.ndarray) -> np.ndarray | None:
+        """(b, n) purchase probabilities of `scores` (each row by its model's calibrator);
+        None when the bundle has no calibration (a model trained before it existed)."""
+        if MODEL not in self.calibrators or FALLBACK not in self.calibrators:
+            return None
+        out = self.calibrators[MODEL](scores)
+        if fallback.any():
+            out[fallback] = self.calibrators[FALLBACK](scores[fallback])
+        return out
+
+    def values(
+        self, values: Mapping[str, float], levers: Mapping[str, float], default_value: float
+    ) -> ProductValues:
+        """Each product's value and lever under this configuration (worked out once)."""
+        key = (tuple(sorted(values.items())), tuple(sorted(levers.items())), default_value)
+        found = self._values.get(key)
+        if found is None:
+            products = self.snapshot.products
+            file_values = (
+                products[C.value].cast(pl.Float64).fill_null(np.nan).to_numpy()
+                if C.value in products.columns
+                else np.full(products.height, np.nan)
+            )
+            found = self._values[key] = product_values(
+                self.snapshot.product_map.ids.tolist(),
+                self.catalog.category.tolist(),
+                file_values,
+                values=values,
+                levers=levers,
+                default_value=default_value,
+            )
+        return found
+
     def explainer(self, fallback: bool) -> Recommender:
         """The model that explains a row: the fallback where it answered."""
         return self.fallback if fallback else self.model
@@ -190,11 +238,15 @@ class Engine:
         holdings: Sequence[Sequence[str] | None] | None = None,
         channel: str | None = None,
         at: date | None = None,
+        ranking: RankingConfig | None = None,
     ) -> pl.DataFrame:
         """One row per suggestion: customer_id, rank, product_id, score, reason."""
         when = at_noon(at) if at is not None else datetime.now(UTC)
         out = self.answer(
-            Request(customer_ids, k, when, channel=channel, holdings=holdings, reasons=1)
+            Request(
+                customer_ids, k, when, channel=channel, holdings=holdings, reasons=1,
+                ranking=ranking,
+            )
         )
         rows = [(r, item) for r in range(len(out.customer_ids)) for item in out.items(r)]
         products = np.array([item.product for _, item in rows], dtype=np.int64)
@@ -223,6 +275,10 @@ class Engine:
             "family": self.model.family,
         }
         (folder / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True))
+        if self.calibrators:
+            save_calibrators(folder / CALIBRATION, self.calibrators)
+        if self.prior is not None:
+            self.prior.save(folder / COLD_START)
         return folder
 
     @classmethod
@@ -237,4 +293,10 @@ class Engine:
             excluded_categories=manifest["excluded_categories"],
             purchase_weight=float(manifest["purchase_weight"]),
             manifest=manifest,
+            calibrators=(
+                load_calibrators(folder / CALIBRATION) if (folder / CALIBRATION).exists() else None
+            ),
+            prior=ColdStartPrior.load(folder / COLD_START)
+            if (folder / COLD_START).exists()
+            else None,
         )

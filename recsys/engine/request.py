@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
+from recsys.campaigns.outbound import Outbound, outbound_masks
 from recsys.data.recent_events import RecentEvents
 from recsys.engine.overlay import apply_events
 from recsys.engine.profile import apply_context
@@ -24,10 +25,12 @@ from recsys.offers.arbitrate import NO_OFFER
 from recsys.offers.model import Offer
 from recsys.offers.placement import OfferRun, eligible_for, place
 from recsys.offers.targeting import target_profile
+from recsys.ranking.rank import rank
 from recsys.rules import PAD_ID, combine, masked_topk, rule_masks
 
 if TYPE_CHECKING:
     from recsys.engine.engine import Engine
+    from recsys.settings import RankingConfig
 
 MAX_REASONS = 2
 MODEL_REASONS_WITH_OFFER = 1  # an offer item keeps the model's strongest reason after its own
@@ -68,6 +71,9 @@ class Request:
     exclude: Sequence[str] = ()
     offers: OfferRun | None = None
     reasons: int = MAX_REASONS  # reasons per item; 0 leaves them out (evaluation)
+    ranking: RankingConfig | None = None  # None: by the model's score, nothing calibrated
+    # a campaign's contact: the channel's products, consent required, the contact policy
+    outbound: Outbound | None = None
 
 
 class Suggested(NamedTuple):
@@ -78,6 +84,9 @@ class Suggested(NamedTuple):
     rank: int
     reasons: tuple[ShownReason, ...]
     offer: Offer | None
+    probability: float | None = None  # calibrated P(purchase), when the bundle has one
+    value: float | None = None  # expected margin per sale
+    lever: float | None = None  # marketing's lever on the product
 
 
 @dataclass(frozen=True, eq=False)
@@ -93,17 +102,26 @@ class Answer:
     slots: np.ndarray  # int32 (b, k): index into `offers` of the offer that placed a slot
     offers: tuple[Offer, ...]
     reasons: list[list[tuple[ShownReason, ...]]]  # per row, per ranked item
+    # (probability, value, lever) per ranked item, each (b, k); None when not known
+    valued: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+    policy: str = "propensity"  # what ordered the items (recsys.ranking.rank)
 
     def items(self, row: int) -> list[Suggested]:
         """The ranked products of customer row `row`."""
         ids, scores, slots = self.ids[row], self.scores[row], self.slots[row]
         n = int((ids != PAD_ID).sum())
         why = self.reasons[row] if self.reasons else [()] * n
-        return [
+        found = [
             Suggested(p, s, i + 1, why[i], self.offers[j] if j != NO_OFFER else None)
             for i, (p, s, j) in enumerate(
                 zip(ids[:n].tolist(), scores[:n].tolist(), slots[:n].tolist(), strict=True)
             )
+        ]
+        if self.valued is None:
+            return found
+        p, v, lever = (a[row, :n].tolist() for a in self.valued)
+        return [
+            s._replace(probability=p[i], value=v[i], lever=lever[i]) for i, s in enumerate(found)
         ]
 
 
@@ -112,18 +130,26 @@ def answer(engine: Engine, request: Request) -> Answer:
     if request.k < 1:
         raise ValueError(f"k must be >= 1, got {request.k}")
     state = _state(engine, request)
+    out = request.outbound
     masks = rule_masks(
         engine.catalog,
         state.customers,
         state.held,
         at=request.at.date(),
-        channel=request.channel,
-        excluded_categories=engine.excluded_for(request.channel),
+        channel=request.channel if out is None else None,
+        excluded_categories=(
+            engine.excluded_for(request.channel) if out is None else out.excluded_categories
+        ),
         exclude_products=engine.exclude_mask(request.exclude),
-        products=engine.product_masks(request.at.date(), request.channel),
+        for_offers=out is not None,  # an outbound contact without consent is never allowed
+        products=engine.product_masks(request.at.date(), request.channel) if out is None else None,
     )
+    if out is not None:
+        masks = outbound_masks(masks, out)
     allowed = combine(masks)
     scores, fallback = engine.scores(state)
+    ranked = rank(engine, scores, fallback, request.ranking)
+    scores = ranked.keys
     run = request.offers
     if run is None or not run.offers:
         ids, top = masked_topk(scores, allowed, request.k)
@@ -145,6 +171,8 @@ def answer(engine: Engine, request: Request) -> Answer:
         slots=slots,
         offers=offers,
         reasons=reasons,
+        valued=ranked.at(ids),
+        policy=ranked.policy,
     )
 
 

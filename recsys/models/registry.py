@@ -13,6 +13,7 @@ from recsys.models.itemknn import ItemKNNRecommender
 from recsys.models.lightfm_model import LightFMRecommender
 from recsys.models.popularity import PopularityRecommender
 from recsys.models.sequence import SequenceRecommender
+from recsys.models.transition import TransitionRecommender
 
 FAMILIES: Final[dict[str, type[Recommender]]] = {
     cls.family: cls
@@ -23,6 +24,7 @@ FAMILIES: Final[dict[str, type[Recommender]]] = {
         BPRRecommender,
         LightFMRecommender,
         SequenceRecommender,
+        TransitionRecommender,
     )
 }
 

@@ -26,6 +26,7 @@ RULES: Final = (
     "category",
     "excluded",
     "consent",
+    "policy",  # the contact policy (outbound requests only: recsys.campaigns.outbound)
 )
 
 Held = sp.sparray | sp.spmatrix | np.ndarray | None

@@ -24,6 +24,9 @@ class StoredEvent:
     amount: float | None = None
     request_id: str | None = None
     offer_id: str | None = None
+    # the channel's own id of the event and who sent it: stored once per (source, event_id)
+    event_id: str | None = None
+    source: str = ""
 
 
 class StoreUnavailable(RuntimeError):
@@ -34,7 +37,8 @@ class EventStore(Protocol):
     """Durable event log: the source of truth for customer state since the model's snapshot."""
 
     def append(self, events: Sequence[StoredEvent]) -> int:
-        """Store all events atomically and durably (committed) before returning their count."""
+        """Store all events atomically and durably (committed) before returning their count;
+        an event whose (source, event_id) is stored already is counted, not stored again."""
         ...
 
     def recent(self, customer_ids: Sequence[str], since: datetime) -> RecentEvents:

@@ -11,6 +11,8 @@ from typing import Any, Final
 
 import polars as pl
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from recsys.columns import Columns as C
 from recsys.data.recent_events import RecentEvents, utc_micros
@@ -20,12 +22,14 @@ from recsys.stores.db import SQLITE, make_engine
 from recsys.stores.errors import unavailable
 from recsys.stores.migrate import upgrade
 from recsys.stores.tables import (
+    CLIENT_EVENT_ID,
     EVENT_ID,
     ID_LENGTH,
     NAME_LENGTH,
     OFFER_ID,
     RECORDED_AT,
     REQUEST_ID,
+    SOURCE,
 )
 from recsys.stores.tables import events as events_table
 
@@ -51,6 +55,8 @@ _LIMITS: Final = {
     C.channel: NAME_LENGTH,
     REQUEST_ID: ID_LENGTH,
     OFFER_ID: ID_LENGTH,
+    SOURCE: ID_LENGTH,
+    CLIENT_EVENT_ID: ID_LENGTH,
 }
 _REQUIRED: Final = (C.customer_id, C.product_id, C.event)
 _SINCE: Final = "since"
@@ -166,14 +172,28 @@ class SqlEventStore:
             upgrade(self.engine)
 
     def append(self, events: Sequence[StoredEvent]) -> int:
-        """Store all events in one transaction, committed (durable) before returning their count."""
+        """Store all events in one transaction, committed (durable) before returning their count.
+
+        An event whose (source, event_id) is in the store already is left as it is and counted:
+        a batch retried after a timeout is acknowledged without storing anything twice.
+        """
         if not events:
             return 0
         recorded_at = datetime.now(UTC)
         rows = [_row(i, e, recorded_at) for i, e in enumerate(events)]
         with unavailable("event store", "append events"), self.engine.begin() as conn:
-            conn.execute(events_table.insert(), rows)
+            conn.execute(self._insert(any(e.event_id for e in events)), rows)
         return len(rows)
+
+    def _insert(self, with_ids: bool) -> sa.Insert:
+        """The INSERT of events; with client ids, one that skips the ids stored already."""
+        if not with_ids:
+            return events_table.insert()
+        dialect = self.engine.dialect.name
+        insert = sqlite_insert if dialect == SQLITE else postgresql_insert
+        # the unique index on (source, event_id) decides; NULL ids never clash, so events
+        # without an id are all stored
+        return insert(events_table).on_conflict_do_nothing(index_elements=[SOURCE, CLIENT_EVENT_ID])
 
     def recent(self, customer_ids: Sequence[str], since: datetime) -> RecentEvents:
         """Events of these customers with timestamp > since, oldest first (ties: insert order).
@@ -335,6 +355,8 @@ def _row(index: int, e: StoredEvent, recorded_at: datetime) -> dict[str, object]
         REQUEST_ID: e.request_id,
         OFFER_ID: e.offer_id,
         RECORDED_AT: recorded_at,
+        SOURCE: e.source,
+        CLIENT_EVENT_ID: e.event_id,
     }
     for name in _REQUIRED:
         if not isinstance(row[name], str) or not row[name]:

@@ -19,6 +19,10 @@ EVENT_ID: Final = "id"
 REQUEST_ID: Final = "request_id"
 OFFER_ID: Final = "offer_id"
 RECORDED_AT: Final = "recorded_at"
+# Who sent an event (the API key's id; "" with authentication off) and the id it gave the
+# event: unique together, so a retried RecordEvents stores nothing twice (NULL ids never clash).
+SOURCE: Final = "source"
+CLIENT_EVENT_ID: Final = "event_id"
 
 metadata = sa.MetaData()
 
@@ -38,8 +42,11 @@ events = sa.Table(
     sa.Column(REQUEST_ID, sa.String(ID_LENGTH), nullable=True),
     sa.Column(OFFER_ID, sa.String(ID_LENGTH), nullable=True),
     sa.Column(RECORDED_AT, sa.DateTime(timezone=True), nullable=False),
+    sa.Column(SOURCE, sa.String(ID_LENGTH), nullable=False, server_default=""),
+    sa.Column(CLIENT_EVENT_ID, sa.String(ID_LENGTH), nullable=True),
     # every Recommend reads "this customer's events since the snapshot"
     sa.Index("ix_events_customer_timestamp", C.customer_id, C.timestamp),
+    sa.Index("ux_events_source_event_id", SOURCE, CLIENT_EVENT_ID, unique=True),
 )
 
 # --- offers (marketing campaigns) -----------------------------------------------------------
@@ -121,6 +128,37 @@ offer_deliveries = sa.Table(
     sa.Index("ix_offer_deliveries_request", REQUEST_ID),
 )
 
+# --- outbound campaigns ------------------------------------------------------------------------
+# One row per product of an outbound contact (a message carries up to k of them, all under one
+# request id): the campaign's deliveries, which the contact policy counts and events report on.
+contacts = sa.Table(
+    "contacts",
+    metadata,
+    sa.Column("id", _EVENT_ID, primary_key=True, autoincrement=True),
+    sa.Column("campaign", sa.String(ID_LENGTH), nullable=False),
+    sa.Column("run_id", sa.String(ID_LENGTH), nullable=False),
+    sa.Column(REQUEST_ID, sa.String(ID_LENGTH), nullable=False),
+    sa.Column(C.customer_id, sa.String(ID_LENGTH), nullable=False),
+    sa.Column(C.channel, sa.String(NAME_LENGTH), nullable=False),
+    sa.Column(C.product_id, sa.String(ID_LENGTH), nullable=False),
+    sa.Column(OFFER_ID, sa.String(ID_LENGTH), nullable=True),
+    sa.Column("rank", sa.Integer(), nullable=False),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("ix_contacts_customer_at", C.customer_id, "at"),
+    sa.Index("ix_contacts_campaign", "campaign"),
+    sa.Index("ix_contacts_request", REQUEST_ID),
+)
+
+# A row per customer a campaign has contacted: reserving contacts updates these rows first (a
+# row lock on PostgreSQL, the write lock on SQLite), so two processes contacting the same
+# customer queue up and the second recounts what the first wrote.
+contact_locks = sa.Table(
+    "contact_locks",
+    metadata,
+    sa.Column(C.customer_id, sa.String(ID_LENGTH), primary_key=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+)
+
 # --- security and audit -----------------------------------------------------------------------
 api_keys = sa.Table(
     "api_keys",
@@ -147,8 +185,54 @@ decisions = sa.Table(
     sa.Column("model_version", sa.String(ID_LENGTH), nullable=False),
     sa.Column("items", sa.Text(), nullable=False),  # JSON: product, rank, score, reasons, offer
     sa.Column("removed", sa.Text(), nullable=False),  # JSON: rule -> products it removed
+    # the experiment and arm that answered ("" for none), whether the fallback model answered,
+    # and the server's time on the answer (the report's guardrails read these)
+    sa.Column("experiment_id", sa.String(ID_LENGTH), nullable=False, server_default=""),
+    sa.Column("arm", sa.String(NAME_LENGTH), nullable=False, server_default=""),
+    sa.Column("fallback", sa.Boolean(), nullable=False, server_default=sa.false()),
+    sa.Column("latency_ms", sa.Double(), nullable=True),
     sa.Index("ix_decisions_customer_at", C.customer_id, "at"),
     sa.Index("ix_decisions_at", "at"),
+    sa.Index("ix_decisions_experiment", "experiment_id", "at"),
+)
+
+# --- experiments (issue 17) -------------------------------------------------------------------
+# Arms are a JSON array of {name, share}: read whole, never filtered on in SQL.
+experiments = sa.Table(
+    "experiments",
+    metadata,
+    sa.Column("id", sa.String(ID_LENGTH), primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("arms", sa.Text(), nullable=False),
+    sa.Column("channels", sa.Text(), nullable=False, server_default="[]"),
+    sa.Column("start_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("end_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("challenger", sa.String(NAME_LENGTH), nullable=False),
+    sa.Column("control_policy", sa.String(NAME_LENGTH), nullable=False),
+    sa.Column("attribution_days", sa.Double(), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),  # running | stopped | concluded
+    sa.Column("concluded", sa.Text(), nullable=False, server_default=""),
+    sa.Column("created_by", sa.String(ID_LENGTH), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_by", sa.String(ID_LENGTH), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("revision", sa.Integer(), nullable=False, server_default="1"),
+    sa.UniqueConstraint("name", name="uq_experiments_name"),
+)
+
+# Every change to an experiment, as offer_audit keeps offers': who, what, before and after.
+experiment_audit = sa.Table(
+    "experiment_audit",
+    metadata,
+    sa.Column("id", _EVENT_ID, primary_key=True, autoincrement=True),
+    sa.Column("experiment_id", sa.String(ID_LENGTH), nullable=False),
+    sa.Column("action", sa.String(32), nullable=False),
+    sa.Column("actor", sa.String(ID_LENGTH), nullable=False),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("before", sa.Text(), nullable=True),
+    sa.Column("after", sa.Text(), nullable=True),
+    sa.Column("note", sa.Text(), nullable=False, server_default=""),
+    sa.Index("ix_experiment_audit_experiment", "experiment_id", "at"),
 )
 
 # One row per erasure of a customer's personal data (GDPR art. 17, PIPL art. 47): who asked,

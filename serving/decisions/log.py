@@ -61,6 +61,7 @@ class Later(NamedTuple):
     recommendation: Recommendation
     channel: str
     at: datetime | float
+    latency_ms: float | None = None
 
 
 Queued = DecisionRow | Later
@@ -126,7 +127,11 @@ class DecisionLog:
         return self
 
     def submit(
-        self, recommendation: Recommendation, channel: str, at: datetime | float | None = None
+        self,
+        recommendation: Recommendation,
+        channel: str,
+        at: datetime | float | None = None,
+        latency_ms: float | None = None,
     ) -> bool:
         """Queue one answer (`at`: when, default now) for the writer to render; False when
         it was dropped (the queue was full, or the store would refuse its ids: logged)."""
@@ -135,7 +140,7 @@ class DecisionLog:
             check_ids(r.request_id, r.customer_id, channel, r.model_version)
         except ValueError:
             return self._refused(r.request_id)
-        return self._enqueue(Later(r, channel, time.time() if at is None else at))
+        return self._enqueue(Later(r, channel, time.time() if at is None else at, latency_ms))
 
     def submit_json(
         self,
@@ -334,7 +339,12 @@ class DecisionLog:
             self._metrics.decisions_logged(n)
 
 
-def render_row(recommendation: Recommendation, channel: str, at: datetime | float) -> DecisionRow:
+def render_row(
+    recommendation: Recommendation,
+    channel: str,
+    at: datetime | float,
+    latency_ms: float | None = None,
+) -> DecisionRow:
     """What the writer stores of one answer (`at`: a datetime or a POSIX timestamp)."""
     r = recommendation
     return decision_row(
@@ -344,6 +354,10 @@ def render_row(recommendation: Recommendation, channel: str, at: datetime | floa
         channel,
         r.model_version,
         *answer_json(r.items, r.removed),
+        experiment_id=r.experiment_id,
+        arm=r.arm,
+        fallback=r.fallback,
+        latency_ms=latency_ms,
     )
 
 
@@ -353,8 +367,9 @@ def _moment(at: datetime | float) -> datetime:
 
 def answer_json(items: Sequence[Item], removed: Removed | None) -> tuple[str, str]:
     """(items JSON, removals JSON) of one answer, as its decision row stores them: each item's
-    rank, product, name, score, reasons and offer (None when none), and rule -> the product
-    ids it removed (rules that removed nothing left out)."""
+    rank, product, name, score, reasons and offer (None when none), its probability, value
+    and lever where the model is calibrated, and rule -> the product ids it removed (rules
+    that removed nothing left out)."""
     shown = [
         {
             "rank": i.rank,
@@ -363,6 +378,11 @@ def answer_json(items: Sequence[Item], removed: Removed | None) -> tuple[str, st
             "score": i.score,
             "reasons": [{"code": x.code, "text": x.text} for x in i.reasons],
             "offer_id": i.offer_id or None,
+            **(
+                {"probability": i.probability, "value": i.value, "lever": i.lever}
+                if i.probability is not None
+                else {}
+            ),
         }
         for i in items
     ]

@@ -42,6 +42,7 @@ class ModelFollower:
         poll_seconds: float = 10.0,
         cache_dir: Path | None = None,
         max_backoff_seconds: float = MAX_BACKOFF_SECONDS,
+        alias: str | None = None,
     ) -> None:
         if poll_seconds <= 0:
             raise ValueError(f"poll_seconds must be > 0, got {poll_seconds}")
@@ -49,12 +50,16 @@ class ModelFollower:
         quiet_mlflow_logs()
         self.holder = holder
         self.metrics = metrics
+        self.ranking_policy = settings.ranking.policy
         self.poll_seconds = poll_seconds
         self.max_backoff_seconds = max(max_backoff_seconds, poll_seconds)
-        name, alias = settings.registered_model, settings.champion_alias
+        # `alias`: another alias (or a version number) to follow, an experiment arm's
+        name, alias = settings.registered_model, alias or settings.champion_alias
         self.source = ModelSource(settings.resolved_tracking_uri, name, alias)
         root = cache_dir if cache_dir is not None else settings.home / CACHE_FOLDER
-        self.cache = ModelCache(root / re.sub(r"[^A-Za-z0-9._-]+", "_", name))
+        # each alias caches apart: at a start offline, an arm must not serve another's model
+        folder = name if alias == settings.champion_alias else f"{name}@{alias}"
+        self.cache = ModelCache(root / re.sub(r"[^A-Za-z0-9._@-]+", "_", folder))
         self._refused: set[str] = set()
         self._failures = 0
         self._poll_lock = threading.Lock()
@@ -215,3 +220,6 @@ class ModelFollower:
         log.info("serving %s version %s (%s, from %s)%s", self.source.name, model.version,
                  model.family, model.source,
                  f"; was version {previous.version}" if previous else "")
+        if self.ranking_policy == "value" and not model.engine.calibrators:
+            log.warning("version %s has no calibration: it is ranked by its scores, not by "
+                        "expected value (retrain it to calibrate it)", model.version)

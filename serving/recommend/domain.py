@@ -32,6 +32,9 @@ class Item(NamedTuple):
     rank: int
     reasons: tuple[ShownReason, ...]  # the pipeline's, as it gave them
     offer_id: str = ""
+    probability: float | None = None  # calibrated P(purchase); None: the model has none
+    value: float | None = None  # expected margin per sale
+    lever: float | None = None  # marketing's lever on the product
 
 
 class Removed(NamedTuple):
@@ -59,6 +62,9 @@ class Recommendation:
     model_version: str
     request_id: str
     removed: Removed | None = field(default=None, compare=False, repr=False)
+    experiment_id: str = ""  # the experiment that answered ("" for none) and its arm
+    arm: str = ""
+    fallback: bool = False  # the engine's fallback model ranked the items
 
 
 @dataclass(frozen=True)
@@ -100,6 +106,7 @@ class EventIn:
     request_id: str = ""
     offer_id: str = ""
     amount: float | None = None
+    event_id: str = ""  # the channel's id of the event: a retry with it is stored once
 
 
 @dataclass(frozen=True)

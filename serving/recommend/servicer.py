@@ -11,6 +11,7 @@ import asyncio
 import contextvars
 import functools
 import logging
+import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
@@ -28,6 +29,7 @@ from serving.recommend import domain as d
 from serving.recommend.answer_cache import Kept
 from serving.recommend.service import SuggestionService
 from serving.recommend.validation import ValidationError, check_event_count, request_id_or_new
+from serving.transport.auth import CALLER
 from serving.transport.logs import bind_request_id
 from serving.transport.metrics import ServingMetrics
 from serving.transport.status import common_status, with_status
@@ -65,6 +67,7 @@ class RecommendationServicer(pb_grpc.RecommendationServiceServicer):
     async def Recommend(  # noqa: N802 - gRPC method names
         self, request: pb.RecommendRequest, context: grpc.aio.ServicerContext
     ) -> Any:
+        started = time.perf_counter()
         rid = request_id_or_new(request.request_id, self.service.limits)
         with bind_request_id(rid):
             args = (
@@ -87,9 +90,16 @@ class RecommendationServicer(pb_grpc.RecommendationServiceServicer):
                         out, request.channel, kept.items_json, kept.removed_json
                     )
                 return kept.items + _envelope(out)
-            if self.decision_log is not None:
+            response = _recommendation(out)
+            if out.arm:
+                seconds = time.perf_counter() - started
+                if self.metrics is not None:
+                    self.metrics.experiment_answer(out.experiment_id, out.arm, seconds)
+                if self.decision_log is not None:  # the report's p99 by arm reads it
+                    self.decision_log.submit(out, request.channel, latency_ms=seconds * 1e3)
+            elif self.decision_log is not None:
                 self.decision_log.submit(out, request.channel)
-            return _recommendation(out)
+            return response
 
     @_status
     async def RecommendBatch(  # noqa: N802 - gRPC method names
@@ -134,7 +144,9 @@ class RecommendationServicer(pb_grpc.RecommendationServiceServicer):
         # counted first: 1 MiB of empty events is ~500k of them, seconds of loop time to convert
         check_event_count(len(request.events), self.service.limits)
         events = [_event_in(e, i) for i, e in enumerate(request.events)]
-        accepted = await self._off_loop(self.service.record_events, events)  # waits on the store
+        # waits on the store; event ids are unique per caller (its key), so two channel apps
+        # can never collide
+        accepted = await self._off_loop(self.service.record_events, events, _source())
         if self.metrics is not None:
             for (kind, channel), n in Counter((e.type, e.channel) for e in events).items():
                 self.metrics.events_recorded(kind, channel, n)
@@ -239,6 +251,11 @@ def _item_dicts(items: Sequence[d.Item]) -> list[dict[str, Any]]:
             "rank": i.rank,
             "reasons": [{"code": x.code, "text": x.text} for x in i.reasons],
             "offer_id": i.offer_id,
+            **(
+                {"probability": i.probability, "value": i.value, "lever": i.lever}
+                if i.probability is not None
+                else {}
+            ),
         }
         for i in items
     ]
@@ -250,6 +267,8 @@ def _recommendation(r: d.Recommendation) -> pb.RecommendResponse:
         model_version=r.model_version,
         request_id=r.request_id,
         customer_id=r.customer_id,
+        experiment_id=r.experiment_id,
+        arm=r.arm,
     )
 
 
@@ -263,6 +282,7 @@ def _event_in(e: pb.Event, index: int) -> d.EventIn:
         request_id=e.request_id,
         offer_id=e.offer_id,
         amount=e.amount or None,  # proto3 has no null: 0 means "no amount"
+        event_id=e.event_id,
     )
 
 
@@ -273,6 +293,12 @@ def _event_time(e: pb.Event, index: int) -> datetime | None:
         return e.timestamp.ToDatetime(tzinfo=UTC)
     except (ValueError, OverflowError) as exc:
         raise ValidationError(f"events[{index}].timestamp", f"out of range: {exc}") from exc
+
+
+def _source() -> str:
+    """Who is calling, as the event store keeps it: the API key's id, "" with auth off."""
+    caller = CALLER.get()
+    return caller.id if caller is not None else ""
 
 
 def _timestamp(moment: datetime) -> Timestamp:

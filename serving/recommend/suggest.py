@@ -103,6 +103,9 @@ def row_items(text: ProductText, out: Answer, row: int) -> tuple[Item, ...]:
             s.rank,
             s.reasons,
             s.offer.id if s.offer is not None else "",
+            s.probability,
+            s.value,
+            s.lever,
         )
         for s in out.items(row)
     )

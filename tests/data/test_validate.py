@@ -59,7 +59,8 @@ def test_missing_folder_is_a_problem(tmp_path: Path) -> None:
 def test_missing_file_and_both_formats(tmp_path: Path, write_tiny_dataset) -> None:
     folder = write_tiny_dataset(tmp_path / "ds", "parquet")
     (folder / "customers.parquet").unlink()
-    pl.read_parquet(folder / "products.parquet").drop(C.channels).write_csv(folder / "products.csv")
+    products = pl.read_parquet(folder / "products.parquet").drop(C.channels, C.tags)
+    products.write_csv(folder / "products.csv")
     _, problems = validate_dataset(folder, now=NOW)
     assert only(problems, "customers.parquet or customers.csv", None, "missing file")
     assert only(problems, "products.parquet and products.csv", None, "both")
@@ -302,3 +303,13 @@ def test_problem_rows_are_data_rows_in_both_formats(
         problems_of(tmp_path, data, fmt=fmt), f"products.{fmt}", C.risk_rating, "outside"
     )
     assert problem.rows == (6,) and problem.values == ("0",)
+
+
+def test_product_values_and_terms(tmp_path: Path, tiny_bank_data: BankData) -> None:
+    products = set_cells(tiny_bank_data.products, C.value, {1: -5.0, 2: float("inf"), 3: 40.0})
+    products = set_cells(products, C.term_months, {4: 900, 5: 12})
+    problems = problems_of(tmp_path, replace(tiny_bank_data, products=products))
+    assert only(problems, "products.parquet", C.value, "negative value").rows == (1,)
+    assert only(problems, "products.parquet", C.value, "not a finite number").rows == (2,)
+    assert only(problems, "products.parquet", C.term_months, "outside 0-600").rows == (4,)
+    assert len(problems) == 3

@@ -13,8 +13,16 @@ from recsys.models.popularity import PopularityRecommender
 from .planted import planted
 
 
-def test_families_are_the_six_models() -> None:
-    assert sorted(FAMILIES) == ["als", "bpr", "itemknn", "lightfm", "popularity", "sequence"]
+def test_families_are_the_seven_models() -> None:
+    assert sorted(FAMILIES) == [
+        "als",
+        "bpr",
+        "itemknn",
+        "lightfm",
+        "popularity",
+        "sequence",
+        "transition",
+    ]
     assert all(cls.family == name for name, cls in FAMILIES.items())
 
 

@@ -376,3 +376,22 @@ def test_a_batch_larger_than_a_slice_is_written_whole(url: str, reader: Decision
     assert log.close(timeout=5)
     got = reader.for_customer("c1")
     assert [d.request_id for d in got] == [f"r{i:03d}" for i in reversed(range(n))]
+
+
+def test_a_valued_item_logs_its_probability_value_and_lever() -> None:
+    valued = Item("TD01", "Deposit", "term_deposit", 1.8, 1, (), "", 0.12, 12.5, 1.2)
+    plain = Item("CA01", "Current account", "account", 0.4, 2, ())
+    shown = json.loads(answer_json((valued, plain), None)[0])
+    assert (shown[0]["probability"], shown[0]["value"], shown[0]["lever"]) == (0.12, 12.5, 1.2)
+    assert "probability" not in shown[1]  # a model without calibration logs none
+
+
+def test_a_valued_item_carries_its_probability_on_the_wire() -> None:
+    from serving._proto.recsys.v1 import recommendation_pb2 as pb
+    from serving.recommend.servicer import items_wire
+
+    valued = Item("TD01", "Deposit", "term_deposit", 1.8, 1, (), "", 0.12, 12.5, 1.2)
+    plain = Item("CA01", "Current account", "account", 0.4, 2, ())
+    got = pb.RecommendResponse.FromString(items_wire((valued, plain))).items
+    assert got[0].HasField("probability") and got[0].value == 12.5 and got[0].lever == 1.2
+    assert not got[1].HasField("probability")

@@ -64,3 +64,11 @@ def store(store_url: str) -> Iterator[SqlEventStore]:
     opened = open_event_store(store_url)
     yield opened
     opened.close()
+
+
+@pytest.fixture
+def sqlite_store(sqlite_url: str) -> Iterator[SqlEventStore]:
+    """An empty SQLite event store (for property tests: one store for all their examples)."""
+    opened = open_event_store(sqlite_url)
+    yield opened
+    opened.close()

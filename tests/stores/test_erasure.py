@@ -66,8 +66,8 @@ def engine(store_url: str) -> sa.Engine:
             if C.customer_id not in table.c:
                 continue
             for serial, customer in enumerate([GONE, KEPT, GONE, KEPT]):
-                if table.name == "offer_customers" and serial > 1:
-                    continue  # (offer, customer) is its key
+                if table.name in ("offer_customers", "contact_locks") and serial > 1:
+                    continue  # (offer, customer) and customer are their keys
                 conn.execute(table.insert().values(_row(table, customer, serial)))
         audit = metadata.tables["offer_audit"]
         listed = json.dumps({"customers": [GONE, KEPT, GONE + "0"]})

@@ -9,7 +9,6 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from recsys.stores.base import StoredEvent
 from recsys.stores.db import make_engine
 from recsys.stores.migrate import BASE, current_revision, downgrade, head_revision, upgrade
 from recsys.stores.sql_events import SqlEventStore
@@ -49,11 +48,20 @@ def test_migrated_schema_matches_the_table_definitions(store_url: str) -> None:
 def test_a_store_made_before_migrations_keeps_its_events(store_url: str) -> None:
     engine = make_engine(store_url)
     metadata.create_all(engine, tables=[events])  # how stores were created before Alembic
-    with engine.begin() as conn:  # ... when events had one index only
+    with engine.begin() as conn:  # ... when events had one index only, and no client ids
         conn.execute(sa.text("DROP INDEX ix_events_request_id"))
+        conn.execute(sa.text("DROP INDEX ux_events_source_event_id"))
+        conn.execute(sa.text("ALTER TABLE events DROP COLUMN event_id"))
+        conn.execute(sa.text("ALTER TABLE events DROP COLUMN source"))
+        moment = datetime(2026, 1, 1, tzinfo=UTC)
+        conn.execute(
+            sa.text(
+                "INSERT INTO events (customer_id, product_id, event, timestamp, recorded_at) "
+                "VALUES ('c1', 'p1', 'purchase', :t, :t)"
+            ),
+            {"t": moment},
+        )
     old = SqlEventStore(engine)
-    moment = datetime(2026, 1, 1, tzinfo=UTC)
-    old.append([StoredEvent("c1", "p1", "purchase", moment)])
     upgrade(engine)
     assert current_revision(engine) == head_revision()
     assert old.count() == 1

@@ -191,10 +191,27 @@ def test_bad_requests_are_refused_before_any_run(bank_dir: Path, tune_settings: 
         run_tuning(bank_dir, config_for("als"), tune_settings, trials=0)
     with pytest.raises(ValueError, match="factors"):
         run_tuning(bank_dir, config_for("als", factors=0), tune_settings, trials=2)
-    every = config_for("popularity", shrinkage=5.0, weighting="weight", by_segment=False)
-    with pytest.raises(ValueError, match="nothing to tune"):
-        run_tuning(bank_dir, every, tune_settings, trials=2)
     assert mlflow.search_runs(search_all_experiments=True).empty
+
+
+def test_a_config_fixing_every_param_is_searched_from_its_values(
+    bank_dir: Path, tune_settings: Settings
+) -> None:
+    every = config_for("popularity", shrinkage=5.0, weighting="weight", by_segment=False)
+    out = run_tuning(bank_dir, every, tune_settings, trials=3, seed=0)
+    assert out.trials[0].params == {"shrinkage": 5.0, "weighting": "weight", "by_segment": False}
+    assert len({t.params["shrinkage"] for t in out.trials}) == 3  # the rest search the space
+    assert not any(k.startswith("fixed.") for k in mlflow.get_run(out.run_id).data.params)
+
+
+def test_the_space_is_sized_from_the_catalogue() -> None:
+    from training.tuning_space import search_space
+
+    (knn,) = [p for p in search_space("itemknn", n_products=22) if p.name == "neighbours"]
+    assert (knn.low, knn.high) == (5, 22)
+    (factors,) = [p for p in search_space("als", n_products=3) if p.name == "factors"]
+    assert (factors.low, factors.high) == (3, 3)
+    assert search_space("itemknn") == search_space("itemknn", n_products=10_000)
 
 
 def test_bad_data_raises_validation_error_and_logs_nothing(

@@ -186,6 +186,43 @@ def build_catalog(specs: tuple[ProductSpec, ...] = SPECS) -> SimCatalog:
     )
 
 
+# The bank's margin on a sale as a share of its typical amount (a plausible order, not data):
+# credit pays, deposits pay little; the products' `value` column (recsys.ranking.policy).
+MARGIN_RATE: Final = {
+    "current_account": 0.02,
+    "savings_account": 0.01,
+    "term_deposit": 0.008,
+    "wealth_management": 0.01,
+    "mutual_fund": 0.015,
+    "insurance": 0.3,
+    "credit_card": 0.05,
+    "personal_loan": 0.04,
+    "mortgage": 0.01,
+    "auto_loan": 0.03,
+    "precious_metals": 0.01,
+    "fx": 0.02,
+}
+_TAGS: Final = ("junior", "student", "business", "premier", "platinum", "private", "esg")
+
+
+def product_value(spec: ProductSpec) -> float:
+    """Expected margin per sale (EUR): the typical amount times the category's margin."""
+    return round(spec.amount * MARGIN_RATE[spec.category], 2)
+
+
+def product_term_months(spec: ProductSpec) -> int | None:
+    """A fixed-term product's term in months (term deposits), else None."""
+    low, high = spec.close_days
+    return round(low / 30.44) if spec.category == "term_deposit" and low == high else None
+
+
+def product_tags(spec: ProductSpec) -> list[str]:
+    """Labels read off the product id (junior, student, esg...) and a campaign's window."""
+    words = spec.product_id.lower().split("_")
+    tags = [t for t in _TAGS if t in words]
+    return tags + (["campaign"] if spec.active_to is not None else [])
+
+
 def products_frame(specs: tuple[ProductSpec, ...] = SPECS) -> pl.DataFrame:
     """The products table in canonical dtypes (schema.PRODUCTS)."""
     cols = {
@@ -199,6 +236,9 @@ def products_frame(specs: tuple[ProductSpec, ...] = SPECS) -> pl.DataFrame:
         C.repeatable: [s.repeatable for s in specs],
         C.active_from: [s.active_from for s in specs],
         C.active_to: [s.active_to for s in specs],
+        C.value: [product_value(s) for s in specs],
+        C.term_months: [product_term_months(s) for s in specs],
+        C.tags: [product_tags(s) for s in specs],
     }
     schema = {c.name: c.dtype for c in PRODUCTS.columns}
     return pl.DataFrame(cols, schema=schema)

@@ -41,7 +41,7 @@ class Reason(_message.Message):
     def __init__(self, code: _Optional[str] = ..., text: _Optional[str] = ...) -> None: ...
 
 class RecommendedItem(_message.Message):
-    __slots__ = ("product_id", "name", "category", "score", "rank", "reasons", "offer_id")
+    __slots__ = ("product_id", "name", "category", "score", "rank", "reasons", "offer_id", "probability", "value", "lever")
     PRODUCT_ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     CATEGORY_FIELD_NUMBER: _ClassVar[int]
@@ -49,6 +49,9 @@ class RecommendedItem(_message.Message):
     RANK_FIELD_NUMBER: _ClassVar[int]
     REASONS_FIELD_NUMBER: _ClassVar[int]
     OFFER_ID_FIELD_NUMBER: _ClassVar[int]
+    PROBABILITY_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    LEVER_FIELD_NUMBER: _ClassVar[int]
     product_id: str
     name: str
     category: str
@@ -56,19 +59,26 @@ class RecommendedItem(_message.Message):
     rank: int
     reasons: _containers.RepeatedCompositeFieldContainer[Reason]
     offer_id: str
-    def __init__(self, product_id: _Optional[str] = ..., name: _Optional[str] = ..., category: _Optional[str] = ..., score: _Optional[float] = ..., rank: _Optional[int] = ..., reasons: _Optional[_Iterable[_Union[Reason, _Mapping]]] = ..., offer_id: _Optional[str] = ...) -> None: ...
+    probability: float
+    value: float
+    lever: float
+    def __init__(self, product_id: _Optional[str] = ..., name: _Optional[str] = ..., category: _Optional[str] = ..., score: _Optional[float] = ..., rank: _Optional[int] = ..., reasons: _Optional[_Iterable[_Union[Reason, _Mapping]]] = ..., offer_id: _Optional[str] = ..., probability: _Optional[float] = ..., value: _Optional[float] = ..., lever: _Optional[float] = ...) -> None: ...
 
 class RecommendResponse(_message.Message):
-    __slots__ = ("items", "model_version", "request_id", "customer_id")
+    __slots__ = ("items", "model_version", "request_id", "customer_id", "experiment_id", "arm")
     ITEMS_FIELD_NUMBER: _ClassVar[int]
     MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
+    EXPERIMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    ARM_FIELD_NUMBER: _ClassVar[int]
     items: _containers.RepeatedCompositeFieldContainer[RecommendedItem]
     model_version: str
     request_id: str
     customer_id: str
-    def __init__(self, items: _Optional[_Iterable[_Union[RecommendedItem, _Mapping]]] = ..., model_version: _Optional[str] = ..., request_id: _Optional[str] = ..., customer_id: _Optional[str] = ...) -> None: ...
+    experiment_id: str
+    arm: str
+    def __init__(self, items: _Optional[_Iterable[_Union[RecommendedItem, _Mapping]]] = ..., model_version: _Optional[str] = ..., request_id: _Optional[str] = ..., customer_id: _Optional[str] = ..., experiment_id: _Optional[str] = ..., arm: _Optional[str] = ...) -> None: ...
 
 class RecommendBatchRequest(_message.Message):
     __slots__ = ("customer_ids", "channel", "k", "exclude_product_ids", "request_id")
@@ -123,7 +133,7 @@ class SimilarProductsResponse(_message.Message):
     def __init__(self, items: _Optional[_Iterable[_Union[SimilarProduct, _Mapping]]] = ..., model_version: _Optional[str] = ...) -> None: ...
 
 class Event(_message.Message):
-    __slots__ = ("customer_id", "product_id", "type", "channel", "timestamp", "request_id", "offer_id", "amount")
+    __slots__ = ("customer_id", "product_id", "type", "channel", "timestamp", "request_id", "offer_id", "amount", "event_id")
     CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
     PRODUCT_ID_FIELD_NUMBER: _ClassVar[int]
     TYPE_FIELD_NUMBER: _ClassVar[int]
@@ -132,6 +142,7 @@ class Event(_message.Message):
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     OFFER_ID_FIELD_NUMBER: _ClassVar[int]
     AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     customer_id: str
     product_id: str
     type: str
@@ -140,7 +151,8 @@ class Event(_message.Message):
     request_id: str
     offer_id: str
     amount: float
-    def __init__(self, customer_id: _Optional[str] = ..., product_id: _Optional[str] = ..., type: _Optional[str] = ..., channel: _Optional[str] = ..., timestamp: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., request_id: _Optional[str] = ..., offer_id: _Optional[str] = ..., amount: _Optional[float] = ...) -> None: ...
+    event_id: str
+    def __init__(self, customer_id: _Optional[str] = ..., product_id: _Optional[str] = ..., type: _Optional[str] = ..., channel: _Optional[str] = ..., timestamp: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., request_id: _Optional[str] = ..., offer_id: _Optional[str] = ..., amount: _Optional[float] = ..., event_id: _Optional[str] = ...) -> None: ...
 
 class RecordEventsRequest(_message.Message):
     __slots__ = ("events",)

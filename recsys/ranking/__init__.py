@@ -1,0 +1,1 @@
+"""Ranking beyond the model's score: calibrated probabilities and arbitration by value."""
