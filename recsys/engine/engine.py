@@ -72,6 +72,7 @@ class Engine:
             snapshot.products, snapshot.product_map, list(self.excluded_categories)
         )
         self.product_names: list[str] = [str(n) for n in snapshot.products[C.name].to_list()]
+        self.product_ids: list[str] = [str(p) for p in snapshot.product_map.ids.tolist()]
         self.profiles = ProfileArrays.of(snapshot.customers)
         # per model: its codes of every profiles.frame row (None: it reads the frame), made
         # on first use, so a request gathers its rows instead of encoding them
@@ -208,10 +209,12 @@ class Engine:
         products: Sequence[int],
         k: int,
         fallback: bool,
+        citable: np.ndarray | None = None,
     ) -> list[list[Reason]]:
-        """Up to k reasons (strongest first) for each of `products` suggested to one customer."""
+        """Up to k reasons (strongest first) for each of `products` suggested to one customer,
+        citing only `citable` products ((n,) bool; None: any the history has)."""
         return self.explainer(fallback).explain_products(
-            history_row, products, k, features=features
+            history_row, products, k, features=features, citable=citable
         )
 
     def reach(self, offer: Offer, at: date) -> Reach:

@@ -295,6 +295,7 @@ class SuggestionService:
             exclude=exclude,
             offers=offers,
             ranking=self.settings.ranking,
+            recent_days=self.settings.reason_recent_days,
         )
         try:
             out = engine.answer(request)
