@@ -139,6 +139,7 @@ def answer(engine: Engine, request: Request) -> Answer:
         ),
         exclude_products=engine.exclude_mask(request.exclude),
         for_offers=out is not None,  # an outbound contact without consent is never allowed
+        products=engine.product_masks(request.at.date(), request.channel) if out is None else None,
     )
     if out is not None:
         masks = outbound_masks(masks, out)
