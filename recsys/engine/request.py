@@ -1,8 +1,9 @@
 """The one request pipeline: a Request in, an Answer out, for one customer or many.
 
 state (snapshot rows, holdings the caller knows) -> context (profiles of customers the
-snapshot does not know) -> events since the snapshot -> hard rules -> scores -> offers ->
-top-k -> reasons. The gRPC service, the MLflow pyfunc, the CLI, the evaluation and the batch
+snapshot does not know) -> events since the snapshot -> hard rules -> scores -> ranking
+policy (model score, or expected value) -> offers -> top-k -> exploration slots -> reasons.
+The gRPC service, the MLflow pyfunc, the CLI, the evaluation and the batch
 jobs all call `answer`; nothing here knows which.
 """
 
@@ -20,6 +21,7 @@ from recsys.data.recent_events import RecentEvents
 from recsys.engine.overlay import apply_events
 from recsys.engine.profile import apply_context
 from recsys.engine.state import BatchState
+from recsys.exploration.step import EXPLORE_TEXT, ExplorationRun, explore
 from recsys.models.reason import Reason, ReasonCode
 from recsys.offers.arbitrate import NO_OFFER
 from recsys.offers.model import Offer
@@ -44,6 +46,7 @@ class ShownReason(NamedTuple):
 
 
 DEFAULT_REASON = ShownReason(ReasonCode.popular, "popular with our customers")
+EXPLORE_REASON = ShownReason(ReasonCode.explore, EXPLORE_TEXT)
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,7 @@ class Request:
     offers: OfferRun | None = None
     reasons: int = MAX_REASONS  # reasons per item; 0 leaves them out (evaluation)
     ranking: RankingConfig | None = None  # None: by the model's score, nothing calibrated
+    exploration: ExplorationRun | None = None  # None: no exploration slots
     # a campaign's contact: the channel's products, consent required, the contact policy
     outbound: Outbound | None = None
 
@@ -105,6 +109,7 @@ class Answer:
     # (probability, value, lever) per ranked item, each (b, k); None when not known
     valued: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
     policy: str = "propensity"  # what ordered the items (recsys.ranking.rank)
+    explored: np.ndarray | None = None  # (b, k) bool: exploration placed the slot
 
     def items(self, row: int) -> list[Suggested]:
         """The ranked products of customer row `row`."""
@@ -159,7 +164,14 @@ def answer(engine: Engine, request: Request) -> Answer:
         eligible = eligible_for(run.offers, profile, state.customers, request.at.date())
         ids, top, slots = place(run, scores, allowed, eligible, state.customer_ids, request.k)
         offers = run.offers
+    explored = None
+    if request.exploration is not None and request.outbound is None:
+        found = explore(engine, state, request.exploration, ids, top, slots, allowed)
+        if found is not None:
+            ids, top, explored = found.ids, found.scores, found.explored
     reasons = _reasons(engine, state, ids, fallback, slots, offers, request.reasons)
+    if explored is not None and reasons:
+        _explore_reasons(reasons, explored)
     return Answer(
         customer_ids=state.customer_ids,
         ids=ids,
@@ -172,6 +184,7 @@ def answer(engine: Engine, request: Request) -> Answer:
         reasons=reasons,
         valued=ranked.at(ids),
         policy=ranked.policy,
+        explored=explored,
     )
 
 
@@ -222,6 +235,13 @@ def _reasons(
                 shown[i] = (own, *shown[i][:MODEL_REASONS_WITH_OFFER])
         out.append(shown)
     return out
+
+
+def _explore_reasons(reasons: list[list[tuple[ShownReason, ...]]], explored: np.ndarray) -> None:
+    """An explored item says so: it is shown to learn whether it suits, not as a prediction."""
+    for row, col in zip(*np.nonzero(explored), strict=True):
+        if col < len(reasons[row]):
+            reasons[row][col] = (EXPLORE_REASON,)
 
 
 def _shown(engine: Engine, found: Sequence[Reason]) -> tuple[ShownReason, ...]:

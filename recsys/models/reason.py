@@ -17,6 +17,7 @@ class ReasonCode:
     similar_profile: Final = "similar_profile"
     popular: Final = "popular"
     offer: Final = "offer"  # placed or raised by a marketing offer
+    explore: Final = "explore"  # a new product shown to learn how it sells (exploration)
 
 
 @dataclass(frozen=True)

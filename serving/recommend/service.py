@@ -35,6 +35,7 @@ from serving.recommend.domain import (
     UnknownProduct,
 )
 from serving.recommend.events_in import MAX_CLOCK_SKEW, stored_events
+from serving.recommend.exploration import ExplorationSource
 from serving.recommend.similarity import item_similarity, top_similar
 from serving.recommend.suggest import ProductText, RecentReader, removed, row_items
 from serving.recommend.validation import ValidationError
@@ -67,6 +68,9 @@ class SuggestionService:
     ) -> None:
         self.holder = holder
         self.offers = offers  # None: no offers are placed (tests, or no offer store)
+        self.exploration = (
+            ExplorationSource(store, settings.exploration) if settings.exploration.enabled else None
+        )
         self.answers = answers  # None: every answer is worked out afresh
         self.store = store
         self.settings = settings
@@ -223,6 +227,8 @@ class SuggestionService:
             and events is not None  # the store was read, and
             and not len(events)  # it holds no event of the customer since the snapshot
             and not (self.offers is not None and self.offers.book.live(now, channel))
+            # an exploring answer is drawn afresh for every request
+            and not self.settings.exploration.share_for(channel)
         )
         answers = self.answers if keep else None
         generation = (loaded.version, id(loaded.engine), now.date())
@@ -266,6 +272,11 @@ class SuggestionService:
             exclude=exclude,
             offers=offers,
             ranking=self.settings.ranking,
+            exploration=(
+                self.exploration.run(engine, loaded.version, channel)
+                if self.exploration is not None
+                else None
+            ),
         )
         try:
             out = engine.answer(request)
