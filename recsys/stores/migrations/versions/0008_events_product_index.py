@@ -1,15 +1,15 @@
 """An index of events by product and time: exploration counts new products' events.
 
-Revision ID: 0007_events_product
-Revises: 0006_campaigns
+Revision ID: 0008_events_product
+Revises: 0007_experiments
 """
 
 from __future__ import annotations
 
 from alembic import op
 
-revision = "0007_events_product"
-down_revision = "0006_campaigns"
+revision = "0008_events_product"
+down_revision = "0007_experiments"
 branch_labels = None
 depends_on = None
 
