@@ -298,6 +298,12 @@ class Settings(BaseSettings):
         ge=0,
         description="days `recsys customers prune` keeps events (0 = forever)",
     )
+    reason_recent_days: float = Field(
+        default=90.0,
+        gt=0,
+        allow_inf_nan=False,
+        description='a purchase this many days old or newer is "recently opened" in a reason',
+    )
     console: ConsoleSettings = Field(default_factory=lambda: ConsoleSettings())
     contact_policy: ContactPolicy = Field(default_factory=lambda: ContactPolicy())
     campaign_chunk_size: int = Field(

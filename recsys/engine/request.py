@@ -2,9 +2,10 @@
 
 state (snapshot rows, holdings the caller knows) -> context (profiles of customers the
 snapshot does not know) -> events since the snapshot -> hard rules -> scores -> ranking
-policy (model score, or expected value) -> offers -> top-k -> exploration slots -> reasons.
-The gRPC service, the MLflow pyfunc, the CLI, the evaluation and the batch
-jobs all call `answer`; nothing here knows which.
+policy (model score, or expected value) -> offers -> top-k -> exploration slots -> reasons
+(true claims about the customer's state: recsys.engine.facts and .claims).
+The gRPC service, the MLflow pyfunc, the CLI, the evaluation and the batch jobs all call
+`answer`; nothing here knows which.
 """
 
 from __future__ import annotations
@@ -18,11 +19,12 @@ import numpy as np
 
 from recsys.campaigns.outbound import Outbound, outbound_masks
 from recsys.data.recent_events import RecentEvents
+from recsys.engine.claims import GENERIC, Claim, ShownReason, claims, offer_claim
+from recsys.engine.facts import DEFAULT_RECENT_DAYS, facts_of
 from recsys.engine.overlay import apply_events
 from recsys.engine.profile import apply_context
 from recsys.engine.state import BatchState
 from recsys.exploration.step import EXPLORE_TEXT, ExplorationRun, explore
-from recsys.models.reason import Reason, ReasonCode
 from recsys.offers.arbitrate import NO_OFFER
 from recsys.offers.model import Offer
 from recsys.offers.placement import OfferRun, eligible_for, place
@@ -38,15 +40,9 @@ MAX_REASONS = 2
 MODEL_REASONS_WITH_OFFER = 1  # an offer item keeps the model's strongest reason after its own
 
 
-class ShownReason(NamedTuple):
-    """Why an item is suggested: a stable code and a sentence for the channel to show."""
-
-    code: str
-    text: str
-
-
-DEFAULT_REASON = ShownReason(ReasonCode.popular, "popular with our customers")
-EXPLORE_REASON = ShownReason(ReasonCode.explore, EXPLORE_TEXT)
+__all__ = ["DEFAULT_REASON", "Answer", "NewEvents", "Request", "ShownReason", "Suggested", "answer"]
+DEFAULT_REASON = GENERIC
+EXPLORE_REASON = ShownReason(Claim.explore, EXPLORE_TEXT)  # an explored item's only reason
 
 
 @dataclass(frozen=True)
@@ -78,6 +74,7 @@ class Request:
     exploration: ExplorationRun | None = None  # None: no exploration slots
     # a campaign's contact: the channel's products, consent required, the contact policy
     outbound: Outbound | None = None
+    recent_days: float = DEFAULT_RECENT_DAYS  # a purchase this recent is "recently opened"
 
 
 class Suggested(NamedTuple):
@@ -147,6 +144,7 @@ def answer(engine: Engine, request: Request) -> Answer:
         ),
         exclude_products=engine.exclude_mask(request.exclude),
         for_offers=out is not None,  # an outbound contact without consent is never allowed
+        products=engine.product_masks(request.at.date(), request.channel) if out is None else None,
     )
     if out is not None:
         masks = outbound_masks(masks, out)
@@ -169,7 +167,7 @@ def answer(engine: Engine, request: Request) -> Answer:
         found = explore(engine, state, request.exploration, ids, top, slots, allowed)
         if found is not None:
             ids, top, explored = found.ids, found.scores, found.explored
-    reasons = _reasons(engine, state, ids, fallback, slots, offers, request.reasons)
+    reasons = _reasons(engine, state, request, ids, fallback, slots, offers)
     if explored is not None and reasons:
         _explore_reasons(reasons, explored)
     return Answer(
@@ -210,15 +208,24 @@ def _state(engine: Engine, request: Request) -> BatchState:
 def _reasons(
     engine: Engine,
     state: BatchState,
+    request: Request,
     ids: np.ndarray,
     fallback: np.ndarray,
     slots: np.ndarray,
     offers: tuple[Offer, ...],
-    k: int,
 ) -> list[list[tuple[ShownReason, ...]]]:
-    """Up to k reasons per ranked item (an offer's own first); never none when k > 0."""
+    """Up to k true claims per ranked item (an offer's own first); never none when k > 0.
+
+    The explainer may cite only products the state's facts support; `claims` names each
+    for the fact and drops whatever else a model gives that is no fact about the customer.
+    """
+    k = request.reasons
     if k < 1:
         return []
+    facts = facts_of(state, request.at, request.recent_days)
+    citable = facts.citable
+    product_ids = engine.product_ids
+    names = engine.product_names
     out = []
     inputs = {
         fb: engine.model_features(engine.explainer(fb), state) for fb in set(fallback.tolist())
@@ -227,11 +234,17 @@ def _reasons(
         chosen = ids[row][ids[row] != PAD_ID].tolist()
         history = state.history[row : row + 1]
         fell_back = bool(fallback[row])
-        found = engine.explain(history, inputs[fell_back][row : row + 1], chosen, k, fell_back)
-        shown = [_shown(engine, why) for why in found]
+        found = engine.explain(
+            history, inputs[fell_back][row : row + 1], chosen, k, fell_back, citable[row]
+        )
+        row_facts = (facts.recent[row], facts.held[row], facts.looked[row])
+        shown = [
+            claims(why, p, row_facts, product_ids, names)[:k]
+            for p, why in zip(chosen, found, strict=True)
+        ]
         for i, j in enumerate(slots[row][: len(chosen)].tolist()):
             if j != NO_OFFER:
-                own = ShownReason(ReasonCode.offer, f"offer: {offers[j].name}")
+                own = offer_claim(offers[j].id, offers[j].name)
                 shown[i] = (own, *shown[i][:MODEL_REASONS_WITH_OFFER])
         out.append(shown)
     return out
@@ -242,11 +255,3 @@ def _explore_reasons(reasons: list[list[tuple[ShownReason, ...]]], explored: np.
     for row, col in zip(*np.nonzero(explored), strict=True):
         if col < len(reasons[row]):
             reasons[row][col] = (EXPLORE_REASON,)
-
-
-def _shown(engine: Engine, found: Sequence[Reason]) -> tuple[ShownReason, ...]:
-    """The model's reasons with product names filled in; the default one when it has none."""
-    if not found:
-        return (DEFAULT_REASON,)
-    names = engine.product_names
-    return tuple(ShownReason(r.code, r.render(names.__getitem__)) for r in found)

@@ -306,6 +306,7 @@ class SuggestionService:
                 if self.exploration is not None
                 else None
             ),
+            recent_days=self.settings.reason_recent_days,
         )
         try:
             out = engine.answer(request)

@@ -12,11 +12,11 @@ from hypothesis import strategies as st
 
 from recsys.coldstart.evaluate import fit_recent
 from recsys.data.dataset import BankData
+from recsys.engine.claims import Claim
 from recsys.engine.engine import Engine, at_noon
 from recsys.engine.request import EXPLORE_REASON, Request
 from recsys.exploration.posterior import Counts, posterior
 from recsys.exploration.step import ExplorationRun
-from recsys.models.reason import ReasonCode
 from tests.engine.rules_oracle import OUTPUT_COLUMNS, allowed_pairs, check_suggestions
 from tests.engine.test_engine import effective_holdings, profiles, requests, with_profiles
 
@@ -105,7 +105,7 @@ def test_explored_items_carry_the_explore_reason(with_prior: Engine, today: date
     assert not out.explored[~consent].any()
     for r, c in zip(*np.nonzero(out.explored), strict=True):
         assert out.reasons[r][c] == (EXPLORE_REASON,)
-        assert EXPLORE_REASON.code == ReasonCode.explore
+        assert EXPLORE_REASON.code == Claim.explore
         assert EXPLORE_REASON.text == "new: we think this may suit you"
     assert out.explored.sum() <= 300  # share 0.2 of 5 slots: one at most per answer
     assert (out.explored.sum(axis=1) <= 1).all()
