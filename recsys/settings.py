@@ -245,6 +245,11 @@ class Settings(BaseSettings):
         allow_inf_nan=False,
         description="how long a verified API key is trusted before the store is asked again",
     )
+    grpc_host: str = Field(
+        default="[::]", description="address the gRPC server binds ([::] = every address)"
+    )
+    # /metrics says how busy the bank is and which keys call: this host only, unless told
+    metrics_host: str = Field(default="127.0.0.1", description="address /metrics binds")
     tls_cert_file: Path | None = Field(default=None, description="server certificate (PEM)")
     tls_key_file: Path | None = Field(default=None, description="server private key (PEM)")
     tls_client_ca_file: Path | None = Field(
