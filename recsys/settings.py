@@ -163,6 +163,13 @@ class RankingConfig(BaseModel):
     values: dict[str, float] = Field(default_factory=dict)
     # product id or category -> marketing's lever, e.g. {"term_deposit": 1.2}
     levers: dict[str, float] = Field(default_factory=dict)
+    # an experiment arm -> the policy its answers rank by, e.g. {"challenger": "value"}
+    arm_policies: dict[str, Literal["propensity", "value"]] = Field(default_factory=dict)
+
+    def for_arm(self, arm: str) -> RankingConfig:
+        """The configuration an experiment arm's answers rank by ("" = no experiment)."""
+        policy = self.arm_policies.get(arm) if arm else None
+        return self if policy is None else self.model_copy(update={"policy": policy})
 
     @field_validator("values", "levers")
     @classmethod
@@ -190,6 +197,13 @@ class ExplorationConfig(BaseModel):
     max_impressions: int = Field(default=5000, ge=1, description="then it leaves exploration")
     tight: float = Field(default=0.1, gt=0, description="leaves when sd < tight x mean")
     refresh_seconds: float = Field(default=5.0, gt=0, description="store counts re-read")
+    # experiment arms that explore (empty: every answer); e.g. ["challenger"] measures
+    # exploration against an arm without it
+    arms: list[str] = Field(default_factory=list)
+
+    def in_arm(self, arm: str) -> bool:
+        """Whether an answer of experiment arm `arm` ("" = none) explores."""
+        return not self.arms or arm in self.arms
 
     @field_validator("channel_shares")
     @classmethod
