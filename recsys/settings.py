@@ -200,6 +200,13 @@ class RankingConfig(BaseModel):
     values: dict[str, float] = Field(default_factory=dict)
     # product id or category -> marketing's lever, e.g. {"term_deposit": 1.2}
     levers: dict[str, float] = Field(default_factory=dict)
+    # an experiment arm -> the policy its answers rank by, e.g. {"challenger": "value"}
+    arm_policies: dict[str, Literal["propensity", "value"]] = Field(default_factory=dict)
+
+    def for_arm(self, arm: str) -> RankingConfig:
+        """The configuration an experiment arm's answers rank by ("" = no experiment)."""
+        policy = self.arm_policies.get(arm) if arm else None
+        return self if policy is None else self.model_copy(update={"policy": policy})
 
     @field_validator("values", "levers")
     @classmethod
@@ -208,6 +215,46 @@ class RankingConfig(BaseModel):
         if bad:
             raise ValueError(f"must be finite and >= 0, got {bad}")
         return v
+
+
+class ExplorationConfig(BaseModel):
+    """Thompson-sampling exploration of new products (RECSYS_EXPLORATION__<NAME>; see
+    recsys.exploration): off unless enabled."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = False
+    share: float = Field(default=0.1, ge=0, le=1, description="share of slots, per channel")
+    channel_shares: dict[str, float] = Field(
+        default_factory=lambda: {"atm": 0.0}, description="a channel's own share"
+    )
+    new_below: int = Field(default=50, ge=1, description="a product with fewer holders is new")
+    base_rate: float = Field(default=0.02, gt=0, lt=1, description="prior P(purchase | shown)")
+    strength: float = Field(default=50.0, gt=0, description="the prior's worth in impressions")
+    max_impressions: int = Field(default=5000, ge=1, description="then it leaves exploration")
+    tight: float = Field(default=0.1, gt=0, description="leaves when sd < tight x mean")
+    refresh_seconds: float = Field(default=5.0, gt=0, description="store counts re-read")
+    # experiment arms that explore (empty: every answer); e.g. ["challenger"] measures
+    # exploration against an arm without it
+    arms: list[str] = Field(default_factory=list)
+
+    def in_arm(self, arm: str) -> bool:
+        """Whether an answer of experiment arm `arm` ("" = none) explores."""
+        return not self.arms or arm in self.arms
+
+    @field_validator("channel_shares")
+    @classmethod
+    def _shares(cls, v: dict[str, float]) -> dict[str, float]:
+        bad = {c: x for c, x in v.items() if not 0 <= x <= 1}
+        if bad:
+            raise ValueError(f"shares must be in [0, 1], got {bad}")
+        return v
+
+    def share_for(self, channel: str | None) -> float:
+        """The channel's share of slots (0 when exploration is off)."""
+        if not self.enabled:
+            return 0.0
+        return self.channel_shares.get(channel or "", self.share)
 
 
 def _default_channels() -> dict[str, ChannelConfig]:
@@ -320,6 +367,7 @@ class Settings(BaseSettings):
         default=50_000, ge=1, description="customers a campaign scores at once (bounds memory)"
     )
     ranking: RankingConfig = Field(default_factory=lambda: RankingConfig())
+    exploration: ExplorationConfig = Field(default_factory=lambda: ExplorationConfig())
 
     @field_validator("event_types")
     @classmethod
