@@ -230,6 +230,16 @@ class Settings(BaseSettings):
     offer_refresh_seconds: float = Field(
         default=5.0, gt=0, le=10, description="how often each server re-reads the offers"
     )
+    experiment_refresh_seconds: float = Field(
+        default=5.0, gt=0, le=60, description="how often each server re-reads the experiments"
+    )
+    experiment_test_skew: float = Field(
+        default=0.0,
+        ge=0,
+        lt=1,
+        description="TEST HOOK ONLY: skews every experiment's assignment towards its first arm "
+        "(the SRM check must flag it); 0 in production",
+    )
     offer_hold_minutes: float = Field(
         default=30.0,
         gt=0,

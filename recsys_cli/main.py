@@ -37,6 +37,10 @@ COMMANDS: Final = {
         "Play a generated bank's customers against a running server (clicks, purchases).",
     ),
     "offers": ("recsys_cli.offers", "Marketing offers: create, change, list, measure."),
+    "experiments": (
+        "recsys_cli.experiments",
+        "Online experiments: champion vs challenger/control, lift, SRM, conclude.",
+    ),
     "campaign": (
         "recsys_cli.campaign",
         "Outbound campaigns: score every targeted customer under the contact policy; stats.",

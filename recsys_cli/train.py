@@ -18,6 +18,7 @@ from recsys_cli.console import console, err_console, progress
 from recsys_cli.train_options import base_config, stepper
 from training.config import FAMILIES, TrainConfig
 from training.pipeline import TrainOutcome, run_training
+from training.store_events import left_out_lines
 
 DEFAULT_DATA = Path("var/demo-data")
 EXIT_NOT_PROMOTED = 3  # registered, but the gate kept the champion (not a failure of the run)
@@ -73,6 +74,8 @@ def train(
     except (ValueError, FileNotFoundError) as exc:
         err_console.print(f"[red]error:[/] {escape(str(exc))}")
         raise typer.Exit(2) from exc
+    for line in left_out_lines(outcome.left_out):
+        console.print(line)
     if outcome.unchanged is not None:
         _report_unchanged(outcome)
         return

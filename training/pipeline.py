@@ -16,6 +16,7 @@ import mlflow
 import numpy as np
 import polars as pl
 
+from recsys.coldstart.evaluate import fit_recent
 from recsys.columns import Columns as C
 from recsys.data.dataset import BankData
 from recsys.data.erased import without_erased
@@ -50,7 +51,7 @@ from training.pyfunc import log_pyfunc
 from training.registry import Registry
 from training.reuse import KEY_TAG, Unchanged, find_unchanged, training_key
 from training.splitting import make_split, split_fingerprint
-from training.store_events import load_training_data
+from training.store_events import load_with_store
 from training.tracking import configure_mlflow, experiment_id
 
 log = logging.getLogger(__name__)
@@ -71,6 +72,8 @@ class TrainOutcome:
     unchanged: Unchanged | None = None  # set when nothing was trained: see training/reuse.py
     baselines: dict[str, dict[str, float]] = field(default_factory=dict)  # every simple one
     strongest: str = ""  # the baseline the gate compares with
+    # store events the dataset could not take (--events-from-store), by reason: see store_events
+    left_out: dict[str, int] = field(default_factory=dict)
 
 
 def model_factory(family: str, params: dict) -> Callable[[], Recommender]:
@@ -106,13 +109,15 @@ def run_training(
     settings = effective_settings(settings, config)
     with step("load + validate"):
         # extra_events (the event store's, for --events-from-store) are validated as well
-        data = load_training_data(
+        loaded = load_with_store(
             data_dir,
             extra_events=extra_events,
             event_types=settings.event_types,
             channels=list(settings.channels),
         )
-        data, erased = without_erased(data, erased_in_store(settings))
+        for line in loaded.left_out_lines():
+            log.info("%s", line)
+        data, erased = without_erased(loaded.data, erased_in_store(settings))
         if erased:
             log.info("%d erased customer(s) left out of training", erased)
     configure_mlflow(settings)
@@ -122,7 +127,7 @@ def run_training(
         registry = Registry(settings.registered_model, settings.champion_alias)
         unchanged = find_unchanged(registry, training_key(fingerprint, config, settings))
         if unchanged is not None:
-            return _kept(unchanged, registry, promote)
+            return replace(_kept(unchanged, registry, promote), left_out=loaded.left_out)
     experiment = _Background(experiment_id, settings)
     # The model fits release the GIL: with a spare core the refit costs no wall time.
     refit = _Background(_refit, data, settings, make_model, step) if register else None
@@ -140,6 +145,7 @@ def run_training(
     figures = {
         "baselines": {name: b.metrics for name, b in baselines.items()},
         "strongest": best,
+        "left_out": loaded.left_out,
     }
     method = settings.ranking.calibration
     with step(f"calibrate on the holdout ({method})"):
@@ -161,6 +167,9 @@ def run_training(
             # the holdout's calibration travels with the refitted models (same families,
             # same data up to the holdout; see docs/ranking.md)
             engine_all.calibrators.update(calibrated.calibrators)
+            engine_all.prior = fit_recent(
+                data.customers, data.products, data.events, engine_all.snapshot.as_of
+            )
             version = _register(engine_all, config, settings, fingerprint, split_fp, run_id)
         outcome = TrainOutcome(run_id, result.metrics, baseline.metrics, version, **figures)
         if not promote:

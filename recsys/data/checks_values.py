@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection
-from datetime import datetime
+from datetime import UTC, datetime
 
 import polars as pl
 
@@ -14,6 +14,8 @@ from recsys.data.schema import TableSpec
 RATING_RANGE = (1, 5)  # risk_tolerance C1..C5, risk_rating R1..R5
 AGE_RANGE = (0, 150)
 FIRST_BIRTH_YEAR = 1900
+# no bank's records go back further; 0001-01-01 is a default value, not a moment
+FIRST_EVENT_TIME = datetime(FIRST_BIRTH_YEAR, 1, 1, tzinfo=UTC)
 TERM_RANGE = (0, 600)  # months: up to a 50-year mortgage
 
 
@@ -73,7 +75,9 @@ def product_checks(channels: Collection[str] | None) -> list[RowCheck]:
 def event_checks(
     now: datetime, event_types: Collection[str], channels: Collection[str] | None
 ) -> list[RowCheck]:
-    """Known event types and channels, no timestamp after `now`, finite non-negative amounts."""
+    """Known event types and channels, timestamps from FIRST_EVENT_TIME to `now`, finite
+    non-negative amounts: the contract of an event, wherever it comes from (recsys.data.contract).
+    """
     types = sorted(event_types)
     checks = [
         RowCheck(
@@ -85,6 +89,11 @@ def event_checks(
             C.timestamp,
             f"in the future (after {now.isoformat()})",
             pl.col(C.timestamp) > now,
+        ),
+        RowCheck(
+            C.timestamp,
+            f"before {FIRST_EVENT_TIME.date()} (not a plausible event time)",
+            pl.col(C.timestamp) < FIRST_EVENT_TIME,
         ),
         RowCheck(C.amount, "not a finite number", ~pl.col(C.amount).is_finite()),
         RowCheck(C.amount, "negative amount", pl.col(C.amount) < 0),

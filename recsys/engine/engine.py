@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import polars as pl
 
+from recsys.coldstart.prior import ColdStartPrior
 from recsys.columns import Columns as C
 from recsys.engine.request import Answer, Request, answer
 from recsys.engine.snapshot import Snapshot
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
 
 MANIFEST = "manifest.json"
 CALIBRATION = "calibration.npz"
+COLD_START = "cold_start.npz"
 MODEL, FALLBACK = "model", "fallback"  # the calibrators' names
 FRAME_SCHEMA = {
     C.customer_id: pl.String,
@@ -57,6 +59,7 @@ class Engine:
         purchase_weight: float = 1.0,
         manifest: Mapping[str, Any] | None = None,
         calibrators: Mapping[str, Calibrator] | None = None,
+        prior: ColdStartPrior | None = None,
     ) -> None:
         self.model = model
         self.fallback = fallback
@@ -75,6 +78,7 @@ class Engine:
         # score -> P(purchase) of the model and of the fallback (fitted on the holdout)
         self.calibrators: dict[str, Calibrator] = dict(calibrators or {})
         self._values: dict[tuple, ProductValues] = {}
+        self.prior = prior  # products' cold-start prior (recsys.coldstart), None: none fitted
 
     def answer(self, request: Request) -> Answer:
         """The request pipeline (recsys.engine.request) on this engine."""
@@ -256,6 +260,8 @@ class Engine:
         (folder / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True))
         if self.calibrators:
             save_calibrators(folder / CALIBRATION, self.calibrators)
+        if self.prior is not None:
+            self.prior.save(folder / COLD_START)
         return folder
 
     @classmethod
@@ -273,4 +279,7 @@ class Engine:
             calibrators=(
                 load_calibrators(folder / CALIBRATION) if (folder / CALIBRATION).exists() else None
             ),
+            prior=ColdStartPrior.load(folder / COLD_START)
+            if (folder / COLD_START).exists()
+            else None,
         )

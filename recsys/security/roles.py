@@ -23,7 +23,12 @@ OPEN_PREFIXES: Final = ("/grpc.health.v1.Health/", "/grpc.reflection.")
 _ADMIN: Final = "/recsys.v1.AdminService/"
 ANY_KEY_METHODS: Final = frozenset({_ADMIN + "WhoAmI"})  # who am I: every valid key may ask
 # what the console shows marketing besides offers; the rest of AdminService is admin's
-MARKETING_METHODS: Final = frozenset(_ADMIN + m for m in ("GetCatalog", "ListModelVersions"))
+MARKETING_METHODS: Final = frozenset(
+    _ADMIN + m for m in ("GetCatalog", "ListModelVersions")
+) | frozenset(
+    # experiments: marketing reads them; admin manages them
+    "/recsys.v1.ExperimentService/" + m for m in ("Get", "List", "Report")
+)
 
 
 def check_role(role: str) -> str:

@@ -25,6 +25,10 @@ AT: Final = "at"
 MODEL_VERSION: Final = "model_version"
 ITEMS: Final = "items"
 REMOVED: Final = "removed"
+EXPERIMENT_ID: Final = "experiment_id"
+ARM: Final = "arm"
+FALLBACK: Final = "fallback"
+LATENCY_MS: Final = "latency_ms"
 _LIMITS: Final = {
     REQUEST_ID: ID_LENGTH,
     C.customer_id: ID_LENGTH,
@@ -32,10 +36,12 @@ _LIMITS: Final = {
     MODEL_VERSION: ID_LENGTH,
 }
 # A DecisionRow's columns, in order
-COLUMNS: Final = (REQUEST_ID, AT, C.customer_id, C.channel, MODEL_VERSION, ITEMS, REMOVED)
-ROWS_PER_INSERT: Final = 64  # rows of one multi-row INSERT (7 bound values a row)
-# request_id, at (UTC), customer_id, channel, model_version, items JSON, removed JSON
-DecisionRow = tuple[str, datetime, str, str, str, str, str]
+COLUMNS: Final = (REQUEST_ID, AT, C.customer_id, C.channel, MODEL_VERSION, ITEMS, REMOVED,
+                  EXPERIMENT_ID, ARM, FALLBACK, LATENCY_MS)
+ROWS_PER_INSERT: Final = 64  # rows of one multi-row INSERT (11 bound values a row)
+# request_id, at (UTC), customer_id, channel, model_version, items JSON, removed JSON,
+# experiment_id ("" for none), arm ("" for none), fallback, latency_ms (None: not measured)
+DecisionRow = tuple[str, datetime, str, str, str, str, str, str, str, bool, float | None]
 
 
 @dataclass(frozen=True)
@@ -53,6 +59,10 @@ class Decision:
     model_version: str
     items: list[dict[str, Any]] = field(default_factory=list)
     removed: dict[str, list[str]] = field(default_factory=dict)
+    experiment_id: str = ""
+    arm: str = ""
+    fallback: bool = False
+    latency_ms: float | None = None
 
 
 class DecisionStore:
@@ -107,6 +117,10 @@ class DecisionStore:
                 t[MODEL_VERSION],
                 t[ITEMS],
                 t[REMOVED],
+                t[EXPERIMENT_ID],
+                t[ARM],
+                t[FALLBACK],
+                t[LATENCY_MS],
             )
             .where(t[C.customer_id] == customer_id)
             .order_by(t[AT].desc(), t["id"].desc())
@@ -163,12 +177,20 @@ def decision_row(
     items_json: str,
     removed_json: str,
     index: int = 0,
+    *,
+    experiment_id: str = "",
+    arm: str = "",
+    fallback: bool = False,
+    latency_ms: float | None = None,
 ) -> DecisionRow:
     """A row for `append_rows`; ValueError (naming decisions[index].field) for what SQL
     cannot keep. The JSON must be json.dumps' (ASCII: NUL and odd characters escaped)."""
     moment = _utc(at, f"decisions[{index}].{AT}")
     check_ids(request_id, customer_id, channel, model_version, index)
-    return request_id, moment, customer_id, channel, model_version, items_json, removed_json
+    if len(experiment_id) > ID_LENGTH or len(arm) > NAME_LENGTH:
+        raise ValueError(f"decisions[{index}].experiment_id/arm: too long")
+    return (request_id, moment, customer_id, channel, model_version, items_json, removed_json,
+            experiment_id, arm, bool(fallback), latency_ms)
 
 
 def check_ids(
@@ -234,6 +256,10 @@ def _decision(row: sa.Row) -> Decision:
         model_version=row[4],
         items=json.loads(row[5]),
         removed=json.loads(row[6]),
+        experiment_id=row[7],
+        arm=row[8],
+        fallback=bool(row[9]),
+        latency_ms=row[10],
     )
 
 

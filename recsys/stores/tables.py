@@ -185,8 +185,54 @@ decisions = sa.Table(
     sa.Column("model_version", sa.String(ID_LENGTH), nullable=False),
     sa.Column("items", sa.Text(), nullable=False),  # JSON: product, rank, score, reasons, offer
     sa.Column("removed", sa.Text(), nullable=False),  # JSON: rule -> products it removed
+    # the experiment and arm that answered ("" for none), whether the fallback model answered,
+    # and the server's time on the answer (the report's guardrails read these)
+    sa.Column("experiment_id", sa.String(ID_LENGTH), nullable=False, server_default=""),
+    sa.Column("arm", sa.String(NAME_LENGTH), nullable=False, server_default=""),
+    sa.Column("fallback", sa.Boolean(), nullable=False, server_default=sa.false()),
+    sa.Column("latency_ms", sa.Double(), nullable=True),
     sa.Index("ix_decisions_customer_at", C.customer_id, "at"),
     sa.Index("ix_decisions_at", "at"),
+    sa.Index("ix_decisions_experiment", "experiment_id", "at"),
+)
+
+# --- experiments (issue 17) -------------------------------------------------------------------
+# Arms are a JSON array of {name, share}: read whole, never filtered on in SQL.
+experiments = sa.Table(
+    "experiments",
+    metadata,
+    sa.Column("id", sa.String(ID_LENGTH), primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("arms", sa.Text(), nullable=False),
+    sa.Column("channels", sa.Text(), nullable=False, server_default="[]"),
+    sa.Column("start_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("end_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("challenger", sa.String(NAME_LENGTH), nullable=False),
+    sa.Column("control_policy", sa.String(NAME_LENGTH), nullable=False),
+    sa.Column("attribution_days", sa.Double(), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),  # running | stopped | concluded
+    sa.Column("concluded", sa.Text(), nullable=False, server_default=""),
+    sa.Column("created_by", sa.String(ID_LENGTH), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_by", sa.String(ID_LENGTH), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("revision", sa.Integer(), nullable=False, server_default="1"),
+    sa.UniqueConstraint("name", name="uq_experiments_name"),
+)
+
+# Every change to an experiment, as offer_audit keeps offers': who, what, before and after.
+experiment_audit = sa.Table(
+    "experiment_audit",
+    metadata,
+    sa.Column("id", _EVENT_ID, primary_key=True, autoincrement=True),
+    sa.Column("experiment_id", sa.String(ID_LENGTH), nullable=False),
+    sa.Column("action", sa.String(32), nullable=False),
+    sa.Column("actor", sa.String(ID_LENGTH), nullable=False),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("before", sa.Text(), nullable=True),
+    sa.Column("after", sa.Text(), nullable=True),
+    sa.Column("note", sa.Text(), nullable=False, server_default=""),
+    sa.Index("ix_experiment_audit_experiment", "experiment_id", "at"),
 )
 
 # One row per erasure of a customer's personal data (GDPR art. 17, PIPL art. 47): who asked,

@@ -21,6 +21,8 @@ def decision_to_pb(d: Decision) -> pb.Decision:
             pb.RuleRemoval(rule=rule, product_ids=[str(p) for p in ids])
             for rule, ids in sorted(d.removed.items())
         ],
+        experiment_id=d.experiment_id,
+        arm=d.arm,
     )
 
 

@@ -61,6 +61,7 @@ class Later(NamedTuple):
     recommendation: Recommendation
     channel: str
     at: datetime | float
+    latency_ms: float | None = None
 
 
 Queued = DecisionRow | Later
@@ -126,7 +127,11 @@ class DecisionLog:
         return self
 
     def submit(
-        self, recommendation: Recommendation, channel: str, at: datetime | float | None = None
+        self,
+        recommendation: Recommendation,
+        channel: str,
+        at: datetime | float | None = None,
+        latency_ms: float | None = None,
     ) -> bool:
         """Queue one answer (`at`: when, default now) for the writer to render; False when
         it was dropped (the queue was full, or the store would refuse its ids: logged)."""
@@ -135,7 +140,7 @@ class DecisionLog:
             check_ids(r.request_id, r.customer_id, channel, r.model_version)
         except ValueError:
             return self._refused(r.request_id)
-        return self._enqueue(Later(r, channel, time.time() if at is None else at))
+        return self._enqueue(Later(r, channel, time.time() if at is None else at, latency_ms))
 
     def submit_json(
         self,
@@ -334,7 +339,12 @@ class DecisionLog:
             self._metrics.decisions_logged(n)
 
 
-def render_row(recommendation: Recommendation, channel: str, at: datetime | float) -> DecisionRow:
+def render_row(
+    recommendation: Recommendation,
+    channel: str,
+    at: datetime | float,
+    latency_ms: float | None = None,
+) -> DecisionRow:
     """What the writer stores of one answer (`at`: a datetime or a POSIX timestamp)."""
     r = recommendation
     return decision_row(
@@ -344,6 +354,10 @@ def render_row(recommendation: Recommendation, channel: str, at: datetime | floa
         channel,
         r.model_version,
         *answer_json(r.items, r.removed),
+        experiment_id=r.experiment_id,
+        arm=r.arm,
+        fallback=r.fallback,
+        latency_ms=latency_ms,
     )
 
 

@@ -42,6 +42,7 @@ class ModelFollower:
         poll_seconds: float = 10.0,
         cache_dir: Path | None = None,
         max_backoff_seconds: float = MAX_BACKOFF_SECONDS,
+        alias: str | None = None,
     ) -> None:
         if poll_seconds <= 0:
             raise ValueError(f"poll_seconds must be > 0, got {poll_seconds}")
@@ -52,10 +53,13 @@ class ModelFollower:
         self.ranking_policy = settings.ranking.policy
         self.poll_seconds = poll_seconds
         self.max_backoff_seconds = max(max_backoff_seconds, poll_seconds)
-        name, alias = settings.registered_model, settings.champion_alias
+        # `alias`: another alias (or a version number) to follow, an experiment arm's
+        name, alias = settings.registered_model, alias or settings.champion_alias
         self.source = ModelSource(settings.resolved_tracking_uri, name, alias)
         root = cache_dir if cache_dir is not None else settings.home / CACHE_FOLDER
-        self.cache = ModelCache(root / re.sub(r"[^A-Za-z0-9._-]+", "_", name))
+        # each alias caches apart: at a start offline, an arm must not serve another's model
+        folder = name if alias == settings.champion_alias else f"{name}@{alias}"
+        self.cache = ModelCache(root / re.sub(r"[^A-Za-z0-9._@-]+", "_", folder))
         self._refused: set[str] = set()
         self._failures = 0
         self._poll_lock = threading.Lock()

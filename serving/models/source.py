@@ -51,7 +51,17 @@ class ModelSource:
         self._client_obj: mlflow.MlflowClient | None = None
 
     def champion(self) -> ModelVersion | None:
-        """The version the alias points at; None when the model or alias does not exist."""
+        """The version the alias points at; None when the model or alias does not exist.
+
+        An alias of digits only names a version itself (an experiment's challenger given
+        as a registered version): that version, or None when it does not exist.
+        """
+        if self.alias.isdigit():
+            return self._call(
+                f"reading {self.name} version {self.alias}",
+                lambda: self._client().get_model_version(self.name, self.alias),
+                missing_ok=True,
+            )
         return self._call(
             f"reading {self.name}@{self.alias}",
             lambda: self._client().get_model_version_by_alias(self.name, self.alias),

@@ -62,6 +62,9 @@ class Recommendation:
     model_version: str
     request_id: str
     removed: Removed | None = field(default=None, compare=False, repr=False)
+    experiment_id: str = ""  # the experiment that answered ("" for none) and its arm
+    arm: str = ""
+    fallback: bool = False  # the engine's fallback model ranked the items
 
 
 @dataclass(frozen=True)

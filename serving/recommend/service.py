@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from recsys.data.contract import MAX_CLOCK_SKEW
 from recsys.data.recent_events import RecentEvents
 from recsys.engine.profile import ContextError
 from recsys.engine.request import NewEvents, Request
@@ -34,12 +35,13 @@ from serving.recommend.domain import (
     SimilarItem,
     UnknownProduct,
 )
-from serving.recommend.events_in import MAX_CLOCK_SKEW, stored_events
+from serving.recommend.events_in import stored_events
 from serving.recommend.similarity import item_similarity, top_similar
 from serving.recommend.suggest import ProductText, RecentReader, removed, row_items
 from serving.recommend.validation import ValidationError
 
 if TYPE_CHECKING:
+    from serving.experiments.router import Routed, Router
     from serving.models.follower import LoadedModel, ModelHolder
 
 log = logging.getLogger(__name__)
@@ -64,8 +66,10 @@ class SuggestionService:
         on_store_down: Callable[[], None] | None = None,
         offers: OfferPlacer | None = None,
         answers: AnswerCache[Any] | None = None,
+        router: Router | None = None,
     ) -> None:
         self.holder = holder
+        self.router = router  # None: no experiments; else it picks each request's arm
         self.offers = offers  # None: no offers are placed (tests, or no offer store)
         self.answers = answers  # None: every answer is worked out afresh
         self.store = store
@@ -95,7 +99,8 @@ class SuggestionService:
         profile = v.check_context(context or {}, self.limits)
         exclude = v.check_exclude(exclude_product_ids, self.limits)
         loaded = self._loaded()
-        return self._answer(loaded, customer_id, profile, channel, k, exclude, request_id)
+        routed = self._route(customer_id, channel)
+        return self._answer(loaded, customer_id, profile, channel, k, exclude, request_id, routed)
 
     def may_place_offers(self, channel: str) -> bool:
         """Whether a Recommend in `channel` may commit to the store (a capped offer runs)."""
@@ -116,16 +121,25 @@ class SuggestionService:
         v.check_batch_items(len(ids), k, self.limits)
         exclude = v.check_exclude(exclude_product_ids, self.limits)
         loaded = self._loaded()
+        now = self.clock()
         events = self._recent(loaded, ids)
-        contexts: list[Mapping[str, str] | None] = [None] * len(ids)
-        rows = self._items(
-            loaded, ids, contexts, channel, k, exclude, request_id, self.clock(), events
-        )
-        results = tuple(
-            Recommendation(c, items, loaded.version, request_id, removals)
-            for c, (items, removals) in zip(ids, rows, strict=True)
-        )
-        return BatchRecommendation(results, loaded.version, request_id)
+        results: list[Recommendation | None] = [None] * len(ids)
+        # customers of one arm (or of none) are answered together, by that arm's model
+        groups: dict[tuple[str, str], tuple[LoadedModel, list[int]]] = {}
+        for i, c in enumerate(ids):
+            routed = self._route(c, channel, now)
+            key = ("", "") if routed is None else (routed.experiment_id, routed.arm)
+            groups.setdefault(key, (loaded if routed is None else routed.loaded, []))[1].append(i)
+        for (experiment_id, arm), (model, rows_of) in groups.items():
+            mine = [ids[i] for i in rows_of]
+            found = events if len(groups) == 1 else self._recent(model, mine)
+            rows = self._items(model, mine, [None] * len(mine), channel, k, exclude,
+                               request_id, now, found)
+            for i, (items, removals, fell_back) in zip(rows_of, rows, strict=True):
+                results[i] = Recommendation(ids[i], items, model.version, request_id, removals,
+                                            experiment_id, arm, fell_back)
+        return BatchRecommendation(tuple(r for r in results if r is not None), loaded.version,
+                                   request_id)
 
     def similar_products(self, product_id: str, k: int = 0) -> Similar:
         """Products customers hold together with `product_id` (active ones), most similar first."""
@@ -180,6 +194,12 @@ class SuggestionService:
         )
 
     # --- helpers -------------------------------------------------------------------------
+    def _route(self, customer_id: str, channel: str, now: datetime | None = None) -> Routed | None:
+        """The customer's arm of the channel's live experiment (None: no experiment)."""
+        if self.router is None:
+            return None
+        return self.router.route(customer_id, channel, now or self.clock())
+
     def _loaded(self) -> LoadedModel:
         loaded = self.holder.current()
         if loaded is None:
@@ -211,13 +231,18 @@ class SuggestionService:
         k: int,
         exclude: list[str],
         request_id: str,
+        routed: Routed | None = None,
     ) -> Recommendation | Kept[Any]:
         """One customer's answer; kept in (and taken from) the answer cache when it depends
-        on nothing but the key and generation (see serving.recommend.answer_cache)."""
+        on nothing but the key and generation (see serving.recommend.answer_cache). An
+        experiment's answers are never kept: each carries its arm."""
         now = self.clock()
+        if routed is not None:
+            loaded = routed.loaded
         events = self._recent(loaded, [customer_id])
         keep = (
-            self.answers is not None
+            routed is None
+            and self.answers is not None
             and not profile
             and not exclude
             and events is not None  # the store was read, and
@@ -229,10 +254,13 @@ class SuggestionService:
         key = (customer_id, channel, k)
         if answers is not None and (value := answers.get(generation, key)) is not None:
             return Kept(customer_id, loaded.version, request_id, value)
-        [(items, removals)] = self._items(
+        [(items, removals, fell_back)] = self._items(
             loaded, [customer_id], [profile], channel, k, exclude, request_id, now, events
         )
-        answer = Recommendation(customer_id, items, loaded.version, request_id, removals)
+        tag = ("", "") if routed is None else (routed.experiment_id, routed.arm)
+        answer = Recommendation(
+            customer_id, items, loaded.version, request_id, removals, *tag, fell_back
+        )
         if answers is None or any(i.offer_id for i in items):  # (an offer started meanwhile)
             return answer
         value = answers.put(generation, key, answer)
@@ -249,9 +277,10 @@ class SuggestionService:
         request_id: str,
         now: datetime,
         events: RecentEvents | None,
-    ) -> list[tuple[tuple[Item, ...], Removed]]:
-        """Per customer: the ranked items (offers placed), and what each hard rule removed;
-        `events`: theirs since the snapshot (None: the store could not be read)."""
+    ) -> list[tuple[tuple[Item, ...], Removed, bool]]:
+        """Per customer: the ranked items (offers placed), what each hard rule removed, and
+        whether the fallback model ranked them; `events`: theirs since the snapshot (None:
+        the store could not be read)."""
         engine = loaded.engine
         offers = None
         if self.offers is not None:
@@ -276,7 +305,8 @@ class SuggestionService:
                 field, problem = "context", str(exc)
             raise ValidationError(field, problem) from exc
         text = self._text.get(loaded.version, engine)
+        fallback = out.fallback.tolist()
         return [
-            (row_items(text, out, row), removed(text, out, row))
+            (row_items(text, out, row), removed(text, out, row), fallback[row])
             for row in range(len(customer_ids))
         ]

@@ -11,6 +11,7 @@ import asyncio
 import contextvars
 import functools
 import logging
+import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
@@ -66,6 +67,7 @@ class RecommendationServicer(pb_grpc.RecommendationServiceServicer):
     async def Recommend(  # noqa: N802 - gRPC method names
         self, request: pb.RecommendRequest, context: grpc.aio.ServicerContext
     ) -> Any:
+        started = time.perf_counter()
         rid = request_id_or_new(request.request_id, self.service.limits)
         with bind_request_id(rid):
             args = (
@@ -88,9 +90,16 @@ class RecommendationServicer(pb_grpc.RecommendationServiceServicer):
                         out, request.channel, kept.items_json, kept.removed_json
                     )
                 return kept.items + _envelope(out)
-            if self.decision_log is not None:
+            response = _recommendation(out)
+            if out.arm:
+                seconds = time.perf_counter() - started
+                if self.metrics is not None:
+                    self.metrics.experiment_answer(out.experiment_id, out.arm, seconds)
+                if self.decision_log is not None:  # the report's p99 by arm reads it
+                    self.decision_log.submit(out, request.channel, latency_ms=seconds * 1e3)
+            elif self.decision_log is not None:
                 self.decision_log.submit(out, request.channel)
-            return _recommendation(out)
+            return response
 
     @_status
     async def RecommendBatch(  # noqa: N802 - gRPC method names
@@ -258,6 +267,8 @@ def _recommendation(r: d.Recommendation) -> pb.RecommendResponse:
         model_version=r.model_version,
         request_id=r.request_id,
         customer_id=r.customer_id,
+        experiment_id=r.experiment_id,
+        arm=r.arm,
     )
 
 

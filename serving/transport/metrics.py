@@ -111,10 +111,25 @@ class ServingMetrics:
             "Recommend answers the decision log lost (queue full, store down at shutdown)",
             registry=r,
         )
+        # experiments: answers and their latency by arm (experiment ids come from the store,
+        # arms are champion | challenger | control: few series)
+        self.experiment_answers = Counter(
+            "recsys_experiment_answers", "Recommend answers of an experiment, by arm",
+            ["experiment", "arm"], registry=r,
+        )
+        self.experiment_latency = Histogram(
+            "recsys_experiment_latency_seconds", "Recommend latency in the server, by arm",
+            ["experiment", "arm"], buckets=LATENCY_BUCKETS, registry=r,
+        )
         self.decision_queue = Gauge(
             "recsys_decision_queue_depth", "Answers waiting for the decision log writer",
             registry=r,
         )
+
+    def experiment_answer(self, experiment_id: str, arm: str, seconds: float) -> None:
+        """Count one answer of `arm` in `experiment_id`, and its time in the server."""
+        self.experiment_answers.labels(experiment_id, arm).inc()
+        self.experiment_latency.labels(experiment_id, arm).observe(seconds)
 
     def channel_label(self, channel: object) -> str:
         """The channel as a label value: "" when absent, OTHER when not configured."""

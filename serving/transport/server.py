@@ -29,10 +29,13 @@ from recsys.settings import Settings
 from recsys.stores.base import EventStore
 from recsys.stores.sql_decisions import open_decision_store
 from recsys.stores.sql_events import open_event_store
+from recsys.stores.sql_experiments import open_experiment_store
 from recsys.stores.sql_offers import open_offer_store
 from serving._proto.recsys.v1 import (
     admin_pb2,
     admin_pb2_grpc,
+    experiments_pb2,
+    experiments_pb2_grpc,
     offers_pb2,
     offers_pb2_grpc,
     recommendation_pb2,
@@ -40,6 +43,7 @@ from serving._proto.recsys.v1 import (
 from serving.admin.models import ModelVersions
 from serving.admin.servicer import AdminServicer
 from serving.decisions.log import DecisionLog
+from serving.experiments.wiring import Experiments, experiments_of
 from serving.models.follower import ModelFollower, ModelHolder
 from serving.offers.book import OfferBook
 from serving.offers.deliveries import DeliveryRecorder
@@ -63,6 +67,7 @@ log = logging.getLogger(__name__)
 SERVICE_NAME = recommendation_pb2.DESCRIPTOR.services_by_name["RecommendationService"].full_name
 OFFER_SERVICE_NAME = offers_pb2.DESCRIPTOR.services_by_name["OfferService"].full_name
 ADMIN_SERVICE_NAME = admin_pb2.DESCRIPTOR.services_by_name["AdminService"].full_name
+EXPERIMENT_SERVICE_NAME = experiments_pb2.DESCRIPTOR.services_by_name["ExperimentService"].full_name
 MAX_MESSAGE_BYTES = 1024 * 1024  # 1000 events or ids fit easily; anything bigger is refused
 DEFAULT_THREADS = 8  # for calls that wait (and health); the calls run on one loop thread
 GRACE_SECONDS = 5.0
@@ -81,6 +86,7 @@ class Built:
     service: SuggestionService
     decision_log: DecisionLog | None = None  # close it after the server has drained
     offer_book: OfferBook | None = None  # polls the offer store; stop it at shutdown
+    experiments: Experiments | None = None  # polls the experiments, follows arms; stop it
 
 
 def build(
@@ -124,6 +130,10 @@ def build(
         answers=_answer_cache(settings, metrics),
     )
     offer_admin = OfferManager(offer_store, holder, settings)
+    experiments = experiments_of(
+        settings, holder, open_experiment_store(settings.resolved_database_url)
+    )
+    service.router = experiments.router
     decisions = _decision_log(settings, metrics)
     health_servicer = _health(holder)
     address = f"{host}:{port}"
@@ -137,11 +147,14 @@ def build(
             OfferServicer(offer_admin, blocking=pool), server
         )
         admin_pb2_grpc.add_AdminServiceServicer_to_server(_admin(settings, holder, pool), server)
+        experiments_pb2_grpc.add_ExperimentServiceServicer_to_server(
+            experiments.servicer(pool), server
+        )
         # asyncio health: a Watch stream is a coroutine, not a pool thread (transport.health)
         health_pb2_grpc.add_HealthServicer_to_server(health_servicer.servicer, server)
         health_servicer.attach(asyncio.get_running_loop())  # setup runs on the server's loop
         reflection.enable_server_reflection(
-            (SERVICE_NAME, OFFER_SERVICE_NAME, ADMIN_SERVICE_NAME)
+            (SERVICE_NAME, OFFER_SERVICE_NAME, ADMIN_SERVICE_NAME, EXPERIMENT_SERVICE_NAME)
             + (health.SERVICE_NAME, reflection.SERVICE_NAME),
             server,
         )
@@ -176,7 +189,10 @@ def build(
     if decisions is not None:
         decisions.start()
     offer_book.start()
-    return Built(server, server.port, health_servicer, holder, service, decisions, offer_book)
+    experiments.start()
+    return Built(
+        server, server.port, health_servicer, holder, service, decisions, offer_book, experiments
+    )
 
 
 def build_server(
@@ -290,6 +306,8 @@ def run_process(settings: Settings, port: int, metrics_port: int, *, reuse_port:
     built.server.stop(GRACE_SECONDS).wait()
     if built.offer_book is not None:
         built.offer_book.stop()
+    if built.experiments is not None:
+        built.experiments.stop()
     placer = built.service.offers
     if placer is not None and placer.recorder is not None:
         placer.recorder.close()  # the slots of the last answers, for the stats

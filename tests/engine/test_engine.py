@@ -95,12 +95,23 @@ def requests(draw: st.DrawFn, snapshot: Snapshot) -> dict:
     }
 
 
+@pytest.fixture(scope="module", params=["champion", "control"])
+def arm_engine(request: pytest.FixtureRequest, engine: Engine) -> Engine:
+    """The engine an experiment arm answers with: the model's, or the control's (the same
+    engine with its fallback, popularity, ranking every row)."""
+    from serving.experiments.arms import control_engine
+
+    return engine if request.param == "champion" else control_engine(engine)
+
+
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_property_every_suggestion_passes_every_hard_rule(
-    engine: Engine, held: pl.DataFrame, today: date, data: st.DataObject
+    arm_engine: Engine, held: pl.DataFrame, today: date, data: st.DataObject
 ) -> None:
-    """Suitability, age, sale window, held, channel: checked against an independent oracle."""
+    """Suitability, age, sale window, held, channel: checked against an independent oracle,
+    in every experiment arm (the control too)."""
+    engine = arm_engine
     req = data.draw(requests(engine.snapshot))
     changed = with_profiles(engine, req["changes"]) if req["changes"] else engine
     at = today + timedelta(days=req["days"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from recsys.stores.base import StoredEvent
 from recsys.stores.sql_events import open_event_store
 from recsys_cli.main import app
 from tests.training.trained import fresh_sqlite_store, generated_dataset
+from training.store_events import UNKNOWN_CUSTOMER, UNKNOWN_PRODUCT
 
 
 @pytest.fixture
@@ -63,12 +65,26 @@ def train(dataset: Path) -> tuple[int, str]:
 
 
 def test_bad_store_events_stop_training_and_name_the_store(env: str, dataset: Path) -> None:
-    record(env, feedback(dataset, "NO-SUCH-PRODUCT"))
+    """Events RecordEvents would refuse (written to the store some other way)."""
+    product = pl.read_parquet(dataset / "products.parquet")[C.product_id][0]
+    record(env, [replace(e, amount=-1e308) for e in feedback(dataset, product)])
     code, output = train(dataset)
     assert code == 2, output
-    assert "event store, column product_id, rows 1, 2, 3: unknown product" in output
+    assert "event store, column amount, rows 1, 2, 3: negative amount" in output
     assert "nothing trained or registered" in output
     assert runs() == []
+
+
+def test_events_of_new_customers_and_retired_products_are_left_out_and_said(
+    env: str, dataset: Path
+) -> None:
+    product = pl.read_parquet(dataset / "products.parquet")[C.product_id][0]
+    new = [replace(e, customer_id=f"NEW-{i}") for i, e in enumerate(feedback(dataset, product))]
+    record(env, new[:2] + feedback(dataset, "RETIRED-PRODUCT")[:1])
+    code, output = train(dataset)
+    assert code == 0, output
+    assert f"2 event(s) from the event store {UNKNOWN_CUSTOMER}: left out" in output
+    assert f"1 event(s) from the event store {UNKNOWN_PRODUCT}: left out" in output
 
 
 def test_store_events_join_the_training_run(env: str, dataset: Path) -> None:

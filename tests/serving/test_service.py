@@ -168,8 +168,14 @@ def bad_event(field: str, value: object) -> EventIn:
         (
             "timestamp",
             datetime.now(UTC) + timedelta(hours=2),
-            r"^events\[1\]\.timestamp: .* is in the future",
+            r"^events\[1\]\.timestamp: in the future",
         ),
+        (
+            "timestamp",
+            datetime(1, 1, 1, tzinfo=UTC),
+            r"^events\[1\]\.timestamp: before 1900-01-01 \(not a plausible event time\)",
+        ),
+        ("amount", -1e308, r"^events\[1\]\.amount: negative amount \[-1e\+308\]"),
     ],
 )
 def test_bad_events_are_refused_naming_field_and_index(

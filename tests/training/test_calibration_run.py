@@ -9,7 +9,7 @@ import mlflow
 import numpy as np
 import pytest
 
-from recsys.engine.engine import CALIBRATION, FALLBACK, MODEL, Engine, at_noon
+from recsys.engine.engine import CALIBRATION, COLD_START, FALLBACK, MODEL, Engine, at_noon
 from recsys.engine.request import Request
 from recsys.settings import RankingConfig, Settings
 from serving.models.source import ModelSource
@@ -39,8 +39,10 @@ def test_the_registered_bundle_serves_probabilities(champion, tmp_path: Path) ->
         settings.resolved_tracking_uri, settings.registered_model, settings.champion_alias
     )
     bundle = source.download_bundle(str(outcome.version), tmp_path)
-    assert (bundle / CALIBRATION).exists()
+    assert (bundle / CALIBRATION).exists() and (bundle / COLD_START).exists()
     engine = Engine.load(bundle)
+    prior = engine.prior.scores(engine.snapshot.customers.head(20), engine.snapshot.products)
+    assert prior.shape == (20, len(engine.catalog)) and prior.max() > 0
     ids = engine.snapshot.customer_map.ids[:50].tolist()
     out = engine.answer(
         Request(ids, 3, at_noon(engine.snapshot.as_of), ranking=RankingConfig(), reasons=0)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import polars as pl
@@ -15,7 +15,16 @@ from recsys.data.load import load_dataset
 from recsys.data.problems import DataValidationError, Problem
 from recsys.stores.sql_events import EVENT_LOG_SCHEMA
 from recsys.stores.tables import OFFER_ID, REQUEST_ID
-from training.store_events import MERGED_SOURCE, STORE_SOURCE, load_training_data
+from training.store_events import (
+    ALREADY_IN_DATASET,
+    CLOSE_NOT_HELD,
+    STORE_SOURCE,
+    UNKNOWN_CUSTOMER,
+    UNKNOWN_PRODUCT,
+    TrainingData,
+    load_training_data,
+    load_with_store,
+)
 
 NOW = datetime(2024, 8, 1, tzinfo=UTC)
 CHANNELS = ["mobile", "web", "branch", "call_center", "atm"]
@@ -30,6 +39,11 @@ def store_frame(*rows: tuple) -> pl.DataFrame:
 def load(folder: Path, extra: pl.DataFrame | None) -> BankData:
     return load_training_data(folder, extra_events=extra, event_types=Events.all,
                               channels=CHANNELS, now=NOW)
+
+
+def merged(folder: Path, extra: pl.DataFrame) -> TrainingData:
+    return load_with_store(folder, extra_events=extra, event_types=Events.all,
+                           channels=CHANNELS, now=NOW)
 
 
 def problems(folder: Path, extra: pl.DataFrame) -> list[Problem]:
@@ -60,47 +74,65 @@ def test_store_events_are_appended_in_canonical_form(tiny_dataset_dir: Path) -> 
     assert data.customers.equals(base.customers)
 
 
-def test_unknown_ids_types_and_future_times_name_the_event_store(tiny_dataset_dir: Path) -> None:
+def test_unknown_types_channels_and_times_name_the_event_store(tiny_dataset_dir: Path) -> None:
     extra = store_frame(
         ("c1", "p1", "view", at(7, 1), "mobile"),
-        ("ghost", "p1", "view", at(7, 1), "mobile"),
-        ("c1", "NOPE", "view", at(7, 1), "mobile"),
         ("c1", "p1", "like", at(7, 1), "mobile"),
         ("c1", "p1", "view", datetime(2030, 1, 1, tzinfo=UTC), "mobile"),
         ("c1", "p1", "view", at(7, 1), "fax"),
+        ("c1", "p1", "view", datetime(1, 1, 1, tzinfo=UTC), "mobile"),
     )
-    found = {(p.file, p.column): p for p in problems(tiny_dataset_dir, extra)}
-    assert set(found) == {(STORE_SOURCE, c) for c in
-                          (C.customer_id, C.product_id, C.event, C.timestamp, C.channel)}
-    assert found[(STORE_SOURCE, C.customer_id)].rows == (2,)
-    assert found[(STORE_SOURCE, C.customer_id)].values == ("ghost",)
-    assert found[(STORE_SOURCE, C.product_id)].rows == (3,)
-    assert found[(STORE_SOURCE, C.event)].rows == (4,)
-    assert found[(STORE_SOURCE, C.timestamp)].rows == (5,)
-    assert found[(STORE_SOURCE, C.channel)].rows == (6,)
-    assert "event store, column product_id, row 3: unknown product" in str(
-        found[(STORE_SOURCE, C.product_id)]
-    )
+    found = {(p.file, p.column, p.rows) for p in problems(tiny_dataset_dir, extra)}
+    assert found == {
+        (STORE_SOURCE, C.event, (2,)),
+        (STORE_SOURCE, C.timestamp, (3,)),
+        (STORE_SOURCE, C.channel, (4,)),
+        (STORE_SOURCE, C.timestamp, (5,)),
+    }
 
 
-def test_events_the_dataset_already_has_would_count_twice(tiny_dataset_dir: Path) -> None:
+def test_a_few_minutes_ahead_is_the_clock_skew_recordevents_allows(tiny_dataset_dir: Path) -> None:
+    extra = store_frame(("c1", "p1", "view", NOW + timedelta(minutes=4), "mobile"))
+    assert load(tiny_dataset_dir, extra).events.height == 16
+
+
+def test_new_customers_and_unknown_products_are_left_out_and_counted(
+    tiny_dataset_dir: Path,
+) -> None:
+    extra = store_frame(
+        ("c1", "p1", "view", at(7, 1), "mobile"),
+        ("NEW-1", "p1", "purchase", at(7, 1), "mobile"),
+        ("NEW-2", "NOPE", "view", at(7, 1), "mobile"),
+        ("c1", "NOPE", "view", at(7, 1), "mobile"),
+    )
+    out = merged(tiny_dataset_dir, extra)
+    assert out.left_out == {UNKNOWN_CUSTOMER: 2, UNKNOWN_PRODUCT: 1}
+    assert out.data.events.height == 16 and out.data.events[-1, C.customer_id] == "c1"
+    assert out.left_out_lines() == [
+        f"2 event(s) from the event store {UNKNOWN_CUSTOMER}: left out",
+        f"1 event(s) from the event store {UNKNOWN_PRODUCT}: left out",
+    ]
+
+
+def test_events_the_dataset_already_has_are_left_out(tiny_dataset_dir: Path) -> None:
     extra = store_frame(("c3", "p5", "view", at(7, 1), "web"),
                         ("c1", "p1", "purchase", datetime(2024, 1, 3, 9, 30, tzinfo=UTC), None))
-    (problem,) = problems(tiny_dataset_dir, extra)
-    assert (problem.file, problem.rows, problem.values) == (STORE_SOURCE, (2,),
-                                                            ("c1/p1/purchase",))
-    assert "would count twice" in problem.message
+    out = merged(tiny_dataset_dir, extra)
+    assert out.left_out == {ALREADY_IN_DATASET: 1}
+    assert out.data.events.height == 16
 
 
 def test_closes_are_replayed_over_both_sources(tiny_dataset_dir: Path) -> None:
     # c4 never held p1: the store's close is wrong. c1 held two p4 until the dataset closed
-    # one on 2024-04-02; two store closes in March use both up, so that close becomes wrong.
+    # one on 2024-04-02; two store closes in March use both up, so that close would be wrong:
+    # the store's closes of the pair go, the dataset's stays
     extra = store_frame(("c4", "p1", "close", at(7, 1), "branch"),
                         ("c1", "p4", "close", at(3, 1), "branch"),
-                        ("c1", "p4", "close", at(3, 2), "branch"))
-    found = {p.file: p for p in problems(tiny_dataset_dir, extra)}
-    assert found[STORE_SOURCE].rows == (1,) and found[STORE_SOURCE].values == ("c4/p1",)
-    assert found[MERGED_SOURCE].rows == (4,) and found[MERGED_SOURCE].values == ("c1/p4",)
+                        ("c1", "p4", "close", at(3, 2), "branch"),
+                        ("c3", "p3", "close", at(7, 2), "branch"))
+    out = merged(tiny_dataset_dir, extra)
+    assert out.left_out == {CLOSE_NOT_HELD: 3}
+    assert out.data.events.tail(1).select(C.customer_id, C.product_id).row(0) == ("c3", "p3")
 
 
 def test_store_frame_columns_are_checked(tiny_dataset_dir: Path) -> None:

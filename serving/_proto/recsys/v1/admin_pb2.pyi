@@ -142,20 +142,24 @@ class RuleRemoval(_message.Message):
     def __init__(self, rule: _Optional[str] = ..., product_ids: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class Decision(_message.Message):
-    __slots__ = ("request_id", "time", "channel", "model_version", "items", "removed")
+    __slots__ = ("request_id", "time", "channel", "model_version", "items", "removed", "experiment_id", "arm")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     TIME_FIELD_NUMBER: _ClassVar[int]
     CHANNEL_FIELD_NUMBER: _ClassVar[int]
     MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
     ITEMS_FIELD_NUMBER: _ClassVar[int]
     REMOVED_FIELD_NUMBER: _ClassVar[int]
+    EXPERIMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    ARM_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     time: _timestamp_pb2.Timestamp
     channel: str
     model_version: str
     items: _containers.RepeatedCompositeFieldContainer[DecisionItem]
     removed: _containers.RepeatedCompositeFieldContainer[RuleRemoval]
-    def __init__(self, request_id: _Optional[str] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., channel: _Optional[str] = ..., model_version: _Optional[str] = ..., items: _Optional[_Iterable[_Union[DecisionItem, _Mapping]]] = ..., removed: _Optional[_Iterable[_Union[RuleRemoval, _Mapping]]] = ...) -> None: ...
+    experiment_id: str
+    arm: str
+    def __init__(self, request_id: _Optional[str] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., channel: _Optional[str] = ..., model_version: _Optional[str] = ..., items: _Optional[_Iterable[_Union[DecisionItem, _Mapping]]] = ..., removed: _Optional[_Iterable[_Union[RuleRemoval, _Mapping]]] = ..., experiment_id: _Optional[str] = ..., arm: _Optional[str] = ...) -> None: ...
 
 class ListDecisionsResponse(_message.Message):
     __slots__ = ("customer_id", "decisions")

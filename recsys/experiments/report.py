@@ -1,0 +1,290 @@
+"""An experiment's report from its decisions and events: per arm, lift, SRM, guardrails.
+
+Pure: polars frames in, a Report out. Who is in which arm comes from the decision log (each
+answer carries its experiment and arm); impressions and clicks are the events that name an
+answer of the experiment (request_id); a purchase counts for an arm when the customer bought a
+product the arm had shown them, within the attribution window after the impression.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Final
+
+import numpy as np
+import polars as pl
+
+from recsys.experiments import stats
+from recsys.experiments.model import CHAMPION, Experiment
+
+LOOKS: Final = 20  # checkpoints of the cumulative series (the plot, the sequential test)
+FALLBACK_SHARE_SLACK: Final = 0.05  # a challenger may answer by fallback this much more often
+LATENCY_P99_RATIO: Final = 1.5  # ... and be this much slower at p99
+LATENCY_P99_SLACK_MS: Final = 5.0  # (a few ms either way is noise on a busy machine)
+DECISION_COLUMNS: Final = (
+    "customer_id",
+    "arm",
+    "request_id",
+    "at",
+    "fallback",
+    "latency_ms",
+    "violations",
+)
+EVENT_COLUMNS: Final = ("customer_id", "product_id", "event", "timestamp", "request_id")
+
+
+@dataclass(frozen=True)
+class ArmReport:
+    """One arm's counts, rates and guardrails."""
+
+    arm: str
+    share: float
+    model_versions: list[str]
+    assigned: int
+    exposed: int
+    impressions: int
+    clicks: int
+    ctr: float
+    purchases: int
+    purchase_rate: float  # per assigned customer (intent to treat, the primary metric)
+    purchase_rate_exposed: float
+    suitability_violations: int
+    fallback_share: float
+    latency_p99_ms: float
+    lift: stats.Lift | None = None  # against the champion (None for the champion itself)
+
+
+@dataclass(frozen=True)
+class Point:
+    """The cumulative purchase rate of one arm at one look, with its 95% band."""
+
+    at: datetime
+    arm: str
+    customers: int
+    rate: float
+    low: float
+    high: float
+
+
+@dataclass(frozen=True)
+class Report:
+    """The whole report of one experiment at one moment."""
+
+    experiment_id: str
+    name: str
+    status: str
+    at: datetime
+    attribution_days: float
+    arms: list[ArmReport]
+    srm: stats.Srm
+    series: list[Point] = field(default_factory=list)
+
+    def arm(self, name: str) -> ArmReport | None:
+        """The report of arm `name` (None when the experiment has no such arm)."""
+        return next((a for a in self.arms if a.arm == name), None)
+
+    def guardrail_problems(self, treatment: str) -> list[str]:
+        """What keeps `treatment` from replacing the champion (empty: every guardrail holds)."""
+        out: list[str] = []
+        if self.srm.flagged:
+            out.append(
+                f"sample ratio mismatch (p = {self.srm.p_value:.2g}): the split is not "
+                "the configured one, so the result cannot be trusted"
+            )
+        for a in self.arms:
+            if a.suitability_violations:
+                out.append(f"arm {a.arm}: {a.suitability_violations} suitability violations")
+        base, arm = self.arm(CHAMPION), self.arm(treatment)
+        if base is None or arm is None:
+            return [*out, f"no {treatment} arm to compare with the champion"]
+        if arm.fallback_share > base.fallback_share + FALLBACK_SHARE_SLACK:
+            out.append(
+                f"arm {treatment}: {arm.fallback_share:.1%} of answers by the fallback "
+                f"against the champion's {base.fallback_share:.1%}"
+            )
+        limit = max(
+            base.latency_p99_ms * LATENCY_P99_RATIO, base.latency_p99_ms + LATENCY_P99_SLACK_MS
+        )
+        if arm.latency_p99_ms > limit:
+            out.append(
+                f"arm {treatment}: p99 latency {arm.latency_p99_ms:.1f} ms against the "
+                f"champion's {base.latency_p99_ms:.1f} ms"
+            )
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able values (datetimes as ISO text, NaN as None)."""
+        return _plain(asdict(self))
+
+
+def empty_decisions() -> pl.DataFrame:
+    """A decisions frame with no rows, in the schema `build` reads."""
+    return pl.DataFrame(
+        schema={
+            "customer_id": pl.String,
+            "arm": pl.String,
+            "request_id": pl.String,
+            "at": pl.Datetime("us", "UTC"),
+            "fallback": pl.Boolean,
+            "latency_ms": pl.Float64,
+            "violations": pl.Int64,
+            "model_version": pl.String,
+        }
+    )
+
+
+def empty_events() -> pl.DataFrame:
+    """An events frame with no rows, in the schema `build` reads."""
+    return pl.DataFrame(
+        schema={
+            "customer_id": pl.String,
+            "product_id": pl.String,
+            "event": pl.String,
+            "timestamp": pl.Datetime("us", "UTC"),
+            "request_id": pl.String,
+        }
+    )
+
+
+def build(
+    experiment: Experiment,
+    decisions: pl.DataFrame,
+    events: pl.DataFrame,
+    at: datetime,
+    looks: int = LOOKS,
+) -> Report:
+    """The report of `experiment` from its decisions and its customers' events."""
+    window = timedelta(days=experiment.attribution_days)
+    first = decisions.group_by("customer_id").agg(pl.col("arm").first(), pl.col("at").min())
+    arm_of = decisions.select("request_id", "arm").unique("request_id")
+    shown = events.join(arm_of, on="request_id", how="inner")
+    impressions = shown.filter(pl.col("event") == "impression")
+    bought = attributed(events, impressions, window)
+    lasts = [decisions["at"].max()] if len(decisions) else []
+    checkpoints = _checkpoints(decisions["at"].min(), lasts[0], looks) if lasts else []
+    per_customer = {a: _per_customer(first, bought, a, None) for a in experiment.arm_names}
+    base = stats.Sample.of(per_customer[CHAMPION]) if CHAMPION in per_customer else None
+    base_looks = [_sample(first, bought, CHAMPION, t) for t in checkpoints]
+    arms: list[ArmReport] = []
+    for a in experiment.arms:
+        mine = decisions.filter(pl.col("arm") == a.name)
+        imp = impressions.filter(pl.col("arm") == a.name)
+        n_assigned = int(mine["customer_id"].n_unique())
+        n_exposed = int(imp["customer_id"].n_unique())
+        n_imp = len(imp)
+        n_click = len(shown.filter((pl.col("arm") == a.name) & (pl.col("event") == "click")))
+        n_buy = int(per_customer[a.name].sum())
+        lift = None
+        if a.name != CHAMPION and base is not None:
+            looks_ab = [
+                (_sample(first, bought, a.name, t), b)
+                for t, b in zip(checkpoints, base_looks, strict=True)
+            ]
+            lift = stats.lift(
+                stats.Sample.of(per_customer[a.name]),
+                base,
+                looks_ab,
+                tau2=stats.tau2_for(base.mean),
+            )
+        arms.append(
+            ArmReport(
+                arm=a.name,
+                share=a.share,
+                model_versions=sorted(mine["model_version"].unique().to_list())
+                if "model_version" in mine.columns
+                else [],
+                assigned=n_assigned,
+                exposed=n_exposed,
+                impressions=n_imp,
+                clicks=n_click,
+                ctr=n_click / n_imp if n_imp else 0.0,
+                purchases=n_buy,
+                purchase_rate=n_buy / n_assigned if n_assigned else 0.0,
+                purchase_rate_exposed=n_buy / n_exposed if n_exposed else 0.0,
+                suitability_violations=int(mine["violations"].sum()),
+                fallback_share=float(mine["fallback"].mean()) if len(mine) else 0.0,
+                latency_p99_ms=float(mine["latency_ms"].quantile(0.99)) if len(mine) else 0.0,
+                lift=lift,
+            )
+        )
+    srm = stats.srm([a.assigned for a in arms], experiment.shares)
+    series = [_point(first, bought, a, t) for t in checkpoints for a in experiment.arm_names]
+    return Report(
+        experiment.id,
+        experiment.name,
+        str(experiment.status),
+        at,
+        experiment.attribution_days,
+        arms,
+        srm,
+        series,
+    )
+
+
+def attributed(events: pl.DataFrame, impressions: pl.DataFrame, window: timedelta) -> pl.DataFrame:
+    """Purchases of a product the customer was shown (in `impressions`, with their arm) at
+    most `window` before: one row per purchase event (customer_id, arm, timestamp)."""
+    buys = events.filter(pl.col("event") == "purchase").with_row_index("purchase")
+    seen = impressions.select(
+        "customer_id", "product_id", "arm", pl.col("timestamp").alias("shown_at")
+    )
+    matched = buys.join(seen, on=["customer_id", "product_id"], how="inner").filter(
+        (pl.col("shown_at") <= pl.col("timestamp"))
+        & (pl.col("timestamp") <= pl.col("shown_at") + window)
+    )
+    return matched.unique("purchase", keep="first").select("customer_id", "arm", "timestamp")
+
+
+def _per_customer(
+    first: pl.DataFrame, bought: pl.DataFrame, arm: str, until: datetime | None
+) -> np.ndarray:
+    """Purchases of each customer assigned to `arm` (by `until` when given), 0 for none."""
+    who = first.filter(pl.col("arm") == arm)
+    buys = bought.filter(pl.col("arm") == arm)
+    if until is not None:
+        who = who.filter(pl.col("at") <= until)
+        buys = buys.filter(pl.col("timestamp") <= until)
+    counts = buys.group_by("customer_id").len()
+    joined = who.select("customer_id").join(counts, on="customer_id", how="left")
+    return joined["len"].fill_null(0).to_numpy().astype(np.float64)
+
+
+def _sample(first: pl.DataFrame, bought: pl.DataFrame, arm: str, until: datetime) -> stats.Sample:
+    return stats.Sample.of(_per_customer(first, bought, arm, until))
+
+
+def _point(first: pl.DataFrame, bought: pl.DataFrame, arm: str, until: datetime) -> Point:
+    s = _sample(first, bought, arm, until)
+    half = 1.959963984540054 * math.sqrt(s.var / s.n) if s.n > 1 else 0.0
+    return Point(until, arm, s.n, s.mean, max(0.0, s.mean - half), s.mean + half)
+
+
+def _checkpoints(start: datetime, end: datetime, looks: int) -> list[datetime]:
+    """`looks` instants evenly from start to end, the last one `end`."""
+    step = (end - start) / looks
+    return [start + step * (i + 1) for i in range(looks - 1)] + [end]
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def suitability_violations(items_json: str, removed_json: str) -> int:
+    """Products an answer showed although the suitability rule removed them (its log row's
+    JSON): 0 unless a path skipped the hard rules."""
+    removed = json.loads(removed_json).get("suitability")
+    if not removed:
+        return 0
+    unsuitable = set(removed)
+    return sum(1 for item in json.loads(items_json) if item["product_id"] in unsuitable)

@@ -1,0 +1,142 @@
+"""The report from decisions and events: who is in which arm, exposure, clicks, and purchases
+attributed to an impression within the window."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import polars as pl
+import pytest
+
+from recsys.experiments.model import Arm, Experiment, Status
+from recsys.experiments.report import build, empty_decisions, suitability_violations
+
+T0 = datetime(2026, 12, 1, 9, tzinfo=UTC)
+H = timedelta(hours=1)
+
+
+def experiment(days: float = 14) -> Experiment:
+    return Experiment(
+        id="exp-1",
+        name="t",
+        arms=(Arm("champion", 0.5), Arm("control", 0.5)),
+        channels=(),
+        start_at=T0 - H,
+        end_at=T0 + timedelta(days=30),
+        challenger="challenger",
+        control_policy="popularity",
+        attribution_days=days,
+        status=Status.running,
+        created_by="me",
+        created_at=T0,
+        updated_by="me",
+        updated_at=T0,
+    )
+
+
+def decisions(rows: list[tuple[str, str, str, datetime]]) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "customer_id": [r[0] for r in rows],
+            "arm": [r[1] for r in rows],
+            "request_id": [r[2] for r in rows],
+            "at": [r[3] for r in rows],
+            "fallback": [False] * len(rows),
+            "latency_ms": [1.0] * len(rows),
+            "violations": [0] * len(rows),
+            "model_version": ["1"] * len(rows),
+        },
+        schema=empty_decisions().schema,
+    )
+
+
+def events(rows: list[tuple[str, str, str, datetime, str]]) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "customer_id": [r[0] for r in rows],
+            "product_id": [r[1] for r in rows],
+            "event": [r[2] for r in rows],
+            "timestamp": [r[3] for r in rows],
+            "request_id": [r[4] for r in rows],
+        },
+        schema={
+            "customer_id": pl.String,
+            "product_id": pl.String,
+            "event": pl.String,
+            "timestamp": pl.Datetime("us", "UTC"),
+            "request_id": pl.String,
+        },
+    )
+
+
+def test_purchases_count_within_the_window_after_an_impression_of_the_product() -> None:
+    d = decisions(
+        [
+            ("a", "champion", "r1", T0),
+            ("b", "champion", "r2", T0),
+            ("c", "control", "r3", T0),
+            ("d", "control", "r4", T0),
+        ]
+    )
+    e = events(
+        [
+            ("a", "P1", "impression", T0, "r1"),
+            ("a", "P1", "click", T0 + H, "r1"),
+            ("a", "P1", "purchase", T0 + 2 * H, ""),  # counted: shown, bought 2 h later
+            ("a", "P2", "purchase", T0 + 2 * H, ""),  # not shown: not counted
+            ("b", "P1", "impression", T0, "r2"),
+            ("b", "P1", "purchase", T0 + timedelta(days=15), ""),  # after the 14-day window
+            ("c", "P3", "purchase", T0 - H, ""),  # before the impression
+            ("c", "P3", "impression", T0, "r3"),
+            ("x", "P1", "impression", T0, "other-request"),  # not the experiment's answer
+        ]
+    )
+    r = build(experiment(), d, e, T0 + timedelta(days=20))
+    champion, control = r.arm("champion"), r.arm("control")
+    assert (champion.assigned, champion.exposed, champion.impressions) == (2, 2, 2)
+    assert (champion.clicks, champion.purchases) == (1, 1)
+    assert champion.purchase_rate == pytest.approx(0.5)
+    assert champion.purchase_rate_exposed == pytest.approx(0.5)
+    assert (control.assigned, control.exposed, control.purchases) == (2, 1, 0)
+    assert control.lift is not None and control.lift.absolute == pytest.approx(-0.5)
+    # a longer window takes b's late purchase in
+    longer = build(experiment(days=20), d, e, T0 + timedelta(days=20))
+    assert longer.arm("champion").purchases == 2
+
+
+def test_a_purchase_shown_twice_counts_once() -> None:
+    d = decisions(
+        [("a", "champion", "r1", T0), ("a", "champion", "r2", T0 + H), ("c", "control", "r3", T0)]
+    )
+    e = events(
+        [
+            ("a", "P1", "impression", T0, "r1"),
+            ("a", "P1", "impression", T0 + H, "r2"),
+            ("a", "P1", "purchase", T0 + 2 * H, ""),
+        ]
+    )
+    r = build(experiment(), d, e, T0 + 3 * H)
+    assert r.arm("champion").purchases == 1 and r.arm("champion").impressions == 2
+    assert r.to_dict()["arms"][0]["lift"] is None  # the champion is the baseline
+    json.dumps(r.to_dict())  # plain values only
+
+
+def test_an_empty_experiment_reports_zeros() -> None:
+    r = build(experiment(), empty_decisions(), events([]), T0)
+    assert [a.assigned for a in r.arms] == [0, 0] and not r.srm.flagged and r.series == []
+
+
+def test_the_series_ends_at_the_last_decision() -> None:
+    d = decisions(
+        [(f"c{i}", "champion" if i % 2 else "control", f"r{i}", T0 + i * H) for i in range(40)]
+    )
+    r = build(experiment(), d, events([]), T0 + 50 * H, looks=10)
+    assert len(r.series) == 20 and r.series[-1].at == T0 + 39 * H
+    assert r.series[-1].customers == 20
+
+
+def test_suitability_violations_read_from_the_log_row() -> None:
+    items = json.dumps([{"product_id": "P1"}, {"product_id": "P2"}])
+    assert suitability_violations(items, json.dumps({"suitability": ["P3"]})) == 0
+    assert suitability_violations(items, json.dumps({"suitability": ["P2"], "held": ["P1"]})) == 1
