@@ -30,10 +30,10 @@ from batch.campaign import (
     Progress,
     Stores,
     check_campaign,
-    read_recent,
 )
 from batch.files import ContactWriter
 from batch.scoring import Campaign, ScoringRules, request_id, score_chunk, targets
+from batch.spark_inputs import POS, campaign_inputs
 from recsys.campaigns.output import OUTPUT_SCHEMA, contact_frame, decision_rows
 from recsys.campaigns.policy import Contacts, Touches
 from recsys.campaigns.summary import Tally
@@ -42,11 +42,12 @@ from recsys.engine.engine import Engine
 from recsys.rules import PAD_ID
 from recsys.settings import Settings
 from recsys.stores.sql_contacts import ContactItem, Message
+from recsys.stores.sql_decisions import decision_row
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql import SparkSession
 
-POS, ITEMS, REMOVED, TALLY = "pos", "items_json", "removed_json", "tally"
+ITEMS, REMOVED, FALLBACK, TALLY = "items_json", "removed_json", "fallback", "tally"
 _SPARK_TYPES = {pl.String: "string", pl.Int32: "int", pl.Float64: "double"}
 _ENGINES: dict[str, Engine] = {}  # per worker process: bundle digest -> loaded engine
 
@@ -78,7 +79,7 @@ def run_campaign_spark(
     )
     with tempfile.TemporaryDirectory(prefix="campaign-spark-") as work:
         folder = Path(work)
-        inputs = _inputs(spark, engine, campaign, settings, stores, targeted, folder)
+        inputs = campaign_inputs(spark, engine, campaign, settings, stores, targeted, folder)
         data = _bundle(engine, folder / "bundle")
         bundle = spark.sparkContext.broadcast(data)
         key = hashlib.sha256(data).hexdigest()
@@ -87,84 +88,6 @@ def run_campaign_spark(
         scored.write.parquet(str(folder / "scored"))
         bundle.unpersist()
         return _record(campaign, settings, stores, out, folder / "scored", model_version, progress)
-
-
-def _inputs(
-    spark: SparkSession,
-    engine: Engine,
-    campaign: Campaign,
-    settings: Settings,
-    stores: Stores,
-    targeted: list[str],
-    folder: Path,
-) -> DataFrame:
-    """Targets with their events, contacts and touches as lists, range-partitioned by position."""
-    from pyspark.sql import functions as F
-
-    pos = {c: i for i, c in enumerate(targeted)}
-    events, contacts, touches = [], [], []
-    index = engine.snapshot.product_map
-    size = settings.campaign_chunk_size
-    for start in range(0, len(targeted), size):
-        chunk = targeted[start : start + size]
-        recent = read_recent(stores.events, chunk, engine.snapshot.as_of) or RecentEvents()
-        events.append(
-            pl.DataFrame(
-                {
-                    POS: [pos[c] for c in recent.customer_id],
-                    "micros": recent.micros,
-                    "seq": list(range(len(recent.micros))),
-                    "product_id": recent.product_id,
-                    "event": recent.event,
-                },
-                schema={
-                    POS: pl.Int64,
-                    "micros": pl.Int64,
-                    "seq": pl.Int64,
-                    "product_id": pl.String,
-                    "event": pl.String,
-                },
-            )
-        )
-        seen, touched = stores.contacts.history(
-            chunk,
-            lambda ids: index.to_internal(ids, strict=False),
-            settings.contact_policy,
-            campaign.at,
-        )
-        contacts.append(_frame(start + seen.row, at=seen.at, channel=seen.channel))
-        touches.append(
-            _frame(start + touched.row, at=touched.at, product=touched.product, kind=touched.kind)
-        )
-    for name, parts in (("events", events), ("contacts", contacts), ("touches", touches)):
-        pl.concat(parts).write_parquet(folder / f"{name}.parquet")
-    pl.DataFrame(
-        {POS: np.arange(len(targeted), dtype=np.int64), "customer_id": targeted},
-        schema={POS: pl.Int64, "customer_id": pl.String},
-    ).write_parquet(folder / "targets.parquet")
-    read = {
-        n: spark.read.parquet(str(folder / f"{n}.parquet"))
-        for n in ("targets", "events", "contacts", "touches")
-    }
-    joined = read["targets"]
-    for name in ("events", "contacts", "touches"):
-        fields = [c for c in read[name].columns if c != POS]
-        grouped = read[name].groupBy(POS).agg(F.collect_list(F.struct(*fields)).alias(name))
-        joined = joined.join(grouped, POS, "left")
-    parts = max(1, -(-len(targeted) // size))
-    return joined.repartitionByRange(parts, POS).sortWithinPartitions(POS)
-
-
-def _frame(rows: np.ndarray, **columns: np.ndarray) -> pl.DataFrame:
-    out: dict[str, Any] = {POS: rows.astype(np.int64)}
-    for name, values in columns.items():
-        if values.dtype.kind == "M":
-            out[name] = values.astype("datetime64[us]").astype(np.int64)
-        elif values.dtype == object:
-            out[name] = pl.Series(name, values.tolist(), dtype=pl.String)
-        else:
-            out[name] = values.astype(np.int64)
-    return pl.DataFrame(out)
 
 
 def _score_batches(
@@ -212,6 +135,8 @@ def _score_batches(
         frame[REMOVED] = None
         frame.loc[first, ITEMS] = [d[5] for d in logged]
         frame.loc[first, REMOVED] = [d[6] for d in logged]
+        frame[FALLBACK] = None
+        frame.loc[first, FALLBACK] = [bool(answer.fallback[r]) for r in rows.tolist()]
         frame[TALLY] = None
         tally = Tally()
         tally.add(
@@ -297,7 +222,7 @@ def _record(
                 firsts = kept.filter(pl.col("rank") == 1)
                 stores.decisions.append_rows(
                     [
-                        (
+                        decision_row(
                             r["request_id"],
                             campaign.at,
                             r["customer_id"],
@@ -305,8 +230,10 @@ def _record(
                             model_version,
                             r[ITEMS],
                             r[REMOVED],
+                            i,
+                            fallback=bool(r[FALLBACK]),
                         )
-                        for r in firsts.iter_rows(named=True)
+                        for i, r in enumerate(firsts.iter_rows(named=True))
                     ]
                 )
     finally:
@@ -344,7 +271,7 @@ def _schema() -> str:
     """mapInPandas' output: the contact columns, the position, the decision JSON, a tally."""
     fields = [f"{POS} long"]
     fields += [f"{name} {_SPARK_TYPES[dtype]}" for name, dtype in OUTPUT_SCHEMA.items()]
-    fields += [f"{ITEMS} string", f"{REMOVED} string", f"{TALLY} string"]
+    fields += [f"{ITEMS} string", f"{REMOVED} string", f"{FALLBACK} boolean", f"{TALLY} string"]
     return ", ".join(fields)
 
 
