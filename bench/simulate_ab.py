@@ -11,7 +11,8 @@ Each run gets a store of its own (a fresh SQLite file), so one run's purchases n
 next run's customers. Experiments are made and read through the CLI (`recsys experiments
 create` / `report --json`); this script stops with a clear error when the CLI lacks them.
 
-    python bench/simulate_ab.py [--customers 20000] [--visits 40000] [--aa-seeds 20] [--skip-aa]
+    python bench/simulate_ab.py [--customers 20000] [--visits 40000] [--aa-seeds 20]
+                                [--aa-visits N] [--skip-aa] [--skip-ab]
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,24 +70,27 @@ def main() -> int:
     bank = _bank(args.customers, env)
     _champion(bank, env)
     ok = True
-    ab = _run("ab", bank, args.visits, 1, env, arms=("champion=0.5", "control=0.5"),
-              control="popularity")
-    ab_pass = ab.low > 0 and not ab.srm
-    print(f"A/B champion vs popularity: lift {ab.lift:+.4f} purchases/customer, 95% CI "
-          f"[{ab.low:+.4f}, {ab.high:+.4f}], SRM {'FLAGGED' if ab.srm else 'no'}: "
-          f"{'PASS' if ab_pass else 'MISS'}")
-    ok &= ab_pass
+    if not args.skip_ab:
+        ab = _run("ab", bank, args.visits, 1, env, arms=("champion=0.5", "control=0.5"),
+                  control="popularity")
+        ab_pass = ab.low > 0 and not ab.srm
+        print(f"A/B champion vs popularity: lift {ab.lift:+.4f} purchases/customer, 95% CI "
+              f"[{ab.low:+.4f}, {ab.high:+.4f}], SRM {'FLAGGED' if ab.srm else 'no'}: "
+              f"{'PASS' if ab_pass else 'MISS'}")
+        ok &= ab_pass
     if not args.skip_aa:
         significant = 0
+        aa_visits = args.aa_visits or args.visits
         for seed in range(args.aa_seeds):
-            v = _run(f"aa-{seed}", bank, args.visits, 100 + seed, env,
+            v = _run(f"aa-{seed}", bank, aa_visits, 100 + seed, env,
                      arms=("champion=0.5", "challenger=0.5"), challenger="champion")
             significant += v.sequential_significant
             print(f"  A/A seed {seed}: lift {v.lift:+.4f} [{v.low:+.4f}, {v.high:+.4f}] "
                   f"sequential {'significant' if v.sequential_significant else 'not'}")
         aa_pass = significant <= AA_MAX_SIGNIFICANT
         print(f"A/A: {significant} of {args.aa_seeds} significant under the sequential test "
-              f"(at most {AA_MAX_SIGNIFICANT}): {'PASS' if aa_pass else 'MISS'}")
+              f"(at most {AA_MAX_SIGNIFICANT}; {aa_visits} visits a seed): "
+              f"{'PASS' if aa_pass else 'MISS'}")
         ok &= aa_pass
     return 0 if ok else 1
 
@@ -95,7 +100,10 @@ def _args() -> argparse.Namespace:
     parser.add_argument("--customers", type=int, default=20_000)
     parser.add_argument("--visits", type=int, default=40_000)
     parser.add_argument("--aa-seeds", type=int, default=20)
+    parser.add_argument("--aa-visits", type=int, default=0,
+                        help="visits per A/A seed (default: --visits)")
     parser.add_argument("--skip-aa", action="store_true")
+    parser.add_argument("--skip-ab", action="store_true")
     return parser.parse_args()
 
 
@@ -148,9 +156,12 @@ def _run(name: str, bank: Path, visits: int, seed: int, env: dict[str, str], *,
     db = BASE / "runs" / f"{name}.db"
     db.parent.mkdir(parents=True, exist_ok=True)
     db.unlink(missing_ok=True)
-    run_env = {**env, "RECSYS_DATABASE_URL": f"sqlite:///{db}"}
+    # each process re-reads the experiments every 0.5 s: the first visit is in the experiment
+    run_env = {**env, "RECSYS_DATABASE_URL": f"sqlite:///{db}",
+               "RECSYS_EXPERIMENT_REFRESH_SECONDS": "0.5"}
     with recsys_serve(run_env, WORKERS, BASE / "logs" / name) as server:
         experiment = _create(run_env, server.address, name, arms, control, challenger)
+        time.sleep(2.0)
         done = _recsys(run_env, "simulate", "--data", str(bank), "--server", server.address,
                        "--visits", str(visits), "--seed", str(seed), "--json")
         summary = json.loads(done.stdout.strip().splitlines()[-1])
@@ -158,8 +169,15 @@ def _run(name: str, bank: Path, visits: int, seed: int, env: dict[str, str], *,
             print(f"  {name} {row['arm']}: {row['customers']} customers, "
                   f"{row['purchases']} purchases ({row['purchase_rate']:.4f}/customer)")
         print(f"  {name}: {summary['visits_per_s']:.0f} visits/s")
+        time.sleep(2.0)  # the decision logs' writers flush every 0.2 s
         report = _recsys(run_env, "experiments", "report", experiment, "--server",
                          server.address, "--json")
+        if name == "ab":  # the sample report of README.md, and its plot
+            plot = BASE / "reports" / f"{name}.png"
+            shown = _recsys(run_env, "experiments", "report", experiment, "--server",
+                            server.address, "--plot", str(plot))
+            (BASE / "reports" / f"{name}.txt").write_text(shown.stdout)
+            print(shown.stdout)
         return _verdict(json.loads(report.stdout))
 
 

@@ -34,7 +34,7 @@ def decision(customer: str, at: datetime, request_id: str = "", **kw: object) ->
             "product_id": "CC01",
             "name": "Gold card",
             "score": 0.75,
-            "reasons": [{"code": "co_held", "text": "customers who hold X often add CC01"}],
+            "reasons": [{"code": "hold:X", "text": "you hold X; others add this"}],
             "offer_id": "spring",
         },
         {
