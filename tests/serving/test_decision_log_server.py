@@ -108,6 +108,16 @@ def test_every_answer_is_logged_and_audit_shows_it(
                 "score": pytest.approx(i.score),
                 "reasons": [{"code": r.code, "text": r.text} for r in i.reasons],
                 "offer_id": i.offer_id or None,
+                # the calibrated model's expected value, where the answer carries it
+                **(
+                    {
+                        "probability": pytest.approx(i.probability),
+                        "value": i.value,
+                        "lever": i.lever,
+                    }
+                    if i.HasField("probability")
+                    else {}
+                ),
             }
             for i in answer.items
         ]
