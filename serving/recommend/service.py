@@ -135,9 +135,9 @@ class SuggestionService:
             found = events if len(groups) == 1 else self._recent(model, mine)
             rows = self._items(model, mine, [None] * len(mine), channel, k, exclude,
                                request_id, now, found)
-            for i, (items, removals, fell_back) in zip(rows_of, rows, strict=True):
+            for i, (items, removals, fell_back, unknown) in zip(rows_of, rows, strict=True):
                 results[i] = Recommendation(ids[i], items, model.version, request_id, removals,
-                                            experiment_id, arm, fell_back)
+                                            experiment_id, arm, fell_back, unknown)
         return BatchRecommendation(tuple(r for r in results if r is not None), loaded.version,
                                    request_id)
 
@@ -254,12 +254,12 @@ class SuggestionService:
         key = (customer_id, channel, k)
         if answers is not None and (value := answers.get(generation, key)) is not None:
             return Kept(customer_id, loaded.version, request_id, value)
-        [(items, removals, fell_back)] = self._items(
+        [(items, removals, fell_back, unknown)] = self._items(
             loaded, [customer_id], [profile], channel, k, exclude, request_id, now, events
         )
         tag = ("", "") if routed is None else (routed.experiment_id, routed.arm)
         answer = Recommendation(
-            customer_id, items, loaded.version, request_id, removals, *tag, fell_back
+            customer_id, items, loaded.version, request_id, removals, *tag, fell_back, unknown
         )
         if answers is None or any(i.offer_id for i in items):  # (an offer started meanwhile)
             return answer
@@ -277,10 +277,10 @@ class SuggestionService:
         request_id: str,
         now: datetime,
         events: RecentEvents | None,
-    ) -> list[tuple[tuple[Item, ...], Removed, bool]]:
-        """Per customer: the ranked items (offers placed), what each hard rule removed, and
-        whether the fallback model ranked them; `events`: theirs since the snapshot (None:
-        the store could not be read)."""
+    ) -> list[tuple[tuple[Item, ...], Removed, bool, bool]]:
+        """Per customer: the ranked items (offers placed), what each hard rule removed,
+        whether the fallback model ranked them and whether the customer was unknown to the
+        snapshot; `events`: theirs since the snapshot (None: the store could not be read)."""
         engine = loaded.engine
         offers = None
         if self.offers is not None:
@@ -306,8 +306,8 @@ class SuggestionService:
                 field, problem = "context", str(exc)
             raise ValidationError(field, problem) from exc
         text = self._text.get(loaded.version, engine)
-        fallback = out.fallback.tolist()
+        fallback, unknown = out.fallback.tolist(), (~out.known).tolist()
         return [
-            (row_items(text, out, row), removed(text, out, row), fallback[row])
+            (row_items(text, out, row), removed(text, out, row), fallback[row], unknown[row])
             for row in range(len(customer_ids))
         ]
