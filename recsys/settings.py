@@ -173,6 +173,39 @@ class RankingConfig(BaseModel):
         return v
 
 
+class ExplorationConfig(BaseModel):
+    """Thompson-sampling exploration of new products (RECSYS_EXPLORATION__<NAME>; see
+    recsys.exploration): off unless enabled."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = False
+    share: float = Field(default=0.1, ge=0, le=1, description="share of slots, per channel")
+    channel_shares: dict[str, float] = Field(
+        default_factory=lambda: {"atm": 0.0}, description="a channel's own share"
+    )
+    new_below: int = Field(default=50, ge=1, description="a product with fewer holders is new")
+    base_rate: float = Field(default=0.02, gt=0, lt=1, description="prior P(purchase | shown)")
+    strength: float = Field(default=50.0, gt=0, description="the prior's worth in impressions")
+    max_impressions: int = Field(default=5000, ge=1, description="then it leaves exploration")
+    tight: float = Field(default=0.1, gt=0, description="leaves when sd < tight x mean")
+    refresh_seconds: float = Field(default=5.0, gt=0, description="store counts re-read")
+
+    @field_validator("channel_shares")
+    @classmethod
+    def _shares(cls, v: dict[str, float]) -> dict[str, float]:
+        bad = {c: x for c, x in v.items() if not 0 <= x <= 1}
+        if bad:
+            raise ValueError(f"shares must be in [0, 1], got {bad}")
+        return v
+
+    def share_for(self, channel: str | None) -> float:
+        """The channel's share of slots (0 when exploration is off)."""
+        if not self.enabled:
+            return 0.0
+        return self.channel_shares.get(channel or "", self.share)
+
+
 def _default_channels() -> dict[str, ChannelConfig]:
     ks = {"atm": 1, "mobile": 5, "web": 5, "branch": 5, "call_center": 10}
     excluded = {"atm": ["mortgage", "wealth_management", "mutual_fund", "fx", "precious_metals"]}
@@ -212,6 +245,11 @@ class Settings(BaseSettings):
         allow_inf_nan=False,
         description="how long a verified API key is trusted before the store is asked again",
     )
+    grpc_host: str = Field(
+        default="[::]", description="address the gRPC server binds ([::] = every address)"
+    )
+    # /metrics says how busy the bank is and which keys call: this host only, unless told
+    metrics_host: str = Field(default="127.0.0.1", description="address /metrics binds")
     tls_cert_file: Path | None = Field(default=None, description="server certificate (PEM)")
     tls_key_file: Path | None = Field(default=None, description="server private key (PEM)")
     tls_client_ca_file: Path | None = Field(
@@ -277,6 +315,7 @@ class Settings(BaseSettings):
         default=50_000, ge=1, description="customers a campaign scores at once (bounds memory)"
     )
     ranking: RankingConfig = Field(default_factory=lambda: RankingConfig())
+    exploration: ExplorationConfig = Field(default_factory=lambda: ExplorationConfig())
 
     @field_validator("event_types")
     @classmethod

@@ -36,6 +36,7 @@ from serving.recommend.domain import (
     UnknownProduct,
 )
 from serving.recommend.events_in import stored_events
+from serving.recommend.exploration import ExplorationSource
 from serving.recommend.similarity import item_similarity, top_similar
 from serving.recommend.suggest import ProductText, RecentReader, removed, row_items
 from serving.recommend.validation import ValidationError
@@ -71,6 +72,9 @@ class SuggestionService:
         self.holder = holder
         self.router = router  # None: no experiments; else it picks each request's arm
         self.offers = offers  # None: no offers are placed (tests, or no offer store)
+        self.exploration = (
+            ExplorationSource(store, settings.exploration) if settings.exploration.enabled else None
+        )
         self.answers = answers  # None: every answer is worked out afresh
         self.store = store
         self.settings = settings
@@ -248,6 +252,8 @@ class SuggestionService:
             and events is not None  # the store was read, and
             and not len(events)  # it holds no event of the customer since the snapshot
             and not (self.offers is not None and self.offers.book.live(now, channel))
+            # an exploring answer is drawn afresh for every request
+            and not self.settings.exploration.share_for(channel)
         )
         answers = self.answers if keep else None
         generation = (loaded.version, id(loaded.engine), now.date())
@@ -295,6 +301,11 @@ class SuggestionService:
             exclude=exclude,
             offers=offers,
             ranking=self.settings.ranking,
+            exploration=(
+                self.exploration.run(engine, loaded.version, channel)
+                if self.exploration is not None
+                else None
+            ),
             recent_days=self.settings.reason_recent_days,
         )
         try:

@@ -286,13 +286,28 @@ def run_process(settings: Settings, port: int, metrics_port: int, *, reuse_port:
     configure_json_logging()
     metrics = ServingMetrics(settings.channels, settings.event_types)
     holder = ModelHolder()
-    built = build(settings, port=port, holder=holder, metrics=metrics, reuse_port=reuse_port)
+    built = build(
+        settings,
+        port=port,
+        host=settings.grpc_host,
+        holder=holder,
+        metrics=metrics,
+        reuse_port=reuse_port,
+    )
     follower = ModelFollower(settings, holder, metrics=metrics)
     stop = _stop_on_signals()
     built.server.start()
     if metrics_port:
-        metrics.start_http(metrics_port)
-    log.info("listening", extra={"port": built.port, "metrics_port": metrics_port})
+        metrics.start_http(metrics_port, addr=settings.metrics_host)
+    log.info(
+        "listening",
+        extra={
+            "host": settings.grpc_host,
+            "port": built.port,
+            "metrics_host": settings.metrics_host,
+            "metrics_port": metrics_port,
+        },
+    )
     follower.load_initial()  # swaps into the holder, which turns health SERVING
     _freeze_heap()
     follower.start()
