@@ -1,7 +1,7 @@
 """The decision log says whether the customer was known to the model (issue 16).
 
-Revision ID: 0008_reasons_known
-Revises: 0007_experiments
+Revision ID: 0009_reasons_known
+Revises: 0008_events_product
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008_reasons_known"
-down_revision = "0007_experiments"
+revision = "0009_reasons_known"
+down_revision = "0008_events_product"
 branch_labels = None
 depends_on = None
 
