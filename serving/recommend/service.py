@@ -138,7 +138,7 @@ class SuggestionService:
             mine = [ids[i] for i in rows_of]
             found = events if len(groups) == 1 else self._recent(model, mine)
             rows = self._items(model, mine, [None] * len(mine), channel, k, exclude,
-                               request_id, now, found)
+                               request_id, now, found, arm)
             for i, (items, removals, fell_back, unknown) in zip(rows_of, rows, strict=True):
                 results[i] = Recommendation(ids[i], items, model.version, request_id, removals,
                                             experiment_id, arm, fell_back, unknown)
@@ -261,7 +261,8 @@ class SuggestionService:
         if answers is not None and (value := answers.get(generation, key)) is not None:
             return Kept(customer_id, loaded.version, request_id, value)
         [(items, removals, fell_back, unknown)] = self._items(
-            loaded, [customer_id], [profile], channel, k, exclude, request_id, now, events
+            loaded, [customer_id], [profile], channel, k, exclude, request_id, now, events,
+            routed.arm if routed is not None else "",
         )
         tag = ("", "") if routed is None else (routed.experiment_id, routed.arm)
         answer = Recommendation(
@@ -283,6 +284,7 @@ class SuggestionService:
         request_id: str,
         now: datetime,
         events: RecentEvents | None,
+        arm: str = "",
     ) -> list[tuple[tuple[Item, ...], Removed, bool, bool]]:
         """Per customer: the ranked items (offers placed), what each hard rule removed,
         whether the fallback model ranked them and whether the customer was unknown to the
@@ -300,10 +302,10 @@ class SuggestionService:
             events=self._new_events(events, now),
             exclude=exclude,
             offers=offers,
-            ranking=self.settings.ranking,
+            ranking=self.settings.ranking.for_arm(arm),
             exploration=(
                 self.exploration.run(engine, loaded.version, channel)
-                if self.exploration is not None
+                if self.exploration is not None and self.settings.exploration.in_arm(arm)
                 else None
             ),
             recent_days=self.settings.reason_recent_days,

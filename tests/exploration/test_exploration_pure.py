@@ -87,3 +87,10 @@ def test_placed_slots_are_candidates_distinct_and_leave_offers_alone(case) -> No
         assert out.explored[r].sum() <= slots[r]
         kept = offer[r] != NO_OFFER
         assert (out.ids[r][kept] == ids[r][kept]).all() and not out.explored[r][kept].any()
+
+
+def test_exploration_may_be_kept_to_experiment_arms() -> None:
+    every = ExplorationConfig(enabled=True)
+    assert every.in_arm("") and every.in_arm("champion")
+    some = ExplorationConfig(enabled=True, arms=["challenger"])
+    assert some.in_arm("challenger") and not some.in_arm("champion") and not some.in_arm("")
