@@ -269,6 +269,8 @@ def _decision_log(settings: Settings, metrics: ServingMetrics) -> DecisionLog | 
         queue_size=settings.decision_queue_size,
         retention_days=settings.decision_retention_days,
         metrics=metrics,
+        # a burst past the queue goes to a local file, drained into the store after it
+        spill_dir=settings.home / "decision-spill",
     )
 
 
