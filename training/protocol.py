@@ -28,7 +28,7 @@ from recsys.evaluation.splits import Split, hide_one_split, rolling_monthly_spli
 MIN_CUSTOMERS = 2000
 HIDE_CUSTOMERS = 5000
 MONTHS = 4  # adoption months pooled in the holdout
-VALIDATION_MONTHS = 2
+VALIDATION_MONTHS = 4  # as many as the holdout: fewer months make a noisy choice
 MIN_ADOPTERS = 1000  # pooled holdout adopters below which more months are added
 WINDOWS = (30, 60, 90, 120, 180, 270, 365)
 ORDERED_SHARE = 0.05  # customers with purchases on 2+ dates below which there is no order
