@@ -9,7 +9,9 @@ segment's rate); what the customer reads is a claim, named for what it is:
 - `segment_popular` "popular in your segment (S)": the customer's own segment;
 - `popular_like_you` "popular with customers like you (F)": a profile feature of theirs,
   or, without one, the generic fallback;
-- `offer:OFFER` "offer: NAME": an offer placed or raised the item.
+- `offer:OFFER` "offer: NAME": an offer placed or raised the item;
+- `explore` "new: we think this may suit you": exploration placed a new product
+  (recsys.exploration), to learn whether it suits.
 
 A product cited by a model becomes the strongest claim the facts (recsys.engine.facts)
 support, recent before hold before looked, or no claim at all; a product is never a reason
@@ -43,8 +45,17 @@ class Claim:
     segment_popular: Final = "segment_popular"
     popular_like_you: Final = "popular_like_you"
     offer: Final = "offer"
+    explore: Final = "explore"
 
-    all: Final = ("recent", "hold", "looked", "segment_popular", "popular_like_you", "offer")
+    all: Final = (
+        "recent",
+        "hold",
+        "looked",
+        "segment_popular",
+        "popular_like_you",
+        "offer",
+        "explore",
+    )
 
 
 PRODUCT_TEXTS: Final = {

@@ -1,8 +1,9 @@
 """The one request pipeline: a Request in, an Answer out, for one customer or many.
 
 state (snapshot rows, holdings the caller knows) -> context (profiles of customers the
-snapshot does not know) -> events since the snapshot -> hard rules -> scores -> offers ->
-top-k -> reasons (true claims about the customer's state: recsys.engine.facts and .claims).
+snapshot does not know) -> events since the snapshot -> hard rules -> scores -> ranking
+policy (model score, or expected value) -> offers -> top-k -> exploration slots -> reasons
+(true claims about the customer's state: recsys.engine.facts and .claims).
 The gRPC service, the MLflow pyfunc, the CLI, the evaluation and the batch jobs all call
 `answer`; nothing here knows which.
 """
@@ -18,11 +19,12 @@ import numpy as np
 
 from recsys.campaigns.outbound import Outbound, outbound_masks
 from recsys.data.recent_events import RecentEvents
-from recsys.engine.claims import GENERIC, ShownReason, claims, offer_claim
+from recsys.engine.claims import GENERIC, Claim, ShownReason, claims, offer_claim
 from recsys.engine.facts import DEFAULT_RECENT_DAYS, facts_of
 from recsys.engine.overlay import apply_events
 from recsys.engine.profile import apply_context
 from recsys.engine.state import BatchState
+from recsys.exploration.step import EXPLORE_TEXT, ExplorationRun, explore
 from recsys.offers.arbitrate import NO_OFFER
 from recsys.offers.model import Offer
 from recsys.offers.placement import OfferRun, eligible_for, place
@@ -40,6 +42,7 @@ MODEL_REASONS_WITH_OFFER = 1  # an offer item keeps the model's strongest reason
 
 __all__ = ["DEFAULT_REASON", "Answer", "NewEvents", "Request", "ShownReason", "Suggested", "answer"]
 DEFAULT_REASON = GENERIC
+EXPLORE_REASON = ShownReason(Claim.explore, EXPLORE_TEXT)  # an explored item's only reason
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,7 @@ class Request:
     offers: OfferRun | None = None
     reasons: int = MAX_REASONS  # reasons per item; 0 leaves them out (evaluation)
     ranking: RankingConfig | None = None  # None: by the model's score, nothing calibrated
+    exploration: ExplorationRun | None = None  # None: no exploration slots
     # a campaign's contact: the channel's products, consent required, the contact policy
     outbound: Outbound | None = None
     recent_days: float = DEFAULT_RECENT_DAYS  # a purchase this recent is "recently opened"
@@ -102,6 +106,7 @@ class Answer:
     # (probability, value, lever) per ranked item, each (b, k); None when not known
     valued: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
     policy: str = "propensity"  # what ordered the items (recsys.ranking.rank)
+    explored: np.ndarray | None = None  # (b, k) bool: exploration placed the slot
 
     def items(self, row: int) -> list[Suggested]:
         """The ranked products of customer row `row`."""
@@ -157,7 +162,14 @@ def answer(engine: Engine, request: Request) -> Answer:
         eligible = eligible_for(run.offers, profile, state.customers, request.at.date())
         ids, top, slots = place(run, scores, allowed, eligible, state.customer_ids, request.k)
         offers = run.offers
+    explored = None
+    if request.exploration is not None and request.outbound is None:
+        found = explore(engine, state, request.exploration, ids, top, slots, allowed)
+        if found is not None:
+            ids, top, explored = found.ids, found.scores, found.explored
     reasons = _reasons(engine, state, request, ids, fallback, slots, offers)
+    if explored is not None and reasons:
+        _explore_reasons(reasons, explored)
     return Answer(
         customer_ids=state.customer_ids,
         ids=ids,
@@ -170,6 +182,7 @@ def answer(engine: Engine, request: Request) -> Answer:
         reasons=reasons,
         valued=ranked.at(ids),
         policy=ranked.policy,
+        explored=explored,
     )
 
 
@@ -235,3 +248,10 @@ def _reasons(
                 shown[i] = (own, *shown[i][:MODEL_REASONS_WITH_OFFER])
         out.append(shown)
     return out
+
+
+def _explore_reasons(reasons: list[list[tuple[ShownReason, ...]]], explored: np.ndarray) -> None:
+    """An explored item says so: it is shown to learn whether it suits, not as a prediction."""
+    for row, col in zip(*np.nonzero(explored), strict=True):
+        if col < len(reasons[row]):
+            reasons[row][col] = (EXPLORE_REASON,)

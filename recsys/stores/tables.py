@@ -47,6 +47,8 @@ events = sa.Table(
     # every Recommend reads "this customer's events since the snapshot"
     sa.Index("ix_events_customer_timestamp", C.customer_id, C.timestamp),
     sa.Index("ux_events_source_event_id", SOURCE, CLIENT_EVENT_ID, unique=True),
+    # exploration counts a few new products' events since the snapshot, every few seconds
+    sa.Index("ix_events_product_timestamp", C.product_id, C.timestamp),
 )
 
 # --- offers (marketing campaigns) -----------------------------------------------------------

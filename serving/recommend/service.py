@@ -36,6 +36,7 @@ from serving.recommend.domain import (
     UnknownProduct,
 )
 from serving.recommend.events_in import stored_events
+from serving.recommend.exploration import ExplorationSource
 from serving.recommend.similarity import item_similarity, top_similar
 from serving.recommend.suggest import ProductText, RecentReader, removed, row_items
 from serving.recommend.validation import ValidationError
@@ -71,6 +72,9 @@ class SuggestionService:
         self.holder = holder
         self.router = router  # None: no experiments; else it picks each request's arm
         self.offers = offers  # None: no offers are placed (tests, or no offer store)
+        self.exploration = (
+            ExplorationSource(store, settings.exploration) if settings.exploration.enabled else None
+        )
         self.answers = answers  # None: every answer is worked out afresh
         self.store = store
         self.settings = settings
@@ -134,7 +138,7 @@ class SuggestionService:
             mine = [ids[i] for i in rows_of]
             found = events if len(groups) == 1 else self._recent(model, mine)
             rows = self._items(model, mine, [None] * len(mine), channel, k, exclude,
-                               request_id, now, found)
+                               request_id, now, found, arm)
             for i, (items, removals, fell_back) in zip(rows_of, rows, strict=True):
                 results[i] = Recommendation(ids[i], items, model.version, request_id, removals,
                                             experiment_id, arm, fell_back)
@@ -248,6 +252,8 @@ class SuggestionService:
             and events is not None  # the store was read, and
             and not len(events)  # it holds no event of the customer since the snapshot
             and not (self.offers is not None and self.offers.book.live(now, channel))
+            # an exploring answer is drawn afresh for every request
+            and not self.settings.exploration.share_for(channel)
         )
         answers = self.answers if keep else None
         generation = (loaded.version, id(loaded.engine), now.date())
@@ -255,7 +261,8 @@ class SuggestionService:
         if answers is not None and (value := answers.get(generation, key)) is not None:
             return Kept(customer_id, loaded.version, request_id, value)
         [(items, removals, fell_back)] = self._items(
-            loaded, [customer_id], [profile], channel, k, exclude, request_id, now, events
+            loaded, [customer_id], [profile], channel, k, exclude, request_id, now, events,
+            routed.arm if routed is not None else "",
         )
         tag = ("", "") if routed is None else (routed.experiment_id, routed.arm)
         answer = Recommendation(
@@ -277,6 +284,7 @@ class SuggestionService:
         request_id: str,
         now: datetime,
         events: RecentEvents | None,
+        arm: str = "",
     ) -> list[tuple[tuple[Item, ...], Removed, bool]]:
         """Per customer: the ranked items (offers placed), what each hard rule removed, and
         whether the fallback model ranked them; `events`: theirs since the snapshot (None:
@@ -294,7 +302,12 @@ class SuggestionService:
             events=self._new_events(events, now),
             exclude=exclude,
             offers=offers,
-            ranking=self.settings.ranking,
+            ranking=self.settings.ranking.for_arm(arm),
+            exploration=(
+                self.exploration.run(engine, loaded.version, channel)
+                if self.exploration is not None and self.settings.exploration.in_arm(arm)
+                else None
+            ),
             recent_days=self.settings.reason_recent_days,
         )
         try:

@@ -198,7 +198,7 @@ class ReportPoint(_message.Message):
     def __init__(self, at: _Optional[str] = ..., arm: _Optional[str] = ..., customers: _Optional[int] = ..., rate: _Optional[float] = ..., low: _Optional[float] = ..., high: _Optional[float] = ...) -> None: ...
 
 class ExperimentReport(_message.Message):
-    __slots__ = ("experiment_id", "name", "status", "at", "attribution_days", "arms", "srm", "series")
+    __slots__ = ("experiment_id", "name", "status", "at", "attribution_days", "arms", "srm", "series", "promotion_problems")
     EXPERIMENT_ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
@@ -207,6 +207,7 @@ class ExperimentReport(_message.Message):
     ARMS_FIELD_NUMBER: _ClassVar[int]
     SRM_FIELD_NUMBER: _ClassVar[int]
     SERIES_FIELD_NUMBER: _ClassVar[int]
+    PROMOTION_PROBLEMS_FIELD_NUMBER: _ClassVar[int]
     experiment_id: str
     name: str
     status: str
@@ -215,7 +216,8 @@ class ExperimentReport(_message.Message):
     arms: _containers.RepeatedCompositeFieldContainer[ArmReport]
     srm: SampleRatio
     series: _containers.RepeatedCompositeFieldContainer[ReportPoint]
-    def __init__(self, experiment_id: _Optional[str] = ..., name: _Optional[str] = ..., status: _Optional[str] = ..., at: _Optional[str] = ..., attribution_days: _Optional[float] = ..., arms: _Optional[_Iterable[_Union[ArmReport, _Mapping]]] = ..., srm: _Optional[_Union[SampleRatio, _Mapping]] = ..., series: _Optional[_Iterable[_Union[ReportPoint, _Mapping]]] = ...) -> None: ...
+    promotion_problems: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, experiment_id: _Optional[str] = ..., name: _Optional[str] = ..., status: _Optional[str] = ..., at: _Optional[str] = ..., attribution_days: _Optional[float] = ..., arms: _Optional[_Iterable[_Union[ArmReport, _Mapping]]] = ..., srm: _Optional[_Union[SampleRatio, _Mapping]] = ..., series: _Optional[_Iterable[_Union[ReportPoint, _Mapping]]] = ..., promotion_problems: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class ConcludeExperimentRequest(_message.Message):
     __slots__ = ("experiment_ref", "promote", "force", "note")
