@@ -88,11 +88,6 @@ def decision_rows(
                     "score": s.score,
                     "reasons": [{"code": str(x.code), "text": x.text} for x in s.reasons],
                     "offer_id": s.offer.id if s.offer is not None else None,
-                    **(
-                        {"probability": s.probability, "value": s.value, "lever": s.lever}
-                        if s.probability is not None
-                        else {}
-                    ),
                 }
             )
         removed = {
@@ -111,6 +106,7 @@ def decision_rows(
                 _dumps(removed),
                 a,
                 fallback=bool(answer.fallback[row]),
+                known=bool(answer.known[row]),
             )
         )
     return out
