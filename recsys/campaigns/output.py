@@ -106,6 +106,7 @@ def decision_rows(
                 _dumps(removed),
                 a,
                 fallback=bool(answer.fallback[row]),
+                known=bool(answer.known[row]),
             )
         )
     return out

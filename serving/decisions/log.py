@@ -157,6 +157,8 @@ class DecisionLog:
         items_json: str,
         removed_json: str,
         at: datetime | float | None = None,
+        *,
+        known: bool = True,
     ) -> bool:
         """Queue one answer whose JSON was made already (a kept answer's, by `answer_json`)
         as its row; False when it was dropped, as for `submit`."""
@@ -169,6 +171,7 @@ class DecisionLog:
                 answer.model_version,
                 items_json,
                 removed_json,
+                known=known,
             )
         except ValueError:
             return self._refused(answer.request_id)
@@ -408,6 +411,7 @@ def render_row(
         arm=r.arm,
         fallback=r.fallback,
         latency_ms=latency_ms,
+        known=not r.unknown_customer,
     )
 
 
