@@ -37,8 +37,8 @@ def test_a_burst_past_the_queue_loses_nothing(tmp_path: Path) -> None:
     batch = [recommendation(f"b{i % 40}", f"b{i}") for i in range(300)]
     for _ in range(5):  # 45 x 300 in the issue; 5 x 300 here beside 1,500 single answers
         assert decisions.submit_many(batch, "call_center") == 300
-    assert decisions.spill is not None and decisions.spill.spilled > 0, "the burst did spill"
     decisions.close(timeout=30)
+    assert decisions.spill is not None and decisions.spill.spilled > 0, "the burst did spill"
     assert decisions.dropped == 0
     store = open_decision_store(url)
     assert store.count() == 1500 + 5 * 300

@@ -66,6 +66,7 @@ class Served:
     stub: pb_grpc.RecommendationServiceStub
     channel: grpc.Channel
     metrics: ServingMetrics
+    port: int = 0
 
 
 @contextmanager
@@ -77,7 +78,7 @@ def serve_in_process(settings: Settings, holder: ModelHolder) -> Iterator[Served
     built.server.start()
     channel = grpc.insecure_channel(f"127.0.0.1:{built.port}")
     try:
-        yield Served(pb_grpc.RecommendationServiceStub(channel), channel, metrics)
+        yield Served(pb_grpc.RecommendationServiceStub(channel), channel, metrics, built.port)
     finally:
         channel.close()
         built.server.stop(None).wait(10)
@@ -294,10 +295,19 @@ def test_many_health_watchers_do_not_starve_the_calls_that_wait(
     # DEFAULT_THREADS watchers hung every RecordEvents and RecommendBatch
     settings = model.settings.model_copy(update={"database_url": f"sqlite:///{tmp_path}/w.db"})
     with serve_in_process(settings, holding(model)) as served:
-        health = health_pb2_grpc.HealthStub(served.channel)
-        watching = [
-            health.Watch(health_pb2.HealthCheckRequest(service=SERVICE_NAME), timeout=60)
+        # each watcher on a connection of its own: a connection's streams are limited
+        # (Settings.server.max_streams_per_connection) and a Watch holds one for good
+        channels = [
+            grpc.insecure_channel(
+                f"127.0.0.1:{served.port}", options=[("grpc.use_local_subchannel_pool", 1)]
+            )
             for _ in range(2 * DEFAULT_THREADS)
+        ]
+        watching = [
+            health_pb2_grpc.HealthStub(c).Watch(
+                health_pb2.HealthCheckRequest(service=SERVICE_NAME), timeout=60
+            )
+            for c in channels
         ]
         try:
             assert {next(w).status for w in watching} == {SERVING}
@@ -310,6 +320,8 @@ def test_many_health_watchers_do_not_starve_the_calls_that_wait(
         finally:
             for w in watching:
                 w.cancel()
+            for c in channels:
+                c.close()
 
 
 # --- registry unreachable at start and mid-run -------------------------------------------
