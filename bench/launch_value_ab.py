@@ -250,19 +250,31 @@ def _launch_figures(run: dict, oracle: float) -> dict:
 
 
 def _value_figures(run: dict) -> dict:
-    """Per arm: value and purchases per 1,000 answers with intervals; the report's lift."""
+    """Per arm, from the experiment report: value per 1,000 answers and purchases per
+    customer with 95% intervals; and the simulation's own tally for comparison."""
     out = {}
-    for arm, row in _arms(run).items():
+    tally = _arms(run)
+    for a in run["report"].get("arms", []):
+        arm = a["arm"]
         out[arm] = {
-            k: row[k]
-            for k in ("visits", "value", "value_per_1000_answers", "purchases_per_1000_answers")
+            "answers": a.get("answers", 0),
+            "value_per_1000_answers": [
+                a.get("value_per_1000_answers", 0.0),
+                a.get("value_per_1000_low", 0.0),
+                a.get("value_per_1000_high", 0.0),
+            ],
+            "purchase_rate": a.get("purchase_rate", 0.0),
+            "lift": a.get("lift"),
+            "simulated_value_per_1000_answers": tally[arm]["value_per_1000_answers"],
+            "simulated_purchases_per_1000_answers": tally[arm]["purchases_per_1000_answers"],
         }
         print(
-            f"  value {arm}: value per 1,000 answers {_ci(row['value_per_1000_answers'])}, "
-            f"purchases per 1,000 answers {_ci(row['purchases_per_1000_answers'])}"
+            f"  value {arm} (report): value per 1,000 answers "
+            f"{_ci(out[arm]['value_per_1000_answers'])}, purchases per customer "
+            f"{out[arm]['purchase_rate']:.4f}; (simulation) value per 1,000 answers "
+            f"{_ci(tally[arm]['value_per_1000_answers'])}, purchases per 1,000 answers "
+            f"{_ci(tally[arm]['purchases_per_1000_answers'])}"
         )
-    lifts = [a.get("lift") for a in run["report"].get("arms", []) if a.get("lift")]
-    out["report_lift"] = lifts[0] if lifts else None
     return out
 
 

@@ -10,7 +10,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from recsys.columns import DEFAULT_CHANNELS, OUTBOUND_CHANNELS, Events
@@ -311,6 +311,17 @@ class Settings(BaseSettings):
     weights: InteractionWeights = Field(default_factory=InteractionWeights)
     limits: RequestLimits = Field(default_factory=RequestLimits)
     server: ServerLimits = Field(default_factory=ServerLimits)
+    # required: Recommend for customer X needs a token naming X, signed by the channel's backend
+    # (recsys.security.customer_tokens), so a channel key alone cannot read every customer
+    customer_tokens: Literal["off", "required"] = "off"
+    customer_token_key: SecretStr | None = Field(
+        default=None, description="HMAC-SHA256 key the channels' backends sign tokens with"
+    )
+    customer_token_max_age_seconds: float = Field(default=300.0, gt=0, allow_inf_nan=False)
+    # one key asking about more distinct customers than this in a window raises
+    # recsys_key_enumeration_alerts_total (a channel app serves the customers who use it)
+    enumeration_alert_customers: int = Field(default=2000, ge=1)
+    enumeration_window_minutes: float = Field(default=10.0, gt=0, allow_inf_nan=False)
     shutdown_delay_seconds: float = Field(
         default=1.0,
         ge=0,

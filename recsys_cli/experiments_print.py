@@ -106,6 +106,13 @@ def print_report(r: pb.ExperimentReport) -> None:
         )
     console.print(table)
     for a in r.arms:
+        if a.value:  # the answers logged products' values (a calibrated model)
+            console.print(
+                f"{a.arm}: value per 1,000 answers {a.value_per_1000_answers:,.1f} "
+                f"[{a.value_per_1000_low:,.1f}, {a.value_per_1000_high:,.1f}] "
+                f"({a.answers:,} answers)"
+            )
+    for a in r.arms:
         if not a.HasField("lift"):
             continue
         x = a.lift

@@ -193,6 +193,8 @@ decisions = sa.Table(
     sa.Column("arm", sa.String(NAME_LENGTH), nullable=False, server_default=""),
     sa.Column("fallback", sa.Boolean(), nullable=False, server_default=sa.false()),
     sa.Column("latency_ms", sa.Double(), nullable=True),
+    # the snapshot knew the customer (False: an unknown customer, answered without history)
+    sa.Column("known", sa.Boolean(), nullable=False, server_default=sa.true()),
     sa.Index("ix_decisions_customer_at", C.customer_id, "at"),
     sa.Index("ix_decisions_at", "at"),
     sa.Index("ix_decisions_experiment", "experiment_id", "at"),

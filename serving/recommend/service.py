@@ -139,9 +139,9 @@ class SuggestionService:
             found = events if len(groups) == 1 else self._recent(model, mine)
             rows = self._items(model, mine, [None] * len(mine), channel, k, exclude,
                                request_id, now, found, arm)
-            for i, (items, removals, fell_back) in zip(rows_of, rows, strict=True):
+            for i, (items, removals, fell_back, unknown) in zip(rows_of, rows, strict=True):
                 results[i] = Recommendation(ids[i], items, model.version, request_id, removals,
-                                            experiment_id, arm, fell_back)
+                                            experiment_id, arm, fell_back, unknown)
         return BatchRecommendation(tuple(r for r in results if r is not None), loaded.version,
                                    request_id)
 
@@ -260,13 +260,13 @@ class SuggestionService:
         key = (customer_id, channel, k)
         if answers is not None and (value := answers.get(generation, key)) is not None:
             return Kept(customer_id, loaded.version, request_id, value)
-        [(items, removals, fell_back)] = self._items(
+        [(items, removals, fell_back, unknown)] = self._items(
             loaded, [customer_id], [profile], channel, k, exclude, request_id, now, events,
             routed.arm if routed is not None else "",
         )
         tag = ("", "") if routed is None else (routed.experiment_id, routed.arm)
         answer = Recommendation(
-            customer_id, items, loaded.version, request_id, removals, *tag, fell_back
+            customer_id, items, loaded.version, request_id, removals, *tag, fell_back, unknown
         )
         if answers is None or any(i.offer_id for i in items):  # (an offer started meanwhile)
             return answer
@@ -285,10 +285,10 @@ class SuggestionService:
         now: datetime,
         events: RecentEvents | None,
         arm: str = "",
-    ) -> list[tuple[tuple[Item, ...], Removed, bool]]:
-        """Per customer: the ranked items (offers placed), what each hard rule removed, and
-        whether the fallback model ranked them; `events`: theirs since the snapshot (None:
-        the store could not be read)."""
+    ) -> list[tuple[tuple[Item, ...], Removed, bool, bool]]:
+        """Per customer: the ranked items (offers placed), what each hard rule removed,
+        whether the fallback model ranked them and whether the customer was unknown to the
+        snapshot; `events`: theirs since the snapshot (None: the store could not be read)."""
         engine = loaded.engine
         offers = None
         if self.offers is not None:
@@ -319,8 +319,8 @@ class SuggestionService:
                 field, problem = "context", str(exc)
             raise ValidationError(field, problem) from exc
         text = self._text.get(loaded.version, engine)
-        fallback = out.fallback.tolist()
+        fallback, unknown = out.fallback.tolist(), (~out.known).tolist()
         return [
-            (row_items(text, out, row), removed(text, out, row), fallback[row])
+            (row_items(text, out, row), removed(text, out, row), fallback[row], unknown[row])
             for row in range(len(customer_ids))
         ]

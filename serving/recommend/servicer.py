@@ -90,9 +90,10 @@ class RecommendationServicer(pb_grpc.RecommendationServiceServicer):
                 kept: Encoded = out.value
                 if self.decision_log is not None:
                     self.decision_log.submit_json(
-                        out, request.channel, kept.items_json, kept.removed_json
+                        out, request.channel, kept.items_json, kept.removed_json,
+                        known=not kept.unknown_customer,
                     )
-                return kept.items + _envelope(out)
+                return kept.items + _envelope(out, kept.unknown_customer)
             response = _recommendation(out)
             if out.arm:
                 seconds = time.perf_counter() - started
@@ -200,11 +201,16 @@ class Encoded:
     items: bytes  # RecommendResponse's field 1; with `_envelope` appended, the whole response
     items_json: str  # the decision log's JSON of the items
     removed_json: str  # and of the removals
+    unknown_customer: bool = False
 
 
 def encoded(answer: d.Recommendation) -> Encoded:
     """What the answer cache keeps of `answer` (its items and removals, not its ids)."""
-    return Encoded(items_wire(answer.items), *answer_json(answer.items, answer.removed))
+    return Encoded(
+        items_wire(answer.items),
+        *answer_json(answer.items, answer.removed),
+        answer.unknown_customer,
+    )
 
 
 def add_to_server(servicer: RecommendationServicer, server: grpc.aio.Server) -> None:
@@ -256,9 +262,12 @@ def _bytes_or(serialize: Callable[[Any], bytes]) -> Callable[[Any], bytes]:
     return serializer
 
 
-def _envelope(r: d.Recommendation | Kept[Encoded]) -> bytes:
+def _envelope(r: d.Recommendation | Kept[Encoded], unknown_customer: bool = False) -> bytes:
     return pb.RecommendResponse(
-        model_version=r.model_version, request_id=r.request_id, customer_id=r.customer_id
+        model_version=r.model_version,
+        request_id=r.request_id,
+        customer_id=r.customer_id,
+        unknown_customer=unknown_customer,
     ).SerializeToString()
 
 
@@ -289,6 +298,7 @@ def _recommendation(r: d.Recommendation) -> pb.RecommendResponse:
         model_version=r.model_version,
         request_id=r.request_id,
         customer_id=r.customer_id,
+        unknown_customer=r.unknown_customer,
         experiment_id=r.experiment_id,
         arm=r.arm,
     )

@@ -56,6 +56,7 @@ from serving.recommend.servicer import Encoded, RecommendationServicer, encoded
 from serving.recommend.servicer import add_to_server as add_recommendation_service
 from serving.recommend.store_guard import guard_reads
 from serving.transport.auth import auth_interceptors
+from serving.transport.customer_bound import CustomerInterceptor, DistinctCustomers
 from serving.transport.health import LoopHealth
 from serving.transport.limits import (
     LimitMetrics,
@@ -192,6 +193,7 @@ def build(
             RateLimitInterceptor(
                 RateLimiter(settings.server.rate, share=rate_share), limit_metrics
             ),
+            _customer_interceptor(settings, metrics),
             UndecodableInterceptor(),
         ],
         options=[
@@ -237,6 +239,24 @@ def build_server(
     return built.server, built.port
 
 
+def _customer_interceptor(settings: Settings, metrics: ServingMetrics) -> CustomerInterceptor:
+    """Distinct customers per key counted; customer tokens checked when they are required."""
+    watch = DistinctCustomers(
+        metrics.registry,
+        settings.enumeration_alert_customers,
+        settings.enumeration_window_minutes * 60,
+    )
+    key = None
+    if settings.customer_tokens == "required":
+        if settings.customer_token_key is None:
+            raise ValueError(
+                "RECSYS_CUSTOMER_TOKENS=required needs RECSYS_CUSTOMER_TOKEN_KEY (the key the "
+                "channels' backends sign customer tokens with)"
+            )
+        key = settings.customer_token_key.get_secret_value().encode()
+    return CustomerInterceptor(watch, key, settings.customer_token_max_age_seconds)
+
+
 def _admin(settings: Settings, holder: ModelHolder, pool: futures.Executor) -> AdminServicer:
     """The admin service: the registry through its own client, decisions opened on first use."""
     return AdminServicer(
@@ -269,6 +289,8 @@ def _decision_log(settings: Settings, metrics: ServingMetrics) -> DecisionLog | 
         queue_size=settings.decision_queue_size,
         retention_days=settings.decision_retention_days,
         metrics=metrics,
+        # a burst past the queue goes to a local file, drained into the store after it
+        spill_dir=settings.home / "decision-spill",
     )
 
 

@@ -38,6 +38,10 @@ PARAMS = {
     "lightfm": {"no_components": 6, "epochs": 5},
     "sequence": {"max_iter": 30, "max_examples": 20_000},
 }
+PARAMS["blend"] = {
+    "parts": [{"family": "itemknn"}, {"family": "sequence", "params": PARAMS["sequence"]}],
+    "weights": [0.5, 0.5],
+}
 KINDS = [Events.purchase, Events.close, Events.view, Events.click, Events.apply]
 UNKNOWN = "NEW-CUSTOMER"
 PROPERTY = hypothesis_settings(
@@ -99,7 +103,7 @@ def check_claims(engine: Engine, out, state, customer_segment: str | None) -> No
                 assert reason.text == PRODUCT_TEXTS[kind].format(name[cited])
             elif kind == Claim.segment_popular:
                 assert customer_segment is not None and customer_segment in reason.text
-            else:
+            else:  # (no exploration runs here: an `explore` claim would be a fault)
                 assert kind == Claim.popular_like_you, reason
 
 

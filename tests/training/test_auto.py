@@ -45,7 +45,7 @@ def test_the_data_shape_is_read_from_the_purchase_dates() -> None:
     one_date = events([(f"c{i}", p, day(i)) for i in range(50) for p in ("a", "b")])
     assert data_shape(one_date) == "snapshot"
     months = events(
-        [(f"c{i}", p, day(30 * m)) for i in range(20) for m, p in enumerate("abcdefghij")]
+        [(f"c{i}", p, day(31 * m)) for i in range(20) for m, p in enumerate("abcdefghijkl")]
     )
     assert data_shape(months) == "monthly"
     daily = events([(f"c{i}", p, day(i + 3 * j)) for i in range(60) for j, p in enumerate("abc")])
