@@ -7,7 +7,8 @@ export OPENBLAS_NUM_THREADS := 1
 export PYTHONHASHSEED := 0
 DEMO_DIR := var/demo-data
 DEMO_CUSTOMERS ?= 20000
-DEMO_MODEL_CONFIG ?= configs/synthetic.toml
+# the model is chosen, tuned and blended by `recsys train --model auto` in this budget
+DEMO_BUDGET ?= 1m
 DEMO_SHOW ?= C00000001 C00000002 NEW-CUSTOMER
 
 .PHONY: run test install lint bench clean
@@ -23,8 +24,8 @@ $(BIN)/recsys: pyproject.toml $(PROTOS)
 
 install: $(BIN)/recsys
 
-# The popularity baseline is registered first; the better model must then beat it to become
-# champion. A second `make run` on the same data, config and code trains nothing and keeps the
+# The popularity baseline is registered first; the model `auto` chooses must then beat it
+# (and the strongest simple baseline) to become champion. A second `make run` on the same data, config and code trains nothing and keeps the
 # champion (--skip-unchanged says so). Exit 3 from `recsys train` is the gate refusing a
 # candidate the champion beats (it prints why): the demo goes on; any other failure stops it.
 # It ends serving the champion on localhost:$PORT (default 50051) until Ctrl-C, after printing
@@ -36,7 +37,7 @@ run: install
 	$(BIN)/recsys data validate $(DEMO_DIR)
 	$(BIN)/recsys data describe $(DEMO_DIR)
 	$(TRAIN) --model popularity || [ $$? -eq $(NOT_PROMOTED) ]
-	$(TRAIN) --config $(DEMO_MODEL_CONFIG) || [ $$? -eq $(NOT_PROMOTED) ]
+	$(TRAIN) --model auto --budget $(DEMO_BUDGET) || [ $$? -eq $(NOT_PROMOTED) ]
 	$(BIN)/recsys models list
 	BIN=$(BIN) DEMO_SHOW="$(DEMO_SHOW)" scripts/demo_serve.sh
 

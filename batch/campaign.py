@@ -131,7 +131,7 @@ def _score(
         settings.contact_policy,
         campaign.at,
     )
-    events = _recent(stores.events, chunk, engine.snapshot.as_of)
+    events = read_recent(stores.events, chunk, engine.snapshot.as_of)
     return score_chunk(
         engine,
         campaign,
@@ -202,7 +202,7 @@ def _record(
     return reached
 
 
-def _recent(store: EventStore | None, ids: list[str], since: datetime) -> RecentEvents | None:
+def read_recent(store: EventStore | None, ids: list[str], since: datetime) -> RecentEvents | None:
     """The customers' stored events since the snapshot (read in slices of ids)."""
     if store is None:
         return None

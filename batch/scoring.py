@@ -78,6 +78,7 @@ def score_chunk(
     contacts: Contacts,
     touches: Touches,
     offers: OfferRun | None = None,
+    reasons: int = 1,
 ) -> Scored:
     """The customers' top-k for the campaign: every hard rule, consent and the contact policy."""
     config = rules.channel
@@ -112,7 +113,7 @@ def score_chunk(
         events=new,
         exclude=exclude,
         offers=offers,
-        reasons=1,
+        reasons=reasons,  # 0: no reasons (a benchmark's scoring-only figure)
         ranking=rules.ranking,
         outbound=outbound,
     )

@@ -16,7 +16,16 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from console import formatting
 from console.backend import Backend
-from console.pages import customers, models, offer_form, offer_page, offers, sign_in
+from console.pages import (
+    customers,
+    experiment_conclude,
+    experiments,
+    models,
+    offer_form,
+    offer_page,
+    offers,
+    sign_in,
+)
 from console.sessions import SessionStore
 from console.throttle import SignInLimit
 from console.web import Console
@@ -28,6 +37,7 @@ BOTH: Final = (MARKETING, ADMIN)
 NAV: Final = (
     ("/offers", "Offers", BOTH),
     ("/offers/new", "New offer", BOTH),
+    ("/experiments", "Experiments", BOTH),
     ("/customers", "Why was this shown?", (ADMIN,)),
     ("/models", "Models", BOTH),
 )
@@ -79,6 +89,8 @@ def routes() -> list[BaseRoute]:
         *offer_form.routes(),  # /offers/new and /offers/{id}/edit before the patterns below
         *offers.routes(),
         *offer_page.routes(),
+        *experiments.routes(),
+        *experiment_conclude.routes(),
         *customers.routes(),
         *models.routes(),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),

@@ -12,7 +12,7 @@ from typing import Any, Final, TypeVar
 
 import grpc
 
-from serving._proto.recsys.v1 import admin_pb2_grpc, offers_pb2_grpc
+from serving._proto.recsys.v1 import admin_pb2_grpc, experiments_pb2_grpc, offers_pb2_grpc
 
 ACTOR: Final = "console"
 TIMEOUT_S: Final = 15.0
@@ -39,6 +39,7 @@ class Stubs:
 
     offers: offers_pb2_grpc.OfferServiceStub
     admin: admin_pb2_grpc.AdminServiceStub
+    experiments: experiments_pb2_grpc.ExperimentServiceStub
 
 
 class Backend:
@@ -59,6 +60,7 @@ class Backend:
         self._stubs = Stubs(
             offers_pb2_grpc.OfferServiceStub(self._channel),
             admin_pb2_grpc.AdminServiceStub(self._channel),
+            experiments_pb2_grpc.ExperimentServiceStub(self._channel),
         )
 
     async def close(self) -> None:

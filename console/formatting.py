@@ -38,6 +38,11 @@ def when(ts: Timestamp | datetime | None) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
+def iso_when(text: str) -> str:
+    """An ISO 8601 moment (the experiment report's) as when() writes it ('-' for '')."""
+    return when(datetime.fromisoformat(text)) if text else "-"
+
+
 def day(ts: Timestamp) -> str:
     """The UTC day of a moment, '2026-05-01'."""
     return ts.ToDatetime(tzinfo=UTC).strftime("%Y-%m-%d")
@@ -74,6 +79,7 @@ FILTERS: Final = {
     "count": count,
     "percent": percent,
     "when": when,
+    "iso_when": iso_when,
     "day": day,
     "status_name": status_name,
     "reach_text": reach_text,

@@ -10,7 +10,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from recsys.columns import DEFAULT_CHANNELS, OUTBOUND_CHANNELS, Events
@@ -128,6 +128,43 @@ class RequestLimits(BaseModel):
     max_context_value_length: int = Field(default=256, ge=1)
 
 
+class RateLimit(BaseModel):
+    """Calls a second one API key may make (0 = unlimited), and how many at once (burst)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    per_second: float = Field(default=0.0, ge=0, allow_inf_nan=False)
+    burst: float = Field(default=1.0, ge=1, allow_inf_nan=False)
+
+
+def _default_rates() -> dict[str, RateLimit]:
+    # a channel app serves many customers; marketing and admin tools are people at screens
+    return {
+        "channel": RateLimit(per_second=1000, burst=2000),
+        "marketing": RateLimit(per_second=20, burst=40),
+        "admin": RateLimit(per_second=50, burst=100),
+    }
+
+
+class ServerLimits(BaseModel):
+    """What one connection, one caller or waiting answers may take of a server process
+    (RECSYS_SERVER__<NAME>); past each the call is RESOURCE_EXHAUSTED, which clients retry."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # a client that never reads keeps each stream's answer in the transport (a 300 x 50
+    # batch is ~5 MB): this many per connection bounds what one connection can pin; a
+    # channel's gRPC client queues its further calls until one ends (bench/README.md: 8
+    # streams let the slow-client attack grow a worker by 27%, 4 by 7%)
+    max_streams_per_connection: int = Field(default=4, ge=1)
+    max_concurrent_rpcs: int = Field(default=256, ge=1, description="calls in a process at once")
+    # RecommendBatch answers being computed at once (~5 MB each at 300 x 50): fewer at once
+    # keep the allocator's high-water mark down
+    waiting_answers_mb: float = Field(default=16.0, gt=0, allow_inf_nan=False)
+    # per API key (auth on), divided among the processes sharing a port
+    rate: dict[str, RateLimit] = Field(default_factory=_default_rates)
+
+
 class ConsoleSettings(BaseModel):
     """The web console's sessions and sign-in limits (RECSYS_CONSOLE__<NAME>)."""
 
@@ -163,6 +200,13 @@ class RankingConfig(BaseModel):
     values: dict[str, float] = Field(default_factory=dict)
     # product id or category -> marketing's lever, e.g. {"term_deposit": 1.2}
     levers: dict[str, float] = Field(default_factory=dict)
+    # an experiment arm -> the policy its answers rank by, e.g. {"challenger": "value"}
+    arm_policies: dict[str, Literal["propensity", "value"]] = Field(default_factory=dict)
+
+    def for_arm(self, arm: str) -> RankingConfig:
+        """The configuration an experiment arm's answers rank by ("" = no experiment)."""
+        policy = self.arm_policies.get(arm) if arm else None
+        return self if policy is None else self.model_copy(update={"policy": policy})
 
     @field_validator("values", "levers")
     @classmethod
@@ -171,6 +215,46 @@ class RankingConfig(BaseModel):
         if bad:
             raise ValueError(f"must be finite and >= 0, got {bad}")
         return v
+
+
+class ExplorationConfig(BaseModel):
+    """Thompson-sampling exploration of new products (RECSYS_EXPLORATION__<NAME>; see
+    recsys.exploration): off unless enabled."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = False
+    share: float = Field(default=0.1, ge=0, le=1, description="share of slots, per channel")
+    channel_shares: dict[str, float] = Field(
+        default_factory=lambda: {"atm": 0.0}, description="a channel's own share"
+    )
+    new_below: int = Field(default=50, ge=1, description="a product with fewer holders is new")
+    base_rate: float = Field(default=0.02, gt=0, lt=1, description="prior P(purchase | shown)")
+    strength: float = Field(default=50.0, gt=0, description="the prior's worth in impressions")
+    max_impressions: int = Field(default=5000, ge=1, description="then it leaves exploration")
+    tight: float = Field(default=0.1, gt=0, description="leaves when sd < tight x mean")
+    refresh_seconds: float = Field(default=5.0, gt=0, description="store counts re-read")
+    # experiment arms that explore (empty: every answer); e.g. ["challenger"] measures
+    # exploration against an arm without it
+    arms: list[str] = Field(default_factory=list)
+
+    def in_arm(self, arm: str) -> bool:
+        """Whether an answer of experiment arm `arm` ("" = none) explores."""
+        return not self.arms or arm in self.arms
+
+    @field_validator("channel_shares")
+    @classmethod
+    def _shares(cls, v: dict[str, float]) -> dict[str, float]:
+        bad = {c: x for c, x in v.items() if not 0 <= x <= 1}
+        if bad:
+            raise ValueError(f"shares must be in [0, 1], got {bad}")
+        return v
+
+    def share_for(self, channel: str | None) -> float:
+        """The channel's share of slots (0 when exploration is off)."""
+        if not self.enabled:
+            return 0.0
+        return self.channel_shares.get(channel or "", self.share)
 
 
 def _default_channels() -> dict[str, ChannelConfig]:
@@ -212,6 +296,11 @@ class Settings(BaseSettings):
         allow_inf_nan=False,
         description="how long a verified API key is trusted before the store is asked again",
     )
+    grpc_host: str = Field(
+        default="[::]", description="address the gRPC server binds ([::] = every address)"
+    )
+    # /metrics says how busy the bank is and which keys call: this host only, unless told
+    metrics_host: str = Field(default="127.0.0.1", description="address /metrics binds")
     tls_cert_file: Path | None = Field(default=None, description="server certificate (PEM)")
     tls_key_file: Path | None = Field(default=None, description="server private key (PEM)")
     tls_client_ca_file: Path | None = Field(
@@ -221,6 +310,18 @@ class Settings(BaseSettings):
     channels: dict[str, ChannelConfig] = Field(default_factory=_default_channels)
     weights: InteractionWeights = Field(default_factory=InteractionWeights)
     limits: RequestLimits = Field(default_factory=RequestLimits)
+    server: ServerLimits = Field(default_factory=ServerLimits)
+    # required: Recommend for customer X needs a token naming X, signed by the channel's backend
+    # (recsys.security.customer_tokens), so a channel key alone cannot read every customer
+    customer_tokens: Literal["off", "required"] = "off"
+    customer_token_key: SecretStr | None = Field(
+        default=None, description="HMAC-SHA256 key the channels' backends sign tokens with"
+    )
+    customer_token_max_age_seconds: float = Field(default=300.0, gt=0, allow_inf_nan=False)
+    # one key asking about more distinct customers than this in a window raises
+    # recsys_key_enumeration_alerts_total (a channel app serves the customers who use it)
+    enumeration_alert_customers: int = Field(default=2000, ge=1)
+    enumeration_window_minutes: float = Field(default=10.0, gt=0, allow_inf_nan=False)
     shutdown_delay_seconds: float = Field(
         default=1.0,
         ge=0,
@@ -265,12 +366,19 @@ class Settings(BaseSettings):
         ge=0,
         description="days `recsys customers prune` keeps events (0 = forever)",
     )
+    reason_recent_days: float = Field(
+        default=90.0,
+        gt=0,
+        allow_inf_nan=False,
+        description='a purchase this many days old or newer is "recently opened" in a reason',
+    )
     console: ConsoleSettings = Field(default_factory=lambda: ConsoleSettings())
     contact_policy: ContactPolicy = Field(default_factory=lambda: ContactPolicy())
     campaign_chunk_size: int = Field(
         default=50_000, ge=1, description="customers a campaign scores at once (bounds memory)"
     )
     ranking: RankingConfig = Field(default_factory=lambda: RankingConfig())
+    exploration: ExplorationConfig = Field(default_factory=lambda: ExplorationConfig())
 
     @field_validator("event_types")
     @classmethod

@@ -126,6 +126,8 @@ def _table(d: Decision) -> Table:
         f"{when} · {escape(d.channel)} · request {escape(d.request_id)} · "
         f"model {escape(d.model_version)}"
     )
+    if not d.known:
+        title += " · [yellow]unknown customer (the model's fallback answered)[/]"
     table = Table(
         title=title, title_justify="left", caption=_removed_text(d.removed), caption_justify="left"
     )
@@ -170,6 +172,7 @@ def _as_json(d: Decision) -> dict[str, Any]:
         "customer_id": d.customer_id,
         "channel": d.channel,
         "model_version": d.model_version,
+        "known": d.known,
         "items": d.items,
         "removed": d.removed,
     }

@@ -20,6 +20,7 @@ from recsys_cli.console import console, err_console, progress
 if TYPE_CHECKING:
     from batch.campaign import CampaignResult
 
+
 app = typer.Typer(no_args_is_help=True, help="Outbound campaigns: run, stats.")
 
 
@@ -35,6 +36,7 @@ def run(
         None, "--at", help="the campaign's moment (UTC; default now)"
     ),
     engine_name: str = typer.Option("local", "--engine", help="local or spark"),
+    master: str = typer.Option("local[2]", "--master", help="Spark master (--engine spark)"),
 ) -> None:
     """Score every targeted customer with the champion; write, record and log the contacts."""
     from recsys.settings import Settings
@@ -42,9 +44,7 @@ def run(
     settings = Settings()
     if engine_name not in ("local", "spark"):
         _usage(f"--engine: must be local or spark, got {engine_name!r}")
-    if engine_name == "spark":
-        _usage("--engine spark: not available in this version yet")
-    result = _run_local(settings, name, channel, out, k, segments, offer, at)
+    result = _run(settings, name, channel, out, k, segments, offer, at, engine_name, master)
     _print_summary(result, name, channel)
 
 
@@ -73,7 +73,7 @@ def stats(name: str = typer.Argument(..., help="campaign name")) -> None:
     console.print(table)
 
 
-def _run_local(
+def _run(
     settings,  # noqa: ANN001 - recsys.settings.Settings, imported lazily
     name: str,
     channel: str,
@@ -82,6 +82,8 @@ def _run_local(
     segments: list[str],
     offer: str | None,
     at: datetime | None,
+    engine_name: str,
+    master: str,
 ) -> CampaignResult:
     from batch.campaign import CampaignError, Stores, check_campaign, new_run_id, run_campaign
     from batch.scoring import Campaign, targets
@@ -136,6 +138,40 @@ def _run_local(
         for store in (stores.contacts, stores.events, stores.offers, stores.decisions):
             if store is not None:
                 store.close()
+
+
+def _on_spark(engine, campaign, settings, stores, out, version, master, total):  # noqa: ANN001, ANN202
+    """The campaign on Spark: refused while offers run in the channel (placed locally only)."""
+    from batch.campaign import Stores
+    from batch.spark_campaign import run_campaign_spark
+    from batch.spark_session import spark_session
+
+    live = [
+        o.name
+        for o in stores.offers.live(campaign.at)
+        if o.live_at(campaign.at) and (not o.channels or campaign.channel in o.channels)
+    ]
+    if live:
+        _usage(
+            f"--engine spark: offers run in {campaign.channel} ({', '.join(live[:3])}); "
+            "offers are placed by --engine local only"
+        )
+    spark = spark_session(master)
+    try:
+        with progress() as bar:
+            task = bar.add_task(f"campaign {campaign.name} on Spark ({master})", total=total)
+            return run_campaign_spark(
+                spark,
+                engine,
+                campaign,
+                settings,
+                Stores(stores.contacts, stores.events, None, stores.decisions),
+                out,
+                model_version=version,
+                progress=lambda n: bar.advance(task, n),
+            )
+    finally:
+        spark.stop()
 
 
 def _print_summary(result: CampaignResult, name: str, channel: str) -> None:

@@ -106,14 +106,22 @@ def print_report(r: pb.ExperimentReport) -> None:
         )
     console.print(table)
     for a in r.arms:
+        if a.value:  # the answers logged products' values (a calibrated model)
+            console.print(
+                f"{a.arm}: value per 1,000 answers {a.value_per_1000_answers:,.1f} "
+                f"[{a.value_per_1000_low:,.1f}, {a.value_per_1000_high:,.1f}] "
+                f"({a.answers:,} answers)"
+            )
+    for a in r.arms:
         if not a.HasField("lift"):
             continue
         x = a.lift
         verdict = "[green]significant[/]" if x.sequential_significant else "not significant"
         console.print(
             f"{a.arm} vs champion: lift {x.absolute:+.4f} purchases/customer, 95% CI "
-            f"[{x.ci_low:+.4f}, {x.ci_high:+.4f}]; relative {x.relative:+.1%} "
-            f"[{x.relative_ci_low:+.1%}, {x.relative_ci_high:+.1%}]"
+            f"[{_opt(x, 'ci_low', '+.4f')}, {_opt(x, 'ci_high', '+.4f')}]; relative "
+            f"{_opt(x, 'relative', '+.1%')} [{_opt(x, 'relative_ci_low', '+.1%')}, "
+            f"{_opt(x, 'relative_ci_high', '+.1%')}]"
         )
         console.print(
             f"  sequential (always valid) p = {x.sequential_p_value:.3g}: {verdict}; "
@@ -155,3 +163,8 @@ def plot_report(r: pb.ExperimentReport, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+def _opt(message: Any, name: str, spec: str) -> str:
+    """An optional field formatted, or "n/a" where the server left it undefined."""
+    return format(getattr(message, name), spec) if message.HasField(name) else "n/a"

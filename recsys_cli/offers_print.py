@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC
 
 from google.protobuf.timestamp_pb2 import Timestamp
-from rich.markup import escape
+from rich.markup import escape as _escape_markup
 from rich.table import Table
 
 from recsys_cli.console import console, err_console
 from serving._proto.recsys.v1 import offers_pb2 as pb
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 STATUS_NAMES = {
     pb.OFFER_STATUS_DRAFT: "draft",
@@ -69,6 +72,15 @@ def target_text(t: pb.OfferTarget) -> str:
     return "; ".join(parts) or "anyone"
 
 
+def escape(text: str) -> str:
+    """`text` safe for the terminal: control characters as \\xNN, rich markup escaped.
+
+    Stored offers refuse control characters, but older rows and other writers may hold them;
+    an operator's terminal must never run what an offer's text carries.
+    """
+    return _escape_markup(_CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text))
+
+
 def print_offers(offers: list[pb.Offer]) -> None:
     """The offers as one table."""
     table = Table(title=f"{len(offers)} offer(s)")
@@ -92,11 +104,11 @@ def print_offers(offers: list[pb.Offer]) -> None:
     for o in offers:
         status = status_name(o.status)
         table.add_row(
-            o.id,
+            escape(o.id),
             escape(o.name),
-            o.product_id,
+            escape(o.product_id),
             action_text(o),
-            ",".join(o.channels) or "all",
+            escape(",".join(o.channels)) or "all",
             when(o.start_time),
             when(o.end_time),
             cap_text(o),
@@ -113,10 +125,10 @@ def print_offer(o: pb.Offer) -> None:
     table.add_column("value", overflow="fold")
     rows = [
         ("name", escape(o.name)),
-        ("product", o.product_id),
+        ("product", escape(o.product_id)),
         ("status", status_name(o.status)),
         ("action", action_text(o)),
-        ("channels", ",".join(o.channels) or "all"),
+        ("channels", escape(",".join(o.channels)) or "all"),
         ("target", escape(target_text(o.target))),
         ("window (UTC)", f"{when(o.start_time)} -> {when(o.end_time)}"),
         ("caps", cap_text(o)),

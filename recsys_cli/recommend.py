@@ -143,12 +143,12 @@ def _print(
     import polars as pl
 
     from recsys.columns import Columns as C
+    from recsys_cli.recommend_remote import unknown_line
 
-    known = set(engine.snapshot.customer_map.ids.tolist())
+    known = engine.snapshot.customer_map
     for customer in customers:
         rows = frame.filter(pl.col(C.customer_id) == customer)
-        status = "" if customer in known else " [yellow](unknown customer: cold start)[/]"
-        table = Table(title=f"{customer} on {channel} (model v{version}){status}")
+        table = Table(title=f"{customer} on {channel} (model v{version})")
         for col in ("#", "product", "category", "score", "reason"):
             table.add_column(col)
         for r in rows.iter_rows(named=True):
@@ -156,3 +156,5 @@ def _print(
                 str(r["rank"]), r[C.name], r[C.category], f"{r['score']:.3f}", r["reason"]
             )
         console.print(table)
+        if customer not in known:
+            console.print(unknown_line(customer, version))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import grpc
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from recsys_cli.console import console, err_console
@@ -63,6 +64,14 @@ def _fail(exc: grpc.RpcError, target: str) -> None:
     raise typer.Exit(2 if code in USAGE_CODES else 1)
 
 
+def unknown_line(customer: str, version: str) -> str:
+    """What the CLI says under the table of a customer the model does not know."""
+    return (
+        f"[yellow]customer {escape(customer)!r} is unknown to model v{escape(version)}: "
+        "these are its fallback's popular products, not a personal ranking[/]"
+    )
+
+
 def _print(response: pb.RecommendResponse, channel: str) -> None:
     table = Table(
         title=f"{response.customer_id} on {channel} (model v{response.model_version})",
@@ -76,3 +85,5 @@ def _print(response: pb.RecommendResponse, channel: str) -> None:
     if not response.items:
         table.add_row("-", "(no suitable product)", "", "", "")
     console.print(table)
+    if response.unknown_customer:
+        console.print(unknown_line(response.customer_id, response.model_version))

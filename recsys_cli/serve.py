@@ -36,9 +36,10 @@ def serve(
         err_console.print(f"[red]error:[/] --workers must be >= 1, got {workers}")
         raise typer.Exit(2)
     settings = Settings()
+    metrics_at = f"{settings.metrics_host}:{metrics_port}" if metrics_port else "no port"
     err_console.print(
-        f"serving on port {port} ({workers} worker(s)); metrics on "
-        f"{metrics_port or 'no port'}; model {settings.registered_model}@{settings.champion_alias}"
+        f"serving on {settings.grpc_host}:{port} ({workers} worker(s)); metrics on "
+        f"{metrics_at}; model {settings.registered_model}@{settings.champion_alias}"
     )
     # with auth off, each server process logs a warning saying so (serving.transport.auth)
     try:

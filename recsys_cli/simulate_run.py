@@ -121,8 +121,9 @@ def _visit(stub: pb_grpc.RecommendationServiceStub, server: Server, sender: _Sen
     sender.add(outcome.events, micros)
     # `arm` arrives with experiments; a server without them answers for no arm
     arm = getattr(response, "arm", "")
+    value = sum(bank.value_of.get(p, 0.0) for p in outcome.bought)
     tally.add(arm, response.model_version, customer_id, len(shown), len(outcome.clicked),
-              len(outcome.bought))
+              len(outcome.bought), value, tuple(outcome.bought))
 
 
 def print_summary(outcome: Outcome, *, as_json: bool) -> None:

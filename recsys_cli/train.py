@@ -15,12 +15,14 @@ from recsys.settings import Settings
 from recsys.stores.base import StoreUnavailable
 from recsys.stores.sql_events import open_event_store
 from recsys_cli.console import console, err_console, progress
+from recsys_cli.train_auto import train_auto
 from recsys_cli.train_options import base_config, stepper
 from training.config import FAMILIES, TrainConfig
 from training.pipeline import TrainOutcome, run_training
 from training.store_events import left_out_lines
 
 DEFAULT_DATA = Path("var/demo-data")
+AUTO = "auto"
 EXIT_NOT_PROMOTED = 3  # registered, but the gate kept the champion (not a failure of the run)
 
 
@@ -31,7 +33,9 @@ def register(app: typer.Typer) -> None:
 
 def train(
     data: Path = typer.Option(DEFAULT_DATA, "--data", help="canonical dataset folder"),
-    model: str = typer.Option(None, "--model", help=f"one of {', '.join(FAMILIES)}"),
+    model: str = typer.Option(
+        None, "--model", help=f"one of {', '.join(FAMILIES)}, or auto (select, tune, blend)"
+    ),
     config: Path = typer.Option(None, "--config", help="train.toml (model params, split, k)"),
     register_: bool = typer.Option(False, "--register", help="register a model version"),
     promote: bool = typer.Option(False, "--promote", help="move `champion` if it is better"),
@@ -43,17 +47,34 @@ def train(
         "--skip-unchanged",
         help="train nothing when a version was registered from the same data, config and code",
     ),
+    budget: str = typer.Option(
+        "15m", "--budget", help="--model auto: time for the search, e.g. 15m, 90s"
+    ),
 ) -> None:
     """Validate, split, fit, evaluate against popularity, log to MLflow; register/promote.
 
     Exit 2: bad input (data, config, options); exit 3: registered but not promoted.
     """
-    cfg = base_config(config, model)
+    cfg = base_config(config, None if model == AUTO else model)
     settings = Settings()
     for flag, given in (("--promote", promote), ("--skip-unchanged", skip_unchanged)):
         if given and not register_:
             err_console.print(f"[red]error:[/] {flag} needs --register")
             raise typer.Exit(2)
+    if model == AUTO:
+        if events_from_store:
+            err_console.print("[red]error:[/] --model auto does not take --events-from-store yet")
+            raise typer.Exit(2)
+        train_auto(
+            data,
+            cfg,
+            settings,
+            budget=budget,
+            register=register_,
+            promote=promote,
+            skip_unchanged=skip_unchanged,
+        )
+        return
     extra = _store_events(settings) if events_from_store else None
     try:
         with progress() as bar:

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from recsys.settings import InteractionWeights, Settings
 
-FAMILIES = ("popularity", "itemknn", "als", "bpr", "lightfm", "sequence", "transition")
+FAMILIES = ("popularity", "itemknn", "als", "bpr", "lightfm", "sequence", "transition", "blend")
 
 
 class SplitConfig(BaseModel):
@@ -22,6 +22,9 @@ class SplitConfig(BaseModel):
     hide_customers: int = Field(default=5000, ge=1, description="hide_one: customers sampled")
     min_held: int = Field(default=2, ge=2, description="hide_one: minimum products held")
     seed: int = 0
+    # --model auto picks its protocol (training/protocol.py): a next-period holdout must hold
+    # this many customers, else hide-one
+    min_holdout_customers: int = Field(default=2000, ge=1)
 
 
 class EvalConfig(BaseModel):
@@ -38,9 +41,9 @@ class ModelSection(BaseModel):
     """The model family and its parameters (validated by the family's own config class)."""
 
     model_config = ConfigDict(extra="forbid")
-    family: Literal["popularity", "itemknn", "als", "bpr", "lightfm", "sequence", "transition"] = (
-        "als"
-    )
+    family: Literal[
+        "popularity", "itemknn", "als", "bpr", "lightfm", "sequence", "transition", "blend"
+    ] = "als"
     params: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -114,4 +117,10 @@ def _toml_value(value: Any) -> str:
         return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
     if isinstance(value, list | tuple):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):  # an inline table (a blend's parts)
+        return (
+            "{ "
+            + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items() if v is not None)
+            + " }"
+        )
     raise TypeError(f"cannot write {type(value).__name__} to TOML")

@@ -106,9 +106,14 @@ def log_baselines(
     mlflow.log_metric(f"strongest_baseline_{metric}", strong[metric])
     if strong.get(metric):
         mlflow.log_metric(f"lift_strongest_{metric}", result.metrics[metric] / strong[metric] - 1)
+    log_per_customer(result.per_customer)
+
+
+def log_per_customer(per_customer: pl.DataFrame) -> None:
+    """Per-customer figures as the run's artifact (what a later gate on this holdout pairs)."""
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / Path(PER_CUSTOMER).name
-        result.per_customer.write_parquet(path)
+        per_customer.write_parquet(path)
         mlflow.log_artifact(str(path), artifact_path=str(Path(PER_CUSTOMER).parent))
 
 

@@ -12,6 +12,7 @@ import polars as pl
 from recsys.columns import Columns as C
 from recsys.engine.request import Answer
 from recsys.rules import PAD_ID
+from recsys.stores.sql_decisions import DecisionRow, decision_row
 
 REQUEST_ID = "request_id"
 OUTPUT_SCHEMA = {
@@ -73,7 +74,7 @@ def decision_rows(
     channel: str,
     model_version: str,
     at: datetime,
-) -> list[tuple[str, datetime, str, str, str, str, str]]:
+) -> list[DecisionRow]:
     """The decision log's rows of the contacted answer rows (the shape Recommend logs)."""
     out = []
     for a, row in enumerate(rows.tolist()):
@@ -95,7 +96,7 @@ def decision_rows(
             if not mask[row].all()
         }
         out.append(
-            (
+            decision_row(
                 request_ids[a],
                 at,
                 answer.customer_ids[row],
@@ -103,6 +104,9 @@ def decision_rows(
                 model_version,
                 _dumps(items),
                 _dumps(removed),
+                a,
+                fallback=bool(answer.fallback[row]),
+                known=bool(answer.known[row]),
             )
         )
     return out

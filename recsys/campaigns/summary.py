@@ -7,6 +7,7 @@ whatever the other rules did. Several rules may each block the same customer.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -51,6 +52,24 @@ class Tally:
             self.by_policy[reason] += int(blocked.sum())
         for reason, suppressed in block.products.items():
             self.by_policy[reason] += int(suppressed.any(axis=1).sum())
+
+    def merge(self, other: Tally) -> None:
+        """Add another part's counts (Spark: one per batch)."""
+        for name in ("targeted", "reached", "nothing_left", "refused", "offer_missed"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for name in ("by_rule", "removed", "by_policy"):
+            getattr(self, name).update(getattr(other, name))
+
+    def to_json(self) -> str:
+        """The counts as JSON (what a Spark batch hands back)."""
+        return json.dumps({k: v for k, v in vars(self).items()})
+
+    @classmethod
+    def from_json(cls, text: str) -> Tally:
+        """Counts written by `to_json`."""
+        raw = json.loads(text)
+        counters = {k: Counter(raw.pop(k)) for k in ("by_rule", "removed", "by_policy")}
+        return cls(**raw, **counters)
 
     def rows(self) -> list[tuple[str, int]]:
         """(what, customers) lines of the summary table, in a fixed order."""

@@ -140,3 +140,8 @@ def _band(value: int, edges: Sequence[int]) -> str:
         if value <= edge:
             return f"<={edge}"
     return f">{edges[-1]}"
+
+
+def bought_categories_of(held: np.ndarray, categories: np.ndarray) -> list[list[str]]:
+    """Per row of a (b, n) holdings array: the categories of the products held."""
+    return [sorted(set(categories[np.flatnonzero(row > 0)].tolist())) for row in held]

@@ -86,14 +86,16 @@ def replay(
     `delta` (+1 purchase, -1 close); `before` and `repeatable` are the move's cell's quantity
     before the moves and flag. Cells are returned ascending, one each.
     """
+    empty = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), 0
     if not len(cell):
-        empty = np.zeros(0, dtype=np.int64)
-        return empty, empty, 0
+        return empty
     order = np.lexsort((stamp, cell))
     cell, stamp, delta = cell[order], stamp[order], np.asarray(delta, np.int64)[order]
     instant = np.flatnonzero(np.r_[True, (cell[1:] != cell[:-1]) | (stamp[1:] != stamp[:-1])])
     net = np.add.reduceat(delta, instant)
     moved = net != 0  # a purchase and a close at one instant are no move
+    if not moved.any():  # every cell's moves cancel out: nothing changes (no cell to reduce)
+        return empty
     at, net = order[instant[moved]], net[moved]
     cells = cell[instant[moved]]
     start = np.flatnonzero(np.r_[True, cells[1:] != cells[:-1]])

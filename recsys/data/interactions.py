@@ -63,16 +63,50 @@ def build_interactions(
     if not used:  # no event type counts; polars cannot type a replace over an empty mapping
         return Interactions(sp.csr_matrix(shape, dtype=np.float32), customers, products)
     kept = events.filter((pl.col(C.timestamp) <= as_of) & pl.col(C.event).is_in(list(used)))
-    weight = pl.col(C.event).replace_strict(used, return_dtype=pl.Float64)
-    if half_life_days is not None:
-        age_days = (pl.lit(as_of) - pl.col(C.timestamp)).dt.total_microseconds() / _MICROS_PER_DAY
-        weight = weight * pl.lit(0.5).pow(age_days / half_life_days)
-    values = kept.select(weight.alias(C.weight))[C.weight].to_numpy()
+    values = kept.select(_weight(used, half_life_days, as_of).alias(C.weight))[C.weight].to_numpy()
     rows = internal_ids(kept[C.customer_id], customers, "customer")
     cols = internal_ids(kept[C.product_id], products, "product")
     matrix = to_csr(rows, cols, values, shape)
     logger.debug("interactions: %d events -> %d cells", kept.height, matrix.nnz)
     return Interactions(matrix, customers, products)
+
+
+def interaction_weights(
+    events: pl.DataFrame,
+    *,
+    weights: Mapping[str, float],
+    half_life_days: float | None,
+    as_of: datetime,
+) -> pl.DataFrame:
+    """The matrix `build_interactions` makes, as (customer_id, product_id, weight) rows sorted
+    by customer and product: what training needs of the events, aggregated (Spark makes the
+    same rows at scale, batch/spark_prepare.py)."""
+    _check_weights(weights, half_life_days)
+    _check_event_types(events, weights)
+    as_of = require_aware(as_of, "as_of")
+    used = {e: float(w) for e, w in weights.items() if w != 0.0}
+    schema = {C.customer_id: pl.String, C.product_id: pl.String, C.weight: pl.Float64}
+    if not used:
+        return pl.DataFrame(schema=schema)
+    return (
+        events.filter((pl.col(C.timestamp) <= as_of) & pl.col(C.event).is_in(list(used)))
+        .group_by(C.customer_id, C.product_id)
+        .agg(_weight(used, half_life_days, as_of).sum().alias(C.weight))
+        .filter(pl.col(C.weight) != 0.0)
+        .sort(C.customer_id, C.product_id)
+        .select(
+            pl.col(C.customer_id).cast(pl.String), pl.col(C.product_id).cast(pl.String), C.weight
+        )
+    )
+
+
+def _weight(used: Mapping[str, float], half_life_days: float | None, as_of: datetime) -> pl.Expr:
+    """An event's weight: its type's, halved every `half_life_days` back from `as_of`."""
+    weight = pl.col(C.event).replace_strict(used, return_dtype=pl.Float64)
+    if half_life_days is not None:
+        age_days = (pl.lit(as_of) - pl.col(C.timestamp)).dt.total_microseconds() / _MICROS_PER_DAY
+        weight = weight * pl.lit(0.5).pow(age_days / half_life_days)
+    return weight
 
 
 def interactions_from_holdings(

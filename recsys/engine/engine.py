@@ -23,12 +23,13 @@ from recsys.offers.model import Offer
 from recsys.offers.targeting import Reach, reach, target_profile
 from recsys.ranking.calibration import Calibrator, load_calibrators, save_calibrators
 from recsys.ranking.policy import ProductValues, product_values
-from recsys.rules import Catalog
+from recsys.rules import Catalog, product_masks
 
 if TYPE_CHECKING:
     from recsys.settings import RankingConfig
 
 MANIFEST = "manifest.json"
+PRODUCT_MASKS_KEPT = 64  # (day, channel) pairs: a day's channels, with room for the clock's turn
 CALIBRATION = "calibration.npz"
 COLD_START = "cold_start.npz"
 MODEL, FALLBACK = "model", "fallback"  # the calibrators' names
@@ -71,10 +72,12 @@ class Engine:
             snapshot.products, snapshot.product_map, list(self.excluded_categories)
         )
         self.product_names: list[str] = [str(n) for n in snapshot.products[C.name].to_list()]
+        self.product_ids: list[str] = [str(p) for p in snapshot.product_map.ids.tolist()]
         self.profiles = ProfileArrays.of(snapshot.customers)
         # per model: its codes of every profiles.frame row (None: it reads the frame), made
         # on first use, so a request gathers its rows instead of encoding them
         self._codes: dict[Recommender, np.ndarray | None] = {}
+        self._product_masks: dict[tuple[date, str | None], dict[str, np.ndarray]] = {}
         # score -> P(purchase) of the model and of the fallback (fitted on the holdout)
         self.calibrators: dict[str, Calibrator] = dict(calibrators or {})
         self._values: dict[tuple, ProductValues] = {}
@@ -104,6 +107,21 @@ class Engine:
             known = sorted(self.excluded_categories)
             raise ValueError(f"unknown channel {channel!r}; known: {known}")
         return self.excluded_categories[channel]
+
+    def product_masks(self, day: date, channel: str | None) -> dict[str, np.ndarray]:
+        """The rules that read only the product, on `day` in `channel`: made once per pair,
+        since every request of that day and channel asks for the same ones."""
+        key = (day, channel)
+        found = self._product_masks.get(key)
+        if found is None:
+            excluded = self.excluded_for(channel)
+            if len(self._product_masks) >= PRODUCT_MASKS_KEPT:
+                self._product_masks.clear()
+            found = product_masks(
+                self.catalog, at=day, channel=channel, excluded_categories=excluded
+            )
+            self._product_masks[key] = found
+        return found
 
     def exclude_mask(self, product_ids: Sequence[str]) -> np.ndarray | None:
         """(n,) bool, True = leave out; ids the catalog does not know are ignored."""
@@ -191,10 +209,12 @@ class Engine:
         products: Sequence[int],
         k: int,
         fallback: bool,
+        citable: np.ndarray | None = None,
     ) -> list[list[Reason]]:
-        """Up to k reasons (strongest first) for each of `products` suggested to one customer."""
+        """Up to k reasons (strongest first) for each of `products` suggested to one customer,
+        citing only `citable` products ((n,) bool; None: any the history has)."""
         return self.explainer(fallback).explain_products(
-            history_row, products, k, features=features
+            history_row, products, k, features=features, citable=citable
         )
 
     def reach(self, offer: Offer, at: date) -> Reach:

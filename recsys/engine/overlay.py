@@ -6,6 +6,8 @@ rebuilt with these events would hold:
 
 - holdings replay purchase/close moves on top of the snapshot quantity with
   `recsys.data.holdings.replay`, the function training derives holdings with;
+- the last purchase and the last view or click of each product (what reasons cite, see
+  recsys.engine.facts) move to the newest such event, as Snapshot.build keeps them;
 - history adds each event's weight as `recsys.data.interactions.build_interactions` weighs it
   at `as_of` (the request time), so a purchase a second ago counts fully and older ones fade.
   Snapshot rows are NOT decayed again: they keep the scale the model was trained on, and a
@@ -29,6 +31,7 @@ from recsys.columns import Events
 from recsys.data.holdings import replay, require_aware
 from recsys.data.idmap import IdMap
 from recsys.data.recent_events import RecentEvents
+from recsys.engine.snapshot import BOUGHT, LOOKED
 from recsys.engine.state import BatchState
 
 logger = logging.getLogger(__name__)
@@ -75,7 +78,29 @@ def apply_events(
         state.history, position, column, kinds, stamps, weights, half_life_days, limit
     )
     held = _held(state.held, position, column, kinds, stamps, np.asarray(repeatable, dtype=bool))
-    return replace(state, history=history, held=held)
+    return replace(
+        state,
+        history=history,
+        held=held,
+        bought_at=_last(state.bought_at, state.held.shape, position, column, kinds, stamps, BOUGHT),
+        looked_at=_last(state.looked_at, state.held.shape, position, column, kinds, stamps, LOOKED),
+    )
+
+
+def _last(
+    moments: np.ndarray | None,
+    shape: tuple[int, int],
+    position: np.ndarray,
+    column: np.ndarray,
+    kinds: np.ndarray,
+    stamps: np.ndarray,
+    wanted: tuple[str, ...],
+) -> np.ndarray:
+    """Each cell's newest moment of a `wanted` event, the events' included (0 = never)."""
+    out = np.zeros(shape, np.int64) if moments is None else moments.copy()
+    hit = np.isin(kinds.astype(str), wanted)
+    np.maximum.at(out, (position[hit], column[hit]), stamps[hit])
+    return out
 
 
 def _located(

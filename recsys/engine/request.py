@@ -1,9 +1,11 @@
 """The one request pipeline: a Request in, an Answer out, for one customer or many.
 
 state (snapshot rows, holdings the caller knows) -> context (profiles of customers the
-snapshot does not know) -> events since the snapshot -> hard rules -> scores -> offers ->
-top-k -> reasons. The gRPC service, the MLflow pyfunc, the CLI, the evaluation and the batch
-jobs all call `answer`; nothing here knows which.
+snapshot does not know) -> events since the snapshot -> hard rules -> scores -> ranking
+policy (model score, or expected value) -> offers -> top-k -> exploration slots -> reasons
+(true claims about the customer's state: recsys.engine.facts and .claims).
+The gRPC service, the MLflow pyfunc, the CLI, the evaluation and the batch jobs all call
+`answer`; nothing here knows which.
 """
 
 from __future__ import annotations
@@ -17,10 +19,12 @@ import numpy as np
 
 from recsys.campaigns.outbound import Outbound, outbound_masks
 from recsys.data.recent_events import RecentEvents
+from recsys.engine.claims import GENERIC, Claim, ShownReason, claims, offer_claim
+from recsys.engine.facts import DEFAULT_RECENT_DAYS, facts_of
 from recsys.engine.overlay import apply_events
 from recsys.engine.profile import apply_context
 from recsys.engine.state import BatchState
-from recsys.models.reason import Reason, ReasonCode
+from recsys.exploration.step import EXPLORE_TEXT, ExplorationRun, explore
 from recsys.offers.arbitrate import NO_OFFER
 from recsys.offers.model import Offer
 from recsys.offers.placement import OfferRun, eligible_for, place
@@ -36,14 +40,9 @@ MAX_REASONS = 2
 MODEL_REASONS_WITH_OFFER = 1  # an offer item keeps the model's strongest reason after its own
 
 
-class ShownReason(NamedTuple):
-    """Why an item is suggested: a stable code and a sentence for the channel to show."""
-
-    code: str
-    text: str
-
-
-DEFAULT_REASON = ShownReason(ReasonCode.popular, "popular with our customers")
+__all__ = ["DEFAULT_REASON", "Answer", "NewEvents", "Request", "ShownReason", "Suggested", "answer"]
+DEFAULT_REASON = GENERIC
+EXPLORE_REASON = ShownReason(Claim.explore, EXPLORE_TEXT)  # an explored item's only reason
 
 
 @dataclass(frozen=True)
@@ -72,8 +71,10 @@ class Request:
     offers: OfferRun | None = None
     reasons: int = MAX_REASONS  # reasons per item; 0 leaves them out (evaluation)
     ranking: RankingConfig | None = None  # None: by the model's score, nothing calibrated
+    exploration: ExplorationRun | None = None  # None: no exploration slots
     # a campaign's contact: the channel's products, consent required, the contact policy
     outbound: Outbound | None = None
+    recent_days: float = DEFAULT_RECENT_DAYS  # a purchase this recent is "recently opened"
 
 
 class Suggested(NamedTuple):
@@ -105,6 +106,7 @@ class Answer:
     # (probability, value, lever) per ranked item, each (b, k); None when not known
     valued: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
     policy: str = "propensity"  # what ordered the items (recsys.ranking.rank)
+    explored: np.ndarray | None = None  # (b, k) bool: exploration placed the slot
 
     def items(self, row: int) -> list[Suggested]:
         """The ranked products of customer row `row`."""
@@ -142,6 +144,7 @@ def answer(engine: Engine, request: Request) -> Answer:
         ),
         exclude_products=engine.exclude_mask(request.exclude),
         for_offers=out is not None,  # an outbound contact without consent is never allowed
+        products=engine.product_masks(request.at.date(), request.channel) if out is None else None,
     )
     if out is not None:
         masks = outbound_masks(masks, out)
@@ -159,7 +162,14 @@ def answer(engine: Engine, request: Request) -> Answer:
         eligible = eligible_for(run.offers, profile, state.customers, request.at.date())
         ids, top, slots = place(run, scores, allowed, eligible, state.customer_ids, request.k)
         offers = run.offers
-    reasons = _reasons(engine, state, ids, fallback, slots, offers, request.reasons)
+    explored = None
+    if request.exploration is not None and request.outbound is None:
+        found = explore(engine, state, request.exploration, ids, top, slots, allowed)
+        if found is not None:
+            ids, top, explored = found.ids, found.scores, found.explored
+    reasons = _reasons(engine, state, request, ids, fallback, slots, offers)
+    if explored is not None and reasons:
+        _explore_reasons(reasons, explored)
     return Answer(
         customer_ids=state.customer_ids,
         ids=ids,
@@ -172,6 +182,7 @@ def answer(engine: Engine, request: Request) -> Answer:
         reasons=reasons,
         valued=ranked.at(ids),
         policy=ranked.policy,
+        explored=explored,
     )
 
 
@@ -197,15 +208,24 @@ def _state(engine: Engine, request: Request) -> BatchState:
 def _reasons(
     engine: Engine,
     state: BatchState,
+    request: Request,
     ids: np.ndarray,
     fallback: np.ndarray,
     slots: np.ndarray,
     offers: tuple[Offer, ...],
-    k: int,
 ) -> list[list[tuple[ShownReason, ...]]]:
-    """Up to k reasons per ranked item (an offer's own first); never none when k > 0."""
+    """Up to k true claims per ranked item (an offer's own first); never none when k > 0.
+
+    The explainer may cite only products the state's facts support; `claims` names each
+    for the fact and drops whatever else a model gives that is no fact about the customer.
+    """
+    k = request.reasons
     if k < 1:
         return []
+    facts = facts_of(state, request.at, request.recent_days)
+    citable = facts.citable
+    product_ids = engine.product_ids
+    names = engine.product_names
     out = []
     inputs = {
         fb: engine.model_features(engine.explainer(fb), state) for fb in set(fallback.tolist())
@@ -214,19 +234,24 @@ def _reasons(
         chosen = ids[row][ids[row] != PAD_ID].tolist()
         history = state.history[row : row + 1]
         fell_back = bool(fallback[row])
-        found = engine.explain(history, inputs[fell_back][row : row + 1], chosen, k, fell_back)
-        shown = [_shown(engine, why) for why in found]
+        found = engine.explain(
+            history, inputs[fell_back][row : row + 1], chosen, k, fell_back, citable[row]
+        )
+        row_facts = (facts.recent[row], facts.held[row], facts.looked[row])
+        shown = [
+            claims(why, p, row_facts, product_ids, names)[:k]
+            for p, why in zip(chosen, found, strict=True)
+        ]
         for i, j in enumerate(slots[row][: len(chosen)].tolist()):
             if j != NO_OFFER:
-                own = ShownReason(ReasonCode.offer, f"offer: {offers[j].name}")
+                own = offer_claim(offers[j].id, offers[j].name)
                 shown[i] = (own, *shown[i][:MODEL_REASONS_WITH_OFFER])
         out.append(shown)
     return out
 
 
-def _shown(engine: Engine, found: Sequence[Reason]) -> tuple[ShownReason, ...]:
-    """The model's reasons with product names filled in; the default one when it has none."""
-    if not found:
-        return (DEFAULT_REASON,)
-    names = engine.product_names
-    return tuple(ShownReason(r.code, r.render(names.__getitem__)) for r in found)
+def _explore_reasons(reasons: list[list[tuple[ShownReason, ...]]], explored: np.ndarray) -> None:
+    """An explored item says so: it is shown to learn whether it suits, not as a prediction."""
+    for row, col in zip(*np.nonzero(explored), strict=True):
+        if col < len(reasons[row]):
+            reasons[row][col] = (EXPLORE_REASON,)

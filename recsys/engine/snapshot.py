@@ -1,8 +1,12 @@
-"""Customer state at the training cutoff: profiles, interaction history and holdings."""
+"""Customer state at the training cutoff: profiles, interaction history and holdings.
+
+Besides what the models score, a snapshot keeps the facts that reasons cite (recsys.engine.facts):
+when each customer last bought and last looked at (viewed or clicked) each product.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -11,10 +15,15 @@ import polars as pl
 import scipy.sparse as sp
 
 from recsys.columns import Columns as C
+from recsys.columns import Events
 from recsys.data.dataset import BankData
 from recsys.data.holdings import holdings_at
 from recsys.data.idmap import IdMap
-from recsys.data.interactions import build_interactions, interactions_from_holdings
+from recsys.data.interactions import build_interactions, interactions_from_holdings, internal_ids
+
+BOUGHT = (Events.purchase,)
+LOOKED = (Events.view, Events.click)  # "you looked at X"
+MOMENTS = ("bought_at", "looked_at")
 
 
 @dataclass(frozen=True)
@@ -28,6 +37,16 @@ class Snapshot:
     history: sp.csr_matrix  # weighted interactions (customers x products), what models score
     held: sp.csr_matrix  # holdings quantities at as_of (customers x products)
     as_of: datetime
+    # last purchase / last view or click per (customer, product): int64 UTC microseconds
+    # since the epoch, no cell = never (empty for a snapshot saved before they were kept)
+    bought_at: sp.csr_matrix | None = field(default=None)
+    looked_at: sp.csr_matrix | None = field(default=None)
+
+    def __post_init__(self) -> None:
+        shape = self.history.shape
+        for name in MOMENTS:
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, sp.csr_matrix(shape, dtype=np.int64))
 
     @classmethod
     def build(
@@ -60,6 +79,8 @@ class Snapshot:
             history=_canonical(history.matrix),
             held=_canonical(held.matrix),
             as_of=as_of,
+            bought_at=last_moments(events, BOUGHT, customer_map, product_map),
+            looked_at=last_moments(events, LOOKED, customer_map, product_map),
         )
 
     def save(self, folder: Path) -> None:
@@ -67,7 +88,7 @@ class Snapshot:
         folder.mkdir(parents=True, exist_ok=True)
         self.customers.write_parquet(folder / "customers.parquet")
         self.products.write_parquet(folder / "products.parquet")
-        for name in ("history", "held"):
+        for name in ("history", "held", *MOMENTS):
             m: sp.csr_matrix = getattr(self, name)
             np.savez(folder / f"{name}.npz", data=m.data, indices=m.indices, indptr=m.indptr,
                      shape=np.asarray(m.shape))
@@ -85,7 +106,30 @@ class Snapshot:
             history=_read_csr(folder / "history.npz"),
             held=_read_csr(folder / "held.npz"),
             as_of=as_of,
+            **{
+                m: _read_csr(folder / f"{m}.npz")
+                for m in MOMENTS
+                if (folder / f"{m}.npz").is_file()
+            },
         )
+
+
+def last_moments(
+    events: pl.DataFrame, kinds: tuple[str, ...], customers: IdMap, products: IdMap
+) -> sp.csr_matrix:
+    """(customers x products) int64 CSR: the newest `kinds` event's UTC microseconds per pair."""
+    last = (
+        events.lazy()
+        .filter(pl.col(C.event).is_in(list(kinds)))
+        .group_by(C.customer_id, C.product_id)
+        .agg(pl.col(C.timestamp).max().dt.epoch("us").alias("_at"))
+        .collect()
+    )
+    rows = internal_ids(last[C.customer_id], customers, "customer")
+    cols = internal_ids(last[C.product_id], products, "product")
+    shape = (len(customers), len(products))
+    m = sp.csr_matrix((last["_at"].to_numpy().astype(np.int64), (rows, cols)), shape=shape)
+    return _canonical(m)
 
 
 def _in_order(frame: pl.DataFrame, key: str, ids: IdMap) -> pl.DataFrame:

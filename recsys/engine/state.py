@@ -42,6 +42,10 @@ class BatchState:
     # (b,) bool: the row's features came from the request's context, not ProfileArrays.frame
     from_context: np.ndarray | None = None
     context_features: pl.DataFrame | None = None  # `features`, where a context gave some
+    # (b, n) int64 UTC microseconds of the last purchase / view or click, 0 = never: the
+    # facts reasons cite (recsys.engine.facts); None = not known (all never)
+    bought_at: np.ndarray | None = None
+    looked_at: np.ndarray | None = None
 
     @cached_property
     def features(self) -> pl.DataFrame:
@@ -133,6 +137,8 @@ def batch_state(
         held=held,
         profile_frame=profiles.frame,
         customers=profiles.take(rows),
+        bought_at=dense_rows(snapshot.bought_at, rows, np.int64),
+        looked_at=dense_rows(snapshot.looked_at, rows, np.int64),
     )
 
 

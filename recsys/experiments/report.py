@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Final
@@ -19,6 +20,7 @@ import polars as pl
 
 from recsys.experiments import stats
 from recsys.experiments.model import CHAMPION, Experiment
+from recsys.experiments.value import arm_value
 
 LOOKS: Final = 20  # checkpoints of the cumulative series (the plot, the sequential test)
 FALLBACK_SHARE_SLACK: Final = 0.05  # a challenger may answer by fallback this much more often
@@ -55,6 +57,12 @@ class ArmReport:
     fallback_share: float
     latency_p99_ms: float
     lift: stats.Lift | None = None  # against the champion (None for the champion itself)
+    answers: int = 0
+    # margin of the attributed purchases (products' logged values; recsys.experiments.value)
+    value: float = 0.0
+    value_per_1000_answers: float = 0.0
+    value_per_1000_low: float = 0.0
+    value_per_1000_high: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -155,8 +163,10 @@ def build(
     events: pl.DataFrame,
     at: datetime,
     looks: int = LOOKS,
+    values: Mapping[str, float] | None = None,
 ) -> Report:
-    """The report of `experiment` from its decisions and its customers' events."""
+    """The report of `experiment` from its decisions and its customers' events; `values`:
+    product id -> margin per sale, for the arms' value per 1,000 answers."""
     window = timedelta(days=experiment.attribution_days)
     first = decisions.group_by("customer_id").agg(pl.col("arm").first(), pl.col("at").min())
     arm_of = decisions.select("request_id", "arm").unique("request_id")
@@ -177,6 +187,7 @@ def build(
         n_imp = len(imp)
         n_click = len(shown.filter((pl.col("arm") == a.name) & (pl.col("event") == "click")))
         n_buy = int(per_customer[a.name].sum())
+        worth = arm_value(decisions, bought, values or {}, a.name)
         lift = None
         if a.name != CHAMPION and base is not None:
             looks_ab = [
@@ -208,6 +219,11 @@ def build(
                 fallback_share=float(mine["fallback"].mean()) if len(mine) else 0.0,
                 latency_p99_ms=float(mine["latency_ms"].quantile(0.99)) if len(mine) else 0.0,
                 lift=lift,
+                answers=len(mine),
+                value=worth.value,
+                value_per_1000_answers=worth.per_1000,
+                value_per_1000_low=worth.low,
+                value_per_1000_high=worth.high,
             )
         )
     srm = stats.srm([a.assigned for a in arms], experiment.shares)
@@ -235,7 +251,9 @@ def attributed(events: pl.DataFrame, impressions: pl.DataFrame, window: timedelt
         (pl.col("shown_at") <= pl.col("timestamp"))
         & (pl.col("timestamp") <= pl.col("shown_at") + window)
     )
-    return matched.unique("purchase", keep="first").select("customer_id", "arm", "timestamp")
+    return matched.unique("purchase", keep="first").select(
+        "customer_id", "arm", "timestamp", "product_id"
+    )
 
 
 def _per_customer(

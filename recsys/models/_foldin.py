@@ -82,11 +82,15 @@ class LeastSquaresFoldIn:
         return items, weights[:, None] * (solved.T @ self.y.T)
 
     def reasons(
-        self, history_row: sp.csr_matrix, products: Sequence[int], k: int
+        self,
+        history_row: sp.csr_matrix,
+        products: Sequence[int],
+        k: int,
+        citable: np.ndarray | None = None,
     ) -> list[list[Reason]]:
         """co_held reasons of each product from the fold-in shares (what ALS and BPR explain)."""
         items, shares = self.shares(history_row)
-        return co_held_many(items, shares[:, list(products)], products, k)
+        return co_held_many(items, shares[:, list(products)], products, k, citable)
 
 
 class FoldInReasons:
@@ -98,6 +102,11 @@ class FoldInReasons:
     _foldin: LeastSquaresFoldIn
 
     def _explain_products(
-        self, history: sp.csr_matrix, products: list[int], k: int, features: object
+        self,
+        history: sp.csr_matrix,
+        products: list[int],
+        k: int,
+        features: object,
+        citable: np.ndarray,
     ) -> list[list[Reason]]:
-        return self._foldin.reasons(history, products, k)
+        return self._foldin.reasons(history, products, k, citable)

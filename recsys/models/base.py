@@ -120,9 +120,12 @@ class Recommender(ABC):
         k_reasons: int = 3,
         *,
         features: Features | None = None,
+        citable: np.ndarray | None = None,
     ) -> list[Reason]:
         """Up to k_reasons reasons, strongest first, why `product` suits this customer state."""
-        return self.explain_products(history_row, [product], k_reasons, features=features)[0]
+        return self.explain_products(
+            history_row, [product], k_reasons, features=features, citable=citable
+        )[0]
 
     def explain_products(
         self,
@@ -131,10 +134,22 @@ class Recommender(ABC):
         k_reasons: int = 3,
         *,
         features: Features | None = None,
+        citable: np.ndarray | None = None,
     ) -> list[list[Reason]]:
-        """[explain(history_row, p, k_reasons, features=...) for p in products]; one request's."""
+        """[explain(history_row, p, k_reasons, ...) for p in products]; one request's.
+
+        `citable` ((n,) bool): the products a reason may name (what the customer's facts
+        support, recsys.engine.facts); None: any product of the history.
+        """
         history = self._check_explain(history_row, products, k_reasons, features)
-        return self._explain_products(history, [int(p) for p in products], k_reasons, features)
+        n = history.shape[1]
+        if citable is None:
+            citable = np.ones(n, dtype=bool)
+        citable = np.asarray(citable, dtype=bool)
+        if citable.shape != (n,):
+            raise ValueError(f"citable must have shape ({n},), got {citable.shape}")
+        products = [int(p) for p in products]
+        return self._explain_products(history, products, k_reasons, features, citable)
 
     def _check_explain(
         self,
@@ -241,10 +256,12 @@ class Recommender(ABC):
         products: list[int],
         k: int,
         features: Features | None,
+        citable: np.ndarray,
     ) -> list[list[Reason]]:
         """Up to k reasons per product for one checked customer state (1 x n float32).
 
-        Each product's reasons must not depend on which other products are asked with it.
+        A reason names a product only where `citable` ((n,) bool) allows, never the product
+        it explains. Each product's reasons must not depend on which other products are asked.
         """
 
     @abstractmethod

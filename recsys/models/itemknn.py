@@ -94,6 +94,7 @@ class ItemKNNRecommender(Recommender):
         products: list[int],
         k: int,
         features: pl.DataFrame | None,
+        citable: np.ndarray,
     ) -> list[list[Reason]]:
         items, cols = history.indices, np.asarray(products, dtype=np.int64)
         dense = self.dense_similarity()
@@ -101,7 +102,7 @@ class ItemKNNRecommender(Recommender):
             similar = dense[np.ix_(items, cols)]
         else:
             similar = self.similarity[items][:, cols].toarray()
-        return co_held_many(items, history.data[:, None] * similar, products, k)
+        return co_held_many(items, history.data[:, None] * similar, products, k, citable)
 
     def _state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         s = self.similarity

@@ -192,6 +192,7 @@ class LightFMRecommender(Recommender):
         products: list[int],
         k: int,
         features: Features | None,
+        citable: np.ndarray,
     ) -> list[list[Reason]]:
         if features is None:
             raise ValueError("LightFM explains by profile: pass features (one row)")
@@ -200,6 +201,10 @@ class LightFMRecommender(Recommender):
         shares = f.data[:, None] * self._projected[f.indices[:, None], cols]
         n_profile = self.customer_encoder.size
         valid = (shares > 0) & (f.indices[:, None] != n_profile + cols[None, :])
+        # a history feature names its product: only a citable one may be a reason
+        product = f.indices - n_profile
+        history_feature = (product >= 0) & (product < len(citable))
+        valid[history_feature] &= citable[product[history_feature]][:, None]
         found = [self._reason(int(i)) for i in f.indices]
         return [
             [Reason(*found[c], w) for c, w in picks] or [POPULAR]

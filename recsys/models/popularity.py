@@ -107,6 +107,7 @@ class PopularityRecommender(Recommender):
         products: list[int],
         k: int,
         features: Features | None,
+        citable: np.ndarray,
     ) -> list[list[Reason]]:
         reasons = self._segment_reasons(int(self._row_segments(features, 1)[0]))
         return [[reasons[p]] for p in products]

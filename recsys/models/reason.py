@@ -10,9 +10,10 @@ import numpy as np
 
 
 class ReasonCode:
-    """Reason codes shared by every model (stable strings; channels may map them to icons)."""
+    """What kind of evidence a model's reason is (recsys.engine.claims turns it into the claim
+    a customer reads, under the claim's own code)."""
 
-    co_held: Final = "co_held"
+    co_held: Final = "co_held"  # a product of the customer's (related_products) adds to it
     popular_segment: Final = "popular_segment"
     similar_profile: Final = "similar_profile"
     popular: Final = "popular"
@@ -63,15 +64,23 @@ def strongest(weights: np.ndarray, valid: np.ndarray, k: int) -> list[list[tuple
 
 
 def co_held_many(
-    items: np.ndarray, shares: np.ndarray, products: Sequence[int], k: int
+    items: np.ndarray,
+    shares: np.ndarray,
+    products: Sequence[int],
+    k: int,
+    citable: np.ndarray | None = None,
 ) -> list[list[Reason]]:
     """ "Customers who hold X often add this" for each product: the k held items adding most.
 
     `shares[i, j]`: held item `items[i]`'s share of the score of `products[j]`; an item is
-    no reason for itself, and only positive shares are reasons.
+    no reason for itself, only positive shares are reasons, and only `citable` items ((n,)
+    bool, None = all) may be named.
     """
     cols = np.asarray(products, dtype=np.int64)
-    valid = (np.asarray(items)[:, None] != cols[None, :]) & (shares > 0)
+    items = np.asarray(items)
+    valid = (items[:, None] != cols[None, :]) & (shares > 0)
+    if citable is not None:
+        valid &= np.asarray(citable, dtype=bool)[items][:, None]
     held = np.asarray(items).tolist()
     return [
         [Reason(ReasonCode.co_held, CO_HELD_TEXT, (held[i],), w) for i, w in picks]
@@ -79,6 +88,12 @@ def co_held_many(
     ]
 
 
-def co_held_reasons(items: np.ndarray, shares: np.ndarray, product: int, k: int) -> list[Reason]:
+def co_held_reasons(
+    items: np.ndarray,
+    shares: np.ndarray,
+    product: int,
+    k: int,
+    citable: np.ndarray | None = None,
+) -> list[Reason]:
     """`co_held_many` of one product (`shares`: each held item's share of its score)."""
-    return co_held_many(items, np.asarray(shares)[:, None], [product], k)[0]
+    return co_held_many(items, np.asarray(shares)[:, None], [product], k, citable)[0]

@@ -8,6 +8,7 @@ from typing import Any, Final
 from recsys.models._io import read_model_json
 from recsys.models.als import ALSRecommender
 from recsys.models.base import Recommender
+from recsys.models.blend import BlendRecommender
 from recsys.models.bpr import BPRRecommender
 from recsys.models.itemknn import ItemKNNRecommender
 from recsys.models.lightfm_model import LightFMRecommender
@@ -25,6 +26,7 @@ FAMILIES: Final[dict[str, type[Recommender]]] = {
         LightFMRecommender,
         SequenceRecommender,
         TransitionRecommender,
+        BlendRecommender,
     )
 }
 

@@ -77,8 +77,6 @@ class SequenceConfig(BaseModel):
 
 _SUM_ROWS = 4096  # customers per block of gathered weight rows in _design_sums
 
-JUST_TOOK = "customers who just took {0} often take this next"
-
 
 def profile_frame(frame: pl.DataFrame) -> pl.DataFrame:
     """The profile columns as the encoder sees them: dates become their year (a cohort)."""
@@ -227,9 +225,12 @@ class SequenceRecommender(Recommender):
         products: list[int],
         k: int,
         features: Features | None,
+        citable: np.ndarray,
     ) -> list[list[Reason]]:
-        """Held products (held and newest shares summed) and profile features that raise the
-        score, strongest first; "just took" only where some other held product is older."""
+        """Held products (held and newest shares summed, citable ones) and profile features
+        that raise the score, strongest first. Whether a product was "just taken" is a fact
+        of the customer's state, not of the history's newest cell (which may be a view):
+        recsys.engine.claims says it."""
         _, held, newest, profile = self._contexts(history, features)
         n, cols = history.shape[1], np.asarray(products, dtype=np.int64)
         items = np.flatnonzero(held[0])
@@ -241,13 +242,9 @@ class SequenceRecommender(Recommender):
         shares = shares.astype(np.float64)
         shares[: len(items)][latest] += self.weights[(n + items[latest])[:, None], cols]
         valid = shares > 0
-        valid[: len(items)] &= items[:, None] != cols
-        just_took = latest & (latest.sum() < len(items))
+        valid[: len(items)] &= (items[:, None] != cols) & citable[items][:, None]
         found = [
-            *(
-                (ReasonCode.co_held, JUST_TOOK if took else CO_HELD_TEXT, (item,))
-                for item, took in zip(items.tolist(), just_took.tolist(), strict=True)
-            ),
+            *((ReasonCode.co_held, CO_HELD_TEXT, (item,)) for item in items.tolist()),
             *((ReasonCode.similar_profile, self._profile_texts[f], ()) for f in feats.tolist()),
         ]
         return [

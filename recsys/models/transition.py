@@ -23,6 +23,8 @@ from recsys.models.base import Features, Recommender
 from recsys.models.reason import POPULAR, Reason, ReasonCode, strongest
 from recsys.models.train_data import TrainData
 
+# the model's own words; what the customer reads is the claim the facts support
+# (recsys.engine.claims): the newest cell may be a view, not a purchase
 JUST_TOOK = "customers who just took {0} often take this next"
 
 
@@ -102,11 +104,12 @@ class TransitionRecommender(Recommender):
         products: list[int],
         k: int,
         features: Features | None,
+        citable: np.ndarray,
     ) -> list[list[Reason]]:
         items = np.flatnonzero(self._newest(history)[0])
         cols = np.asarray(products, dtype=np.int64)
         shares = self.counts[items[:, None], cols].astype(np.float64)
-        valid = (shares > 0) & (items[:, None] != cols[None, :])
+        valid = (shares > 0) & (items[:, None] != cols[None, :]) & citable[items][:, None]
         return [
             [Reason(ReasonCode.co_held, JUST_TOOK, (int(items[i]),), w) for i, w in picks]
             or [POPULAR]

@@ -16,6 +16,11 @@ from enum import StrEnum
 from typing import Any, Final
 
 NAME_MAX: Final = 200
+# C0/C1 controls (NUL included): they garble an operator's terminal and PostgreSQL text
+# cannot hold NUL
+_CONTROL: Final = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# the name reaches customers in reasons ("offer: <name>"): no channel should get markup
+_MARKUP: Final = re.compile(r"[<>]")
 _CAP = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*d\s*$")
 
 
@@ -186,6 +191,9 @@ def offer_problems(values: Mapping[str, Any]) -> list[OfferProblem]:
     name = values.get("name")
     if "name" in values and (not name.strip() or len(name) > NAME_MAX):
         out.append(OfferProblem("name", f"must be 1-{NAME_MAX} characters, got {name!r}"))
+    elif "name" in values and _MARKUP.search(name):
+        out.append(OfferProblem("name", f"must not contain < or > (shown to customers): {name!r}"))
+    out += _text_problems(values)
     if "product_id" in values and not values["product_id"]:
         out.append(OfferProblem("product", "is required"))
     out += _time_problems(values)
@@ -201,6 +209,25 @@ def offer_problems(values: Mapping[str, Any]) -> list[OfferProblem]:
     if len(set(channels)) != len(channels):
         out.append(OfferProblem("channels", f"repeated channel in {list(channels)}"))
     return out
+
+
+def _text_problems(values: Mapping[str, Any]) -> list[OfferProblem]:
+    """Control characters in any text of the offer (its name, product, lists, target)."""
+    texts: dict[str, list[str]] = {
+        "name": [values.get("name") or ""],
+        "product": [values.get("product_id") or ""],
+        "channels": list(values.get("channels", ())),
+    }
+    target = values.get("target")
+    if isinstance(target, Target):
+        for name in ("segments", "income_bands", "regions"):
+            texts[name] = list(getattr(target, name))
+    return [
+        OfferProblem(name, f"must not contain control characters, got {bad!r}")
+        for name, items in texts.items()
+        for bad in [next((t for t in items if isinstance(t, str) and _CONTROL.search(t)), None)]
+        if bad is not None
+    ]
 
 
 def _time_problems(values: Mapping[str, Any]) -> list[OfferProblem]:

@@ -32,6 +32,28 @@ RULES: Final = (
 Held = sp.sparray | sp.spmatrix | np.ndarray | None
 
 
+PRODUCT_RULES: Final = ("active", "channel", "category")
+
+
+def product_masks(
+    catalog: Catalog,
+    *,
+    at: date,
+    channel: str | None = None,
+    excluded_categories: Collection[str] = (),
+) -> dict[str, np.ndarray]:
+    """(n,) read-only bool mask per rule that reads only the product, the day and the channel
+    (PRODUCT_RULES): the same for every customer, so a caller may keep them per day and channel."""
+    masks = {
+        "active": active_at(catalog, at),
+        "channel": sold_in_channel(catalog, channel),
+        "category": category_allowed(catalog, excluded_categories),
+    }
+    for mask in masks.values():
+        mask.flags.writeable = False
+    return masks
+
+
 def rule_masks(
     catalog: Catalog,
     customers: CustomerBatch,
@@ -42,26 +64,39 @@ def rule_masks(
     excluded_categories: Collection[str] = (),
     exclude_products: np.ndarray | None = None,
     for_offers: bool = False,
+    products: dict[str, np.ndarray] | None = None,
 ) -> dict[str, np.ndarray]:
     """(b, n) bool mask per applied rule (True = allowed), keyed in RULES order.
 
     `excluded` is present only when `exclude_products` is given and `consent` only when
-    `for_offers`. Product-only rules are read-only broadcast views; copy before writing.
+    `for_offers`. `products` is `product_masks` of the same catalog, day, channel and
+    categories, when the caller kept them. Product-only rules are read-only views.
     """
     shape = (len(customers), len(catalog))
+    if products is None:
+        products = product_masks(
+            catalog, at=at, channel=channel, excluded_categories=excluded_categories
+        )
     masks = {
         "suitability": suitable(catalog, customers),
         "age": age_eligible(catalog, customers, at),
-        "active": np.broadcast_to(active_at(catalog, at), shape),
+        "active": _rows(products["active"], shape),
         "held": not_held(catalog, held, shape[0]),
-        "channel": np.broadcast_to(sold_in_channel(catalog, channel), shape),
-        "category": np.broadcast_to(category_allowed(catalog, excluded_categories), shape),
+        "channel": _rows(products["channel"], shape),
+        "category": _rows(products["category"], shape),
     }
     if exclude_products is not None:
         masks["excluded"] = _not_excluded(exclude_products, shape)
     if for_offers:
         masks["consent"] = np.broadcast_to(offers_allowed(customers)[:, None], shape)
     return masks
+
+
+def _rows(mask: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """A read-only (n,) mask as (b, n) rows without a copy."""
+    if shape[0] == 1 and not mask.flags.writeable:
+        return mask[None]  # the view broadcast_to makes, without its overhead (one-row requests)
+    return np.broadcast_to(mask, shape)
 
 
 def combine(masks: dict[str, np.ndarray]) -> np.ndarray:

@@ -9,7 +9,7 @@ from typing import Final
 import numpy as np
 
 from recsys.columns import Events
-from recsys.data.generate.catalog import SimCatalog, build_catalog
+from recsys.data.generate.catalog import SimCatalog, build_catalog, product_value
 from recsys.data.generate.propensity import build_propensity
 from recsys.data.generate.response import Shown, draw_responses, record_purchases
 from recsys.data.generate.truth import Truth
@@ -56,6 +56,8 @@ class SimulatedBank:
         self.rng = rng
         self.ids = truth.customer_ids()
         self._product = {pid: i for i, pid in enumerate(self.catalog.ids.tolist())}
+        # margin per sale by product id, as the products file's `value` column says
+        self.value_of = {s.product_id: product_value(s) for s in self.catalog.specs}
 
     def product_positions(self, product_ids: Sequence[str]) -> np.ndarray:
         """Catalog positions of product ids; an id the bank does not sell is an error."""

@@ -52,3 +52,9 @@ class EventStore(Protocol):
     def count(self) -> int:
         """Number of stored events."""
         ...
+
+    def product_counts(
+        self, product_ids: Sequence[str], since: datetime, events: Sequence[str]
+    ) -> dict[tuple[str, str], int]:
+        """(product id, event type) -> count of such events after `since`."""
+        ...

@@ -29,6 +29,7 @@ EXPERIMENT_ID: Final = "experiment_id"
 ARM: Final = "arm"
 FALLBACK: Final = "fallback"
 LATENCY_MS: Final = "latency_ms"
+KNOWN: Final = "known"
 _LIMITS: Final = {
     REQUEST_ID: ID_LENGTH,
     C.customer_id: ID_LENGTH,
@@ -37,11 +38,12 @@ _LIMITS: Final = {
 }
 # A DecisionRow's columns, in order
 COLUMNS: Final = (REQUEST_ID, AT, C.customer_id, C.channel, MODEL_VERSION, ITEMS, REMOVED,
-                  EXPERIMENT_ID, ARM, FALLBACK, LATENCY_MS)
-ROWS_PER_INSERT: Final = 64  # rows of one multi-row INSERT (11 bound values a row)
+                  EXPERIMENT_ID, ARM, FALLBACK, LATENCY_MS, KNOWN)
+ROWS_PER_INSERT: Final = 64  # rows of one multi-row INSERT (12 bound values a row)
 # request_id, at (UTC), customer_id, channel, model_version, items JSON, removed JSON,
-# experiment_id ("" for none), arm ("" for none), fallback, latency_ms (None: not measured)
-DecisionRow = tuple[str, datetime, str, str, str, str, str, str, str, bool, float | None]
+# experiment_id ("" for none), arm ("" for none), fallback, latency_ms (None: not measured),
+# known (False: the snapshot did not know the customer)
+DecisionRow = tuple[str, datetime, str, str, str, str, str, str, str, bool, float | None, bool]
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,7 @@ class Decision:
     arm: str = ""
     fallback: bool = False
     latency_ms: float | None = None
+    known: bool = True  # False: the customer was unknown to the model (no history)
 
 
 class DecisionStore:
@@ -121,6 +124,7 @@ class DecisionStore:
                 t[ARM],
                 t[FALLBACK],
                 t[LATENCY_MS],
+                t[KNOWN],
             )
             .where(t[C.customer_id] == customer_id)
             .order_by(t[AT].desc(), t["id"].desc())
@@ -182,6 +186,7 @@ def decision_row(
     arm: str = "",
     fallback: bool = False,
     latency_ms: float | None = None,
+    known: bool = True,
 ) -> DecisionRow:
     """A row for `append_rows`; ValueError (naming decisions[index].field) for what SQL
     cannot keep. The JSON must be json.dumps' (ASCII: NUL and odd characters escaped)."""
@@ -190,7 +195,7 @@ def decision_row(
     if len(experiment_id) > ID_LENGTH or len(arm) > NAME_LENGTH:
         raise ValueError(f"decisions[{index}].experiment_id/arm: too long")
     return (request_id, moment, customer_id, channel, model_version, items_json, removed_json,
-            experiment_id, arm, bool(fallback), latency_ms)
+            experiment_id, arm, bool(fallback), latency_ms, bool(known))
 
 
 def check_ids(
@@ -260,6 +265,7 @@ def _decision(row: sa.Row) -> Decision:
         arm=row[8],
         fallback=bool(row[9]),
         latency_ms=row[10],
+        known=bool(row[11]),
     )
 
 

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from recsys.columns import Columns as C
 from recsys.experiments.report import empty_decisions, empty_events, suitability_violations
+from recsys.experiments.value import values_of
 from recsys.stores.errors import unavailable
 from recsys.stores.tables import REQUEST_ID, decisions, events
 
@@ -48,6 +49,14 @@ def experiment_decisions(engine: sa.Engine, experiment_id: str) -> pl.DataFrame:
         },
         schema=empty_decisions().schema,
     )
+
+
+def experiment_values(engine: sa.Engine, experiment_id: str) -> dict[str, float]:
+    """Product id -> the value the experiment's answers logged for it (recsys.ranking)."""
+    t = decisions.c
+    query = sa.select(t["items"]).where(t.experiment_id == experiment_id)
+    with unavailable("decision store", "read an experiment's values"), engine.connect() as c:
+        return values_of(r[0] for r in c.execute(query))
 
 
 def experiment_events(engine: sa.Engine, since: datetime, customers: pl.Series) -> pl.DataFrame:

@@ -8,6 +8,7 @@ reported impression, or a delivery still waiting for its impression (younger tha
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 from collections.abc import Collection, Iterable, Sequence
@@ -44,6 +45,9 @@ from recsys.stores.tables import (
 
 IMPRESSION: Final = "impression"
 CUSTOMERS_PER_INSERT: Final = 5_000
+# a customer list of at most this many ids is quoted whole in the audit, a longer one by size
+# and digest (an audit row stays small)
+AUDITED_CUSTOMERS: Final = 20
 # Allowed status moves; ended is final.
 TRANSITIONS: Final = {
     Status.draft: {Status.active, Status.ended},
@@ -562,6 +566,23 @@ def offer_json(o: Offer) -> dict[str, Any]:
     return row
 
 
+def audit_json(o: Offer) -> dict[str, Any]:
+    """`offer_json` plus the customer list: its ids when short, else its size and digest.
+
+    Replacing the list changes these, so the audit shows the change; ids quoted here are
+    scrubbed by an erasure like every mention of a customer in the audit.
+    """
+    row = offer_json(o)
+    listed = o.target.customers
+    if listed is not None:
+        ids = sorted(listed)
+        if len(ids) <= AUDITED_CUSTOMERS:
+            row["customers"] = ids
+        else:
+            row["customers_sha256"] = hashlib.sha256("\n".join(ids).encode()).hexdigest()
+    return row
+
+
 def _customers(conn: sa.Connection, offer_ids: Iterable[str]) -> dict[str, frozenset[str]]:
     ids = list(offer_ids)
     query = sa.select(offer_customers.c.offer_id, offer_customers.c[C.customer_id]).where(
@@ -590,8 +611,8 @@ def _audit(
                 "action": action,
                 "actor": actor,
                 "at": at,
-                "before": json.dumps(offer_json(before)) if before else None,
-                "after": json.dumps(offer_json(after)) if after else None,
+                "before": json.dumps(audit_json(before)) if before else None,
+                "after": json.dumps(audit_json(after)) if after else None,
             }
         ],
     )

@@ -47,6 +47,8 @@ events = sa.Table(
     # every Recommend reads "this customer's events since the snapshot"
     sa.Index("ix_events_customer_timestamp", C.customer_id, C.timestamp),
     sa.Index("ux_events_source_event_id", SOURCE, CLIENT_EVENT_ID, unique=True),
+    # exploration counts a few new products' events since the snapshot, every few seconds
+    sa.Index("ix_events_product_timestamp", C.product_id, C.timestamp),
 )
 
 # --- offers (marketing campaigns) -----------------------------------------------------------
@@ -191,6 +193,8 @@ decisions = sa.Table(
     sa.Column("arm", sa.String(NAME_LENGTH), nullable=False, server_default=""),
     sa.Column("fallback", sa.Boolean(), nullable=False, server_default=sa.false()),
     sa.Column("latency_ms", sa.Double(), nullable=True),
+    # the snapshot knew the customer (False: an unknown customer, answered without history)
+    sa.Column("known", sa.Boolean(), nullable=False, server_default=sa.true()),
     sa.Index("ix_decisions_customer_at", C.customer_id, "at"),
     sa.Index("ix_decisions_at", "at"),
     sa.Index("ix_decisions_experiment", "experiment_id", "at"),

@@ -23,6 +23,7 @@ def decision_to_pb(d: Decision) -> pb.Decision:
         ],
         experiment_id=d.experiment_id,
         arm=d.arm,
+        unknown_customer=not d.known,
     )
 
 

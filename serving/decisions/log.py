@@ -6,8 +6,10 @@ dropped. The writer, one daemon thread, renders each answer's JSON with the json
 writes them in batches of up to `batch_size` rows gathered for at most `flush_s`, so the
 request path does no rendering (a kept answer's JSON was rendered once, when it was kept:
 `submit_json` queues it as it is). While the store is down the writer retries the batch it
-holds with backoff and the queue absorbs new answers (its overflow is counted). The writer also
-purges rows older than the retention, at start and then hourly.
+holds with backoff and the queue absorbs new answers. What the queue has no room for goes to
+the spill (serving.decisions.spill: a local append-only file the writer drains into the store
+when it has time); without a spill it is counted as dropped. The writer also purges rows older
+than the retention, at start and then hourly.
 """
 
 from __future__ import annotations
@@ -20,12 +22,14 @@ import threading
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Final, NamedTuple, Protocol
 
 import sqlalchemy as sa
 
 from recsys.stores.base import StoreUnavailable
 from recsys.stores.sql_decisions import DecisionRow, DecisionStore, check_ids, decision_row
+from serving.decisions.spill import Spill
 from serving.recommend.domain import Item, Recommendation, Removed
 from serving.transport.metrics import ServingMetrics
 
@@ -81,6 +85,7 @@ class DecisionLog:
         flush_s: float = FLUSH_S,
         purge_every_s: float = PURGE_EVERY_S,
         retry_max_s: float = RETRY_MAX_S,
+        spill_dir: Path | None = None,
     ) -> None:
         if queue_size < 1 or batch_size < 1:
             raise ValueError(
@@ -103,6 +108,7 @@ class DecisionLog:
         self._logged = self._dropped = 0
         self._render_error_logged_at = -math.inf
         self._thread = threading.Thread(target=self._run, name="decision-log", daemon=True)
+        self.spill = None if spill_dir is None else Spill(spill_dir, _render_one, self._drop)
         if metrics is not None:
             metrics.watch_decision_queue(self._queue.qsize)
 
@@ -123,6 +129,8 @@ class DecisionLog:
 
     def start(self) -> DecisionLog:
         """Start the writer thread (it purges old rows first); returns self."""
+        if self.spill is not None:
+            self.spill.start()
         self._thread.start()
         return self
 
@@ -149,6 +157,8 @@ class DecisionLog:
         items_json: str,
         removed_json: str,
         at: datetime | float | None = None,
+        *,
+        known: bool = True,
     ) -> bool:
         """Queue one answer whose JSON was made already (a kept answer's, by `answer_json`)
         as its row; False when it was dropped, as for `submit`."""
@@ -161,6 +171,7 @@ class DecisionLog:
                 answer.model_version,
                 items_json,
                 removed_json,
+                known=known,
             )
         except ValueError:
             return self._refused(answer.request_id)
@@ -174,8 +185,12 @@ class DecisionLog:
             try:
                 self._put(Later(r, channel, at))
             except queue.Full:
-                self._drop(len(recommendations) - i)  # the queue will not drain in this loop
-                return i
+                if self.spill is None:
+                    self._drop(len(recommendations) - i)  # the queue will not drain meanwhile
+                    return i
+                for rest in recommendations[i:]:
+                    self.spill.put(Later(rest, channel, at))
+                break
         return len(recommendations)
 
     def close(self, timeout: float = CLOSE_TIMEOUT_S) -> bool:
@@ -186,6 +201,8 @@ class DecisionLog:
         self._deadline = time.monotonic() + timeout
         self._stop.set()
         self._thread.join(timeout + 1.0)
+        if self.spill is not None:
+            self.spill.stop()  # what it still holds stays in its file for the next start
         finished = not self._thread.is_alive()
         if finished:
             self.store.close()
@@ -198,6 +215,9 @@ class DecisionLog:
             self._put(entry)
             return True
         except queue.Full:
+            if self.spill is not None:
+                self.spill.put(entry)
+                return True
             self._drop(1)
             return False
 
@@ -211,13 +231,19 @@ class DecisionLog:
         now = time.monotonic()
         if now - self._render_error_logged_at >= RENDER_ERROR_LOG_EVERY_S:
             self._render_error_logged_at = now
-            log.exception("decision log: cannot store request %r (more are counted in "
-                          "recsys_decisions_dropped_total)", request_id)
+            log.exception(
+                "decision log: cannot store request %r (more are counted in "
+                "recsys_decisions_dropped_total)",
+                request_id,
+            )
         return False
 
     # --- writer thread ---------------------------------------------------------------------
     def _run(self) -> None:
         next_purge = time.monotonic()
+        if self.spill is not None:
+            for orphan in self.spill.orphans():  # a stopped process's answers first
+                self._adopt(orphan)
         while True:
             if self.retention_days and time.monotonic() >= next_purge and not self._stop.is_set():
                 next_purge = time.monotonic() + self._purge()
@@ -227,8 +253,35 @@ class DecisionLog:
             batch = self._take()
             if batch:
                 self._write(batch)
-            elif self._stop.is_set():
+            if self.spill is not None and self._queue.qsize() < self._batch_size:
+                if self._drain_spill():
+                    continue
+            if not batch and self._stop.is_set():
                 return
+
+    def _drain_spill(self) -> bool:
+        """Store one batch of spilled rows (the queue has room); True when there was one."""
+        assert self.spill is not None
+        rows, offset = self.spill.read(self._batch_size)
+        if not rows:
+            return False
+        try:
+            written = self.store.append_rows(rows)
+        except StoreUnavailable as exc:
+            log.debug("decision log: spilled rows wait for the store: %s", exc)
+            time.sleep(RETRY_FIRST_S)
+            return False
+        self.spill.drained(offset)
+        self._count_logged(written)
+        return True
+
+    def _adopt(self, orphan: Path) -> None:
+        try:
+            n = Spill.adopt(orphan, self.store.append_rows, self._batch_size)
+        except (StoreUnavailable, OSError, ValueError) as exc:
+            log.error("decision log: spill file %s not drained (kept for later): %s", orphan, exc)
+            return
+        self._count_logged(n)
 
     def _take(self) -> list[Queued]:
         """Up to batch_size answers: waits for the first, then lets the rest gather for flush_s.
@@ -358,6 +411,7 @@ def render_row(
         arm=r.arm,
         fallback=r.fallback,
         latency_ms=latency_ms,
+        known=not r.unknown_customer,
     )
 
 
@@ -392,6 +446,12 @@ def answer_json(items: Sequence[Item], removed: Removed | None) -> tuple[str, st
 # json.dumps(value, separators=(",", ":")), one encoder for every call; ensure_ascii (the
 # default) keeps NUL and odd characters escaped: text PostgreSQL can hold
 _dumps = json.JSONEncoder(separators=(",", ":")).encode
+
+
+def _render_one(entry: Queued) -> DecisionRow | None:
+    """One queued answer's row; None when it cannot be rendered (logged)."""
+    rows = _rendered([entry])
+    return rows[0] if rows else None
 
 
 def _rendered(batch: list[Queued]) -> list[DecisionRow]:

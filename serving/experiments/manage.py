@@ -21,7 +21,11 @@ from mlflow.exceptions import MlflowException
 from recsys.experiments import report as reports
 from recsys.experiments.model import CHALLENGER, Draft, Experiment, Status, check
 from recsys.settings import Settings
-from recsys.stores.sql_experiment_data import experiment_decisions, experiment_events
+from recsys.stores.sql_experiment_data import (
+    experiment_decisions,
+    experiment_events,
+    experiment_values,
+)
 from recsys.stores.sql_experiments import AuditEntry, ExperimentConflict, ExperimentStore
 from training.registry import Registry, RegistryError
 
@@ -178,7 +182,8 @@ class ExperimentManager:
     def _report(self, experiment: Experiment) -> reports.Report:
         decisions = experiment_decisions(self.data, experiment.id)
         events = experiment_events(self.data, experiment.start_at, decisions["customer_id"])
-        return reports.build(experiment, decisions, events, self.clock())
+        values = experiment_values(self.data, experiment.id)
+        return reports.build(experiment, decisions, events, self.clock(), values=values)
 
     def _registry(self) -> Registry:
         registry = Registry(self.settings.registered_model, self.settings.champion_alias)

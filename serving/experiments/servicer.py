@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 import grpc
 
 from recsys.experiments.model import ExperimentProblem, Status
+from recsys.experiments.report import Report
 from recsys.stores.sql_experiments import ExperimentConflict, ExperimentNotFound
 from serving._proto.recsys.v1 import experiments_pb2 as pb
 from serving._proto.recsys.v1 import experiments_pb2_grpc as pb_grpc
@@ -103,7 +104,7 @@ class ExperimentServicer(pb_grpc.ExperimentServiceServicer):
     async def Report(  # noqa: N802 - gRPC method names
         self, request: pb.ExperimentRef, context: grpc.aio.ServicerContext
     ) -> Any:
-        return report_to_pb(await self._run(self.manager.report, request.experiment_ref))
+        return _with_problems(await self._run(self.manager.report, request.experiment_ref))
 
     @_status
     async def Conclude(  # noqa: N802 - gRPC method names
@@ -123,5 +124,13 @@ class ExperimentServicer(pb_grpc.ExperimentServiceServicer):
             promoted=done.promoted,
             champion_version=done.champion_version,
             reasons=list(done.reasons),
-            report=report_to_pb(done.report),
+            report=_with_problems(done.report),
         )
+
+
+def _with_problems(report: Report) -> pb.ExperimentReport:
+    """The report's message with what keeps Conclude from promoting the challenger now, so
+    a client (the console) shows the server's own verdict rather than guessing it."""
+    message = report_to_pb(report)
+    message.promotion_problems.extend(ExperimentManager.promotion_problems(report))
+    return message

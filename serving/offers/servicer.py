@@ -6,6 +6,7 @@ keeps answering Recommend meanwhile.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from typing import Any, Final, TypeVar
@@ -34,6 +35,7 @@ from serving.transport.status import common_status, with_status
 
 Resp = TypeVar("Resp")
 ACTOR_HEADER: Final = "x-actor"
+_ACTOR_SPECIAL: Final = re.compile(r"[\\()\x00-\x1f\x7f-\x9f]")
 UNKNOWN_ACTOR: Final = "unknown"
 
 
@@ -58,6 +60,17 @@ def offer_status(exc: Exception) -> tuple[grpc.StatusCode, str] | None:
 _status = with_status(offer_status)
 
 
+def escaped_actor(declared: str) -> str:
+    """A declared actor that cannot pass for another: backslashes, brackets and control
+    characters escaped, so `x-actor: bob) (key:admin` stays one bracketed name."""
+    return _ACTOR_SPECIAL.sub(_escape_char, declared)
+
+
+def _escape_char(match: re.Match[str]) -> str:
+    char = match.group()
+    return f"\\{char}" if char in "\\()" else f"\\x{ord(char):02x}"
+
+
 def actor_of(metadata: Sequence[tuple[str, Any]] | None) -> str:
     """Who makes a change, for created_by/updated_by and the audit trail.
 
@@ -68,7 +81,7 @@ def actor_of(metadata: Sequence[tuple[str, Any]] | None) -> str:
     declared = UNKNOWN_ACTOR
     for name, value in metadata or ():
         if name.lower() == ACTOR_HEADER and isinstance(value, str) and value.strip():
-            declared = value.strip()
+            declared = escaped_actor(value.strip())
             break
     key = CALLER.get()
     if key is None:

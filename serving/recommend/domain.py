@@ -65,6 +65,7 @@ class Recommendation:
     experiment_id: str = ""  # the experiment that answered ("" for none) and its arm
     arm: str = ""
     fallback: bool = False  # the engine's fallback model ranked the items
+    unknown_customer: bool = False  # the snapshot does not know the customer (no history)
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,7 @@ from serving.recommend.domain import (
     UnknownProduct,
 )
 from serving.recommend.events_in import stored_events
+from serving.recommend.exploration import ExplorationSource
 from serving.recommend.similarity import item_similarity, top_similar
 from serving.recommend.suggest import ProductText, RecentReader, removed, row_items
 from serving.recommend.validation import ValidationError
@@ -71,6 +72,9 @@ class SuggestionService:
         self.holder = holder
         self.router = router  # None: no experiments; else it picks each request's arm
         self.offers = offers  # None: no offers are placed (tests, or no offer store)
+        self.exploration = (
+            ExplorationSource(store, settings.exploration) if settings.exploration.enabled else None
+        )
         self.answers = answers  # None: every answer is worked out afresh
         self.store = store
         self.settings = settings
@@ -134,10 +138,10 @@ class SuggestionService:
             mine = [ids[i] for i in rows_of]
             found = events if len(groups) == 1 else self._recent(model, mine)
             rows = self._items(model, mine, [None] * len(mine), channel, k, exclude,
-                               request_id, now, found)
-            for i, (items, removals, fell_back) in zip(rows_of, rows, strict=True):
+                               request_id, now, found, arm)
+            for i, (items, removals, fell_back, unknown) in zip(rows_of, rows, strict=True):
                 results[i] = Recommendation(ids[i], items, model.version, request_id, removals,
-                                            experiment_id, arm, fell_back)
+                                            experiment_id, arm, fell_back, unknown)
         return BatchRecommendation(tuple(r for r in results if r is not None), loaded.version,
                                    request_id)
 
@@ -248,18 +252,21 @@ class SuggestionService:
             and events is not None  # the store was read, and
             and not len(events)  # it holds no event of the customer since the snapshot
             and not (self.offers is not None and self.offers.book.live(now, channel))
+            # an exploring answer is drawn afresh for every request
+            and not self.settings.exploration.share_for(channel)
         )
         answers = self.answers if keep else None
         generation = (loaded.version, id(loaded.engine), now.date())
         key = (customer_id, channel, k)
         if answers is not None and (value := answers.get(generation, key)) is not None:
             return Kept(customer_id, loaded.version, request_id, value)
-        [(items, removals, fell_back)] = self._items(
-            loaded, [customer_id], [profile], channel, k, exclude, request_id, now, events
+        [(items, removals, fell_back, unknown)] = self._items(
+            loaded, [customer_id], [profile], channel, k, exclude, request_id, now, events,
+            routed.arm if routed is not None else "",
         )
         tag = ("", "") if routed is None else (routed.experiment_id, routed.arm)
         answer = Recommendation(
-            customer_id, items, loaded.version, request_id, removals, *tag, fell_back
+            customer_id, items, loaded.version, request_id, removals, *tag, fell_back, unknown
         )
         if answers is None or any(i.offer_id for i in items):  # (an offer started meanwhile)
             return answer
@@ -277,10 +284,11 @@ class SuggestionService:
         request_id: str,
         now: datetime,
         events: RecentEvents | None,
-    ) -> list[tuple[tuple[Item, ...], Removed, bool]]:
-        """Per customer: the ranked items (offers placed), what each hard rule removed, and
-        whether the fallback model ranked them; `events`: theirs since the snapshot (None:
-        the store could not be read)."""
+        arm: str = "",
+    ) -> list[tuple[tuple[Item, ...], Removed, bool, bool]]:
+        """Per customer: the ranked items (offers placed), what each hard rule removed,
+        whether the fallback model ranked them and whether the customer was unknown to the
+        snapshot; `events`: theirs since the snapshot (None: the store could not be read)."""
         engine = loaded.engine
         offers = None
         if self.offers is not None:
@@ -294,7 +302,13 @@ class SuggestionService:
             events=self._new_events(events, now),
             exclude=exclude,
             offers=offers,
-            ranking=self.settings.ranking,
+            ranking=self.settings.ranking.for_arm(arm),
+            exploration=(
+                self.exploration.run(engine, loaded.version, channel)
+                if self.exploration is not None and self.settings.exploration.in_arm(arm)
+                else None
+            ),
+            recent_days=self.settings.reason_recent_days,
         )
         try:
             out = engine.answer(request)
@@ -305,8 +319,8 @@ class SuggestionService:
                 field, problem = "context", str(exc)
             raise ValidationError(field, problem) from exc
         text = self._text.get(loaded.version, engine)
-        fallback = out.fallback.tolist()
+        fallback, unknown = out.fallback.tolist(), (~out.known).tolist()
         return [
-            (row_items(text, out, row), removed(text, out, row), fallback[row])
+            (row_items(text, out, row), removed(text, out, row), fallback[row], unknown[row])
             for row in range(len(customer_ids))
         ]

@@ -30,6 +30,7 @@ from serving.recommend.answer_cache import Kept
 from serving.recommend.service import SuggestionService
 from serving.recommend.validation import ValidationError, check_event_count, request_id_or_new
 from serving.transport.auth import CALLER
+from serving.transport.limits import BYTES_PER_ITEM, ResponseBudget
 from serving.transport.logs import bind_request_id
 from serving.transport.metrics import ServingMetrics
 from serving.transport.status import common_status, with_status
@@ -50,8 +51,10 @@ class RecommendationServicer(pb_grpc.RecommendationServiceServicer):
         metrics: ServingMetrics | None = None,
         blocking: Executor | None = None,
         decision_log: DecisionLog | None = None,
+        budget: ResponseBudget | None = None,
     ) -> None:
         self.service = service
+        self.budget = budget  # bytes of batch answers that may wait for slow readers
         self.metrics = metrics
         self.blocking = blocking  # where calls that wait (store writes, big batches) run
         self.decision_log = decision_log  # answers are queued for it (never waited on)
@@ -87,9 +90,10 @@ class RecommendationServicer(pb_grpc.RecommendationServiceServicer):
                 kept: Encoded = out.value
                 if self.decision_log is not None:
                     self.decision_log.submit_json(
-                        out, request.channel, kept.items_json, kept.removed_json
+                        out, request.channel, kept.items_json, kept.removed_json,
+                        known=not kept.unknown_customer,
                     )
-                return kept.items + _envelope(out)
+                return kept.items + _envelope(out, kept.unknown_customer)
             response = _recommendation(out)
             if out.arm:
                 seconds = time.perf_counter() - started
@@ -106,6 +110,8 @@ class RecommendationServicer(pb_grpc.RecommendationServiceServicer):
         self, request: pb.RecommendBatchRequest, context: grpc.aio.ServicerContext
     ) -> Any:
         rid = request_id_or_new(request.request_id, self.service.limits)
+        if self.budget is not None and not self._charge(request, context):
+            return None
         with bind_request_id(rid):
             # many customers take many milliseconds: off the loop, so single calls go on
             out = await self._off_loop(
@@ -123,6 +129,23 @@ class RecommendationServicer(pb_grpc.RecommendationServiceServicer):
                 model_version=out.model_version,
                 request_id=out.request_id,
             )
+
+    def _charge(self, request: pb.RecommendBatchRequest, context: Any) -> bool:
+        """Charge the answer's bytes to the budget until the call ends; refuse when full."""
+        assert self.budget is not None
+        channel = self.service.settings.channels.get(request.channel)
+        k = request.k or (channel.default_k if channel else self.service.limits.max_k)
+        cost = len(request.customer_ids) * max(1, k) * BYTES_PER_ITEM
+        if not self.budget.charge(cost):
+            context.set_code(grpc.StatusCode.RESOURCE_EXHAUSTED)
+            context.set_details(
+                f"answers waiting to be sent fill this server's budget "
+                f"({self.budget.max_bytes // 2**20} MiB): retry with backoff"
+            )
+            return False
+        # the call ends once its answer is sent, or cancelled, or its connection is gone
+        context.add_done_callback(lambda _context: self.budget.release(cost))
+        return True
 
     @_status
     async def SimilarProducts(  # noqa: N802 - gRPC method names
@@ -178,11 +201,16 @@ class Encoded:
     items: bytes  # RecommendResponse's field 1; with `_envelope` appended, the whole response
     items_json: str  # the decision log's JSON of the items
     removed_json: str  # and of the removals
+    unknown_customer: bool = False
 
 
 def encoded(answer: d.Recommendation) -> Encoded:
     """What the answer cache keeps of `answer` (its items and removals, not its ids)."""
-    return Encoded(items_wire(answer.items), *answer_json(answer.items, answer.removed))
+    return Encoded(
+        items_wire(answer.items),
+        *answer_json(answer.items, answer.removed),
+        answer.unknown_customer,
+    )
 
 
 def add_to_server(servicer: RecommendationServicer, server: grpc.aio.Server) -> None:
@@ -234,9 +262,12 @@ def _bytes_or(serialize: Callable[[Any], bytes]) -> Callable[[Any], bytes]:
     return serializer
 
 
-def _envelope(r: d.Recommendation | Kept[Encoded]) -> bytes:
+def _envelope(r: d.Recommendation | Kept[Encoded], unknown_customer: bool = False) -> bytes:
     return pb.RecommendResponse(
-        model_version=r.model_version, request_id=r.request_id, customer_id=r.customer_id
+        model_version=r.model_version,
+        request_id=r.request_id,
+        customer_id=r.customer_id,
+        unknown_customer=unknown_customer,
     ).SerializeToString()
 
 
@@ -267,6 +298,7 @@ def _recommendation(r: d.Recommendation) -> pb.RecommendResponse:
         model_version=r.model_version,
         request_id=r.request_id,
         customer_id=r.customer_id,
+        unknown_customer=r.unknown_customer,
         experiment_id=r.experiment_id,
         arm=r.arm,
     )

@@ -39,6 +39,10 @@ log = logging.getLogger(__name__)
 AUTH_OFF_WARNING: Final = (
     "authentication is OFF (RECSYS_AUTH_REQUIRED=false): any client may call every method"
 )
+PLAINTEXT_KEYS_WARNING: Final = (
+    "authentication is on without TLS: API keys travel in clear text; set RECSYS_TLS_CERT_FILE "
+    "and RECSYS_TLS_KEY_FILE, or terminate TLS in front of the server on a trusted network"
+)
 HEADER: Final = "authorization"
 SCHEME: Final = "bearer"
 MAX_CACHED: Final = 10_000  # distinct keys (good and bad) remembered at once
@@ -101,9 +105,14 @@ class KeyCache:
 
 def bearer(metadata: Sequence[tuple[str, Any]] | None) -> str | Refusal:
     """The key from `authorization: Bearer <key>` metadata, or why there is none usable."""
-    for name, value in metadata or ():
-        if name.lower() != HEADER:
-            continue
+    given = [value for name, value in metadata or () if name.lower() == HEADER]
+    if len(given) > 1:
+        # which one a proxy or a server honours differs: an ambiguous caller is no caller
+        return Refusal(
+            grpc.StatusCode.UNAUTHENTICATED,
+            f"{len(given)} authorization headers: send exactly one 'Bearer <API key>'",
+        )
+    for value in given:
         scheme, _, token = (value if isinstance(value, str) else "").strip().partition(" ")
         if scheme.lower() != SCHEME or not token.strip():
             return Refusal(
@@ -263,6 +272,8 @@ def auth_interceptors(settings: Settings, blocking: Executor | None = None) -> l
     if not settings.auth_required:
         log.warning(AUTH_OFF_WARNING)
         return []
+    if settings.tls_cert_file is None:
+        log.warning(PLAINTEXT_KEYS_WARNING)
     store = open_key_store(settings.resolved_database_url)
     cache = KeyCache(store.authenticate, settings.auth_cache_seconds)
     return [AuthInterceptor(cache, blocking)]

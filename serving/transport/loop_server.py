@@ -35,6 +35,7 @@ class LoopServer:
         interceptors: list[Any],
         options: list[tuple[str, Any]],
         executor: Executor,
+        maximum_concurrent_rpcs: int | None = None,
     ) -> None:
         """Create the server on a new loop thread; `setup` adds services and returns the port.
 
@@ -53,7 +54,11 @@ class LoopServer:
         async def create() -> tuple[grpc.aio.Server, int]:
             # created inside the loop: grpc.aio binds a server to the loop it is made in
             server = grpc.aio.server(
-                migration_thread_pool=executor, interceptors=interceptors, options=options
+                migration_thread_pool=executor,
+                interceptors=interceptors,
+                options=options,
+                # past it grpc.aio answers RESOURCE_EXHAUSTED at once, without running the call
+                maximum_concurrent_rpcs=maximum_concurrent_rpcs,
             )
             return server, setup(server)
 

@@ -197,7 +197,7 @@ class ServingMetrics:
         """The metrics in the Prometheus text format."""
         return generate_latest(self.registry)
 
-    def start_http(self, port: int, addr: str = "0.0.0.0") -> int:
+    def start_http(self, port: int, addr: str = "127.0.0.1") -> int:
         """Serve /metrics over HTTP on `port` (0 = any free port); returns the bound port."""
         if self._http is not None:
             raise RuntimeError(f"metrics HTTP server already running on {self._http.server_port}")

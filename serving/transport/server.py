@@ -56,7 +56,14 @@ from serving.recommend.servicer import Encoded, RecommendationServicer, encoded
 from serving.recommend.servicer import add_to_server as add_recommendation_service
 from serving.recommend.store_guard import guard_reads
 from serving.transport.auth import auth_interceptors
+from serving.transport.customer_bound import CustomerInterceptor, DistinctCustomers
 from serving.transport.health import LoopHealth
+from serving.transport.limits import (
+    LimitMetrics,
+    RateLimiter,
+    RateLimitInterceptor,
+    ResponseBudget,
+)
 from serving.transport.logs import configure_json_logging
 from serving.transport.loop_server import LoopServer
 from serving.transport.metrics import AioMetricsInterceptor, ServingMetrics
@@ -99,11 +106,13 @@ def build(
     metrics: ServingMetrics | None = None,
     threads: int = DEFAULT_THREADS,
     reuse_port: bool = False,
+    rate_share: float = 1.0,
 ) -> Built:
     """Wire service, health, reflection and metrics onto a server bound to `port`.
 
     The server is a grpc.aio server on its own loop thread (see serving.transport.loop_server);
-    `threads` is the pool for what waits (store writes, large batches, health).
+    `threads` is the pool for what waits (store writes, large batches, health);
+    `rate_share` is this process's share of each key's rate limit (1/N of N processes).
     """
     holder = holder if holder is not None else ModelHolder()
     store = store if store is not None else open_event_store(settings.resolved_database_url)
@@ -135,12 +144,16 @@ def build(
     )
     service.router = experiments.router
     decisions = _decision_log(settings, metrics)
+    limit_metrics = LimitMetrics(metrics.registry)
+    budget = ResponseBudget(int(settings.server.waiting_answers_mb * 2**20), limit_metrics)
     health_servicer = _health(holder)
     address = f"{host}:{port}"
 
     def setup(server: grpc.aio.Server) -> int:
         add_recommendation_service(
-            RecommendationServicer(service, metrics, blocking=pool, decision_log=decisions),
+            RecommendationServicer(
+                service, metrics, blocking=pool, decision_log=decisions, budget=budget
+            ),
             server,
         )
         offers_pb2_grpc.add_OfferServiceServicer_to_server(
@@ -176,6 +189,11 @@ def build(
         interceptors=[
             AioMetricsInterceptor(metrics),
             *auth_interceptors(settings, pool),
+            # inside auth: it knows the caller's key
+            RateLimitInterceptor(
+                RateLimiter(settings.server.rate, share=rate_share), limit_metrics
+            ),
+            _customer_interceptor(settings, metrics),
             UndecodableInterceptor(),
         ],
         options=[
@@ -183,8 +201,11 @@ def build(
             # several processes may share a port only when asked to: a second server
             # started by mistake on a busy port must fail, not silently take half the calls
             ("grpc.so_reuseport", 1 if reuse_port else 0),
+            # one connection cannot hold more calls than this open (a slow reader's included)
+            ("grpc.max_concurrent_streams", settings.server.max_streams_per_connection),
         ],
         executor=pool,
+        maximum_concurrent_rpcs=settings.server.max_concurrent_rpcs,
     )
     if decisions is not None:
         decisions.start()
@@ -216,6 +237,24 @@ def build_server(
         reuse_port=reuse_port,
     )
     return built.server, built.port
+
+
+def _customer_interceptor(settings: Settings, metrics: ServingMetrics) -> CustomerInterceptor:
+    """Distinct customers per key counted; customer tokens checked when they are required."""
+    watch = DistinctCustomers(
+        metrics.registry,
+        settings.enumeration_alert_customers,
+        settings.enumeration_window_minutes * 60,
+    )
+    key = None
+    if settings.customer_tokens == "required":
+        if settings.customer_token_key is None:
+            raise ValueError(
+                "RECSYS_CUSTOMER_TOKENS=required needs RECSYS_CUSTOMER_TOKEN_KEY (the key the "
+                "channels' backends sign customer tokens with)"
+            )
+        key = settings.customer_token_key.get_secret_value().encode()
+    return CustomerInterceptor(watch, key, settings.customer_token_max_age_seconds)
 
 
 def _admin(settings: Settings, holder: ModelHolder, pool: futures.Executor) -> AdminServicer:
@@ -250,6 +289,8 @@ def _decision_log(settings: Settings, metrics: ServingMetrics) -> DecisionLog | 
         queue_size=settings.decision_queue_size,
         retention_days=settings.decision_retention_days,
         metrics=metrics,
+        # a burst past the queue goes to a local file, drained into the store after it
+        spill_dir=settings.home / "decision-spill",
     )
 
 
@@ -281,18 +322,36 @@ def serve(settings: Settings, port: int, workers: int = 1, metrics_port: int = 0
     _run_workers(settings, port, workers, metrics_port)
 
 
-def run_process(settings: Settings, port: int, metrics_port: int, *, reuse_port: bool) -> None:
+def run_process(
+    settings: Settings, port: int, metrics_port: int, *, reuse_port: bool, rate_share: float = 1.0
+) -> None:
     """One server process: start serving (NOT_SERVING), load the model, follow the alias."""
     configure_json_logging()
     metrics = ServingMetrics(settings.channels, settings.event_types)
     holder = ModelHolder()
-    built = build(settings, port=port, holder=holder, metrics=metrics, reuse_port=reuse_port)
+    built = build(
+        settings,
+        port=port,
+        host=settings.grpc_host,
+        holder=holder,
+        metrics=metrics,
+        reuse_port=reuse_port,
+        rate_share=rate_share,
+    )
     follower = ModelFollower(settings, holder, metrics=metrics)
     stop = _stop_on_signals()
     built.server.start()
     if metrics_port:
-        metrics.start_http(metrics_port)
-    log.info("listening", extra={"port": built.port, "metrics_port": metrics_port})
+        metrics.start_http(metrics_port, addr=settings.metrics_host)
+    log.info(
+        "listening",
+        extra={
+            "host": settings.grpc_host,
+            "port": built.port,
+            "metrics_host": settings.metrics_host,
+            "metrics_port": metrics_port,
+        },
+    )
     follower.load_initial()  # swaps into the holder, which turns health SERVING
     _freeze_heap()
     follower.start()
@@ -348,7 +407,8 @@ def _run_workers(settings: Settings, port: int, workers: int, metrics_port: int)
         ctx.Process(
             target=run_process,
             args=(settings, port, metrics_port + i if metrics_port else 0),
-            kwargs={"reuse_port": True},
+            # the kernel spreads connections evenly: each process keeps 1/N of a key's rate
+            kwargs={"reuse_port": True, "rate_share": 1.0 / workers},
             name=f"recsys-serve-{i}",
         )
         for i in range(workers)

@@ -26,7 +26,9 @@ def stack(model: Trained, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         yield found
 
 
-@pytest.fixture(scope="session")
+# Package scope, not session: Playwright's sync API keeps an event loop marked running in
+# this thread while it is open, so a later test's asyncio.run() on the same worker would fail.
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
     """Debian's Chromium under Playwright (its own browser download cannot work here)."""
     with sync_playwright() as p:

@@ -27,7 +27,7 @@ from tests.serving.trained import Trained
 CHROMIUM = Path(os.environ.get("RECSYS_CHROMIUM", "/usr/bin/chromium"))
 SCREENSHOTS = Path(os.environ.get("RECSYS_SCREENSHOTS", ROOT / "var" / "console-screenshots"))
 STARTUP_S = 60.0
-REFRESH_S = "1"  # offers re-read every second: the tests wait less
+REFRESH_S = "1"  # offers and experiments re-read every second: the tests wait less
 
 
 @dataclass(frozen=True)
@@ -58,6 +58,7 @@ def running_stack(model: Trained, base: Path, **console_env: str) -> Iterator[St
         url,
         RECSYS_AUTH_REQUIRED="true",
         RECSYS_OFFER_REFRESH_SECONDS=REFRESH_S,
+        RECSYS_EXPERIMENT_REFRESH_SECONDS=REFRESH_S,
     )
     console = None
     channel = None

@@ -15,7 +15,7 @@ from tests.console.servers import Stack
 from tests.serving.trained import Trained
 
 PHONE = {"width": 390, "height": 844}
-PAGES = ("offers", "offers/new", "models")
+PAGES = ("offers", "offers/new", "experiments", "models")
 
 
 def test_an_admin_sees_why_a_customer_was_shown_what(

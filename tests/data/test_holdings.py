@@ -195,3 +195,9 @@ def test_unsorted_holdings_hold_the_same_rows(tiny_bank_data):
     unsorted = holdings_at(tiny_bank_data.events, tiny_bank_data.products, None, sort=False)
     assert unsorted.sort(unsorted.columns).equals(sorted_)
     assert sorted_.height > 0
+
+
+def test_moves_that_all_cancel_out_hold_nothing_new() -> None:
+    # every cell's moves net to zero: the replay once raised IndexError on its empty reduce
+    ev = events(("C1", "CC", "purchase", day(2)), ("C1", "CC", "close", day(2)))
+    assert_frame_equal(holdings_at(ev, PRODUCTS, None), table())

@@ -280,3 +280,24 @@ def test_save_load_gives_identical_results(engine: Engine, today: date, tmp_path
             loaded.recommend_frame(ids, 5, holdings=holdings, channel=channel, at=today),
             engine.recommend_frame(ids, 5, holdings=holdings, channel=channel, at=today),
         )
+
+
+def test_product_masks_kept_per_day_and_channel_match_fresh_ones(engine: Engine, today: date):
+    from recsys.engine.engine import PRODUCT_MASKS_KEPT
+    from recsys.rules import product_masks
+
+    for offset in range(PRODUCT_MASKS_KEPT + 3):  # past the limit: the kept ones are dropped
+        day = today + timedelta(days=offset * 17)
+        for channel in CHANNELS:
+            kept = engine.product_masks(day, channel)
+            assert engine.product_masks(day, channel) is kept
+            fresh = product_masks(
+                engine.catalog,
+                at=day,
+                channel=channel,
+                excluded_categories=engine.excluded_for(channel),
+            )
+            assert {r: m.tolist() for r, m in kept.items()} == {
+                r: m.tolist() for r, m in fresh.items()
+            }
+    assert len(engine._product_masks) <= PRODUCT_MASKS_KEPT

@@ -217,3 +217,29 @@ def test_a_recorded_purchase_leaves_the_next_suggestions(engine, today) -> None:
     after = engine.answer(Request([customer], 5, at_noon(today), events=new, reasons=0))
     assert offered[0] not in after.ids[0].tolist()
     assert not after.masks["held"][0, offered[0]]
+
+
+def test_only_moves_that_cancel_out_leave_the_holdings(tiny_snapshot: Snapshot) -> None:
+    # a buy and a cancel at one instant are the customer's only moves: the replay found no
+    # cell left to reduce and raised IndexError, failing the whole request
+    events = frame(("c1", "p5", "purchase", at(1)), ("c1", "p5", "close", at(1)))
+    state = overlay(tiny_snapshot, ["c1"], events)
+    assert held(tiny_snapshot, state, 0) == {"p1": 1.0, "p4": 1.0}
+
+
+def test_last_purchase_and_look_move_to_the_newest_event(tiny_snapshot: Snapshot) -> None:
+    before = batch_state(tiny_snapshot, ["c4", "c1"])
+    events = frame(("c4", "p2", "view", at(1)), ("c4", "p2", "click", at(2)),
+                   ("c4", "p3", "purchase", at(3)), ("c4", "p3", "close", at(4)),
+                   ("c1", "p1", "impression", at(5)))
+    state = overlay(tiny_snapshot, ["c4", "c1"], events)
+    p2, p3 = tiny_snapshot.product_map.to_internal(["p2", "p3"])
+    micros = {d: (at(d) - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
+              for d in (2, 3)}
+    assert state.looked_at[0, p2] == micros[2] and state.bought_at[0, p3] == micros[3]
+    changed = np.zeros_like(state.looked_at, dtype=bool)
+    changed[0, p2] = True
+    np.testing.assert_array_equal(state.looked_at[~changed], before.looked_at[~changed])
+    changed[:] = False
+    changed[0, p3] = True
+    np.testing.assert_array_equal(state.bought_at[~changed], before.bought_at[~changed])

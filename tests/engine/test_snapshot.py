@@ -31,6 +31,8 @@ def assert_snapshots_equal(a: Snapshot, b: Snapshot) -> None:
     assert a.customer_map == b.customer_map and a.product_map == b.product_map
     assert_csr_equal(a.history, b.history)
     assert_csr_equal(a.held, b.held)
+    assert_csr_equal(a.bought_at, b.bought_at)
+    assert_csr_equal(a.looked_at, b.looked_at)
     assert a.as_of == b.as_of
 
 
@@ -81,3 +83,36 @@ def test_events_after_as_of_are_ignored(bank: BankData, as_of: datetime, setting
     full = build_snapshot(bank, as_of, settings)
     assert full.history.nnz > early.history.nnz
     assert np.diff(full.history[rows].indptr).min() > 0
+
+
+def moments_of(snapshot: Snapshot, name: str) -> dict[tuple[str, str], int]:
+    coo = getattr(snapshot, name).tocoo()
+    cs, ps = snapshot.customer_map.ids[coo.row], snapshot.product_map.ids[coo.col]
+    values = coo.data.tolist()
+    return {(c, p): int(v) for c, p, v in zip(cs.tolist(), ps.tolist(), values, strict=True)}
+
+
+def test_last_purchase_and_last_look_are_the_newest_such_events(
+    snapshot: Snapshot, bank: BankData
+) -> None:
+    kept = bank.events.filter(pl.col(C.timestamp) <= snapshot.as_of)
+    for name, kinds in (("bought_at", ["purchase"]), ("looked_at", ["view", "click"])):
+        expected = (
+            kept.filter(pl.col(C.event).is_in(kinds))
+            .group_by(C.customer_id, C.product_id)
+            .agg(pl.col(C.timestamp).max().dt.epoch("us"))
+        )
+        want = {(c, p): t for c, p, t in expected.iter_rows()}
+        assert want and moments_of(snapshot, name) == want
+
+
+def test_a_snapshot_saved_without_moments_loads_with_none(
+    snapshot: Snapshot, tmp_path: Path
+) -> None:
+    # engines registered before the moments were kept: no reason may cite a purchase date
+    snapshot.save(tmp_path / "snap")
+    (tmp_path / "snap" / "bought_at.npz").unlink()
+    (tmp_path / "snap" / "looked_at.npz").unlink()
+    old = Snapshot.load(tmp_path / "snap", snapshot.as_of)
+    assert old.bought_at.nnz == 0 and old.looked_at.nnz == 0
+    assert old.bought_at.shape == snapshot.history.shape

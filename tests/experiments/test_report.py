@@ -140,3 +140,41 @@ def test_suitability_violations_read_from_the_log_row() -> None:
     items = json.dumps([{"product_id": "P1"}, {"product_id": "P2"}])
     assert suitability_violations(items, json.dumps({"suitability": ["P3"]})) == 0
     assert suitability_violations(items, json.dumps({"suitability": ["P2"], "held": ["P1"]})) == 1
+
+
+def test_value_per_1000_answers_sums_the_attributed_purchases_margins() -> None:
+    d = decisions(
+        [
+            ("a", "champion", "r1", T0),
+            ("a", "champion", "r2", T0 + H),
+            ("b", "champion", "r3", T0),
+            ("c", "control", "r4", T0),
+        ]
+    )
+    e = events(
+        [
+            ("a", "P1", "impression", T0, "r1"),
+            ("a", "P1", "purchase", T0 + H, ""),
+            ("b", "P2", "impression", T0, "r3"),
+            ("b", "P2", "purchase", T0 + H, ""),
+            ("b", "P9", "purchase", T0 + H, ""),  # never shown: no value
+            ("c", "P1", "impression", T0, "r4"),
+        ]
+    )
+    r = build(experiment(), d, e, T0 + 3 * H, values={"P1": 100.0, "P2": 20.0, "P9": 1e6})
+    champion, control = r.arm("champion"), r.arm("control")
+    assert (champion.answers, champion.value) == (3, 120.0)
+    assert champion.value_per_1000_answers == pytest.approx(40_000.0)  # 120 over 3 answers
+    assert champion.value_per_1000_low < 40_000.0 < champion.value_per_1000_high
+    assert (control.answers, control.value, control.value_per_1000_answers) == (1, 0.0, 0.0)
+
+
+def test_values_are_read_off_the_logged_items() -> None:
+    from recsys.experiments.value import values_of
+
+    rows = [
+        json.dumps([{"product_id": "P1", "value": 12.5}, {"product_id": "P2"}]),
+        json.dumps([{"product_id": "P1", "value": 13.0}]),
+        "[]",
+    ]
+    assert values_of(rows) == {"P1": 13.0}

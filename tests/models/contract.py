@@ -157,6 +157,24 @@ class RecommenderContract:
             assert set(reasons[0].related_products) <= {A, B}
             assert "often add" in reasons[0].render(lambda p: f"product {p}")
 
+    def test_explain_cites_only_citable_products_never_the_product(
+        self, model: Recommender, batch
+    ) -> None:
+        # what the request path passes: the products the customer's facts support
+        hist, _, feats = batch
+        products = list(range(N_PRODUCTS))
+        rng = np.random.default_rng(0)
+        for r in range(hist.shape[0]):
+            citable = rng.random(N_PRODUCTS) < 0.5
+            found = model.explain_products(
+                hist[r], products, 3, features=feats[r : r + 1], citable=citable
+            )
+            for p, reasons in zip(products, found, strict=True):
+                cited = {q for reason in reasons for q in reason.related_products}
+                assert p not in cited and all(citable[q] for q in cited), (r, p, reasons)
+        with pytest.raises(ValueError, match="citable"):
+            model.explain_products(hist[0], [0], features=feats[:1], citable=np.ones(2, bool))
+
     def test_explain_products_equals_explain(self, model: Recommender, batch) -> None:
         # what a request asks: several products of one customer at once, same reasons
         hist, _, feats = batch

@@ -13,9 +13,10 @@ from recsys.models.popularity import PopularityRecommender
 from .planted import planted
 
 
-def test_families_are_the_seven_models() -> None:
+def test_families_are_the_eight_models() -> None:
     assert sorted(FAMILIES) == [
         "als",
+        "blend",
         "bpr",
         "itemknn",
         "lightfm",

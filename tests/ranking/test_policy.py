@@ -43,3 +43,11 @@ def test_ranking_config_refuses_negative_values_and_unknown_policies() -> None:
         RankingConfig(levers={"term_deposit": -1.0})
     with pytest.raises(ValidationError, match="policy"):
         RankingConfig(policy="random")  # type: ignore[arg-type]
+
+
+def test_an_experiment_arm_may_rank_by_another_policy() -> None:
+    config = RankingConfig(arm_policies={"challenger": "value"})
+    assert config.for_arm("challenger").policy == "value"
+    assert config.for_arm("champion") is config and config.for_arm("") is config
+    with pytest.raises(ValidationError):
+        RankingConfig(arm_policies={"challenger": "random"})  # type: ignore[dict-item]

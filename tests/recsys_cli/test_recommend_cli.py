@@ -24,6 +24,9 @@ def test_prints_a_table_with_reasons_per_customer(running: Running, model: Train
     assert f"{known} on mobile (model v1)" in result.output
     assert "NEW-cli on mobile (model v1)" in result.output
     assert "popular" in result.output and "request " in result.output
+    # the unknown customer is said to be unknown, the known one is not
+    assert "customer 'NEW-cli' is unknown to model v1" in result.output
+    assert f"customer '{known}' is unknown" not in result.output
 
 
 def test_context_and_k_reach_the_server(running: Running) -> None:  # noqa: F811

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 
 from recsys.columns import Columns as C
-from recsys.rules import RULES, combine, masked_topk, rule_masks
+from recsys.rules import PRODUCT_RULES, RULES, combine, masked_topk, product_masks, rule_masks
 from tests.rules.conftest import catalog_of, customers_of, rule_inputs
 
 AT = date(2024, 6, 1)
@@ -166,3 +166,23 @@ def test_offers_never_allow_more_than_organic(inputs):
     organic = _run(inputs | {"for_offers": False})[1]
     offers = _run(inputs | {"for_offers": True})[1]
     assert not (offers & ~organic).any()
+
+
+@settings(max_examples=60, deadline=None)
+@given(rule_inputs())
+def test_kept_product_masks_give_the_same_rules_as_fresh_ones(inputs):
+    fresh, allowed = _run(inputs)
+    kept = product_masks(
+        inputs["catalog"],
+        at=inputs["at"],
+        channel=inputs["channel"],
+        excluded_categories=inputs["excluded_categories"],
+    )
+    masks, again = _run({**inputs, "products": kept})
+    assert set(kept) == set(PRODUCT_RULES)
+    assert np.array_equal(allowed, again)
+    for rule, mask in masks.items():
+        assert np.array_equal(mask, fresh[rule]), rule
+        if rule in PRODUCT_RULES:
+            with pytest.raises(ValueError, match="read-only"):
+                mask[...] = True  # a request cannot change what every other request reads

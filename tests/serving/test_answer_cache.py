@@ -114,7 +114,7 @@ def answer(product: str) -> Recommendation:
             "savings",
             0.75,
             1,
-            (ShownReason("co_held", "often added"), ShownReason("popular", "popular")),
+            (ShownReason("hold:CA01", "you hold it"), ShownReason("popular_like_you", "popular")),
         ),
         Item("CA01", "Current account", "account", 0.5, 2, (ShownReason("popular", "p"),), "o-1"),
     )

@@ -308,3 +308,45 @@ def test_an_offer_change_is_recorded_as_made_by_the_verified_key(
         timeout=10,
     )
     assert alone.offer.created_by == f"key:{name}"
+
+
+def test_two_authorization_headers_are_unauthenticated(secured: Secured) -> None:
+    """Whichever one a proxy would honour, the server honours neither."""
+    good, other = secured.key["channel"], secured.key["admin"]
+    for metadata in ((*auth(good), *auth(other)), (*auth(good), *auth(good))):
+        error = refused(secured.stub.Recommend, RECOMMEND, metadata)
+        assert error.code() == grpc.StatusCode.UNAUTHENTICATED
+        assert error.details().startswith("2 authorization headers"), error.details()
+        assert good.split("_")[-1] not in error.details()
+
+
+def test_auth_without_tls_warns_that_keys_travel_in_clear(
+    model: Trained, caplog: pytest.LogCaptureFixture
+) -> None:
+    from serving.transport.auth import PLAINTEXT_KEYS_WARNING, auth_interceptors
+
+    settings = model.settings.model_copy(update={"auth_required": True})
+    with caplog.at_level(logging.WARNING, logger="serving.transport.auth"):
+        auth_interceptors(settings)
+    assert [r.getMessage() for r in caplog.records] == [PLAINTEXT_KEYS_WARNING]
+
+
+def test_a_declared_actor_cannot_pass_for_a_key(secured: Secured, model: Trained) -> None:
+    from tests.serving.test_offer_service import message
+
+    secret = secured.key["marketing"]
+    name = secured.keys.get(secret.split("_")[1]).name
+    stub = offers_pb2_grpc.OfferServiceStub(secured.channel)
+    # gRPC itself refuses control characters in metadata: brackets and backslashes get through
+    metadata = [*auth(secret), ("x-actor", "ann) (key:admin\\")]
+    draft = message(model, status=offers_pb2.OFFER_STATUS_DRAFT)
+    out = stub.CreateOffer(
+        offers_pb2.CreateOfferRequest(offer=draft), metadata=metadata, timeout=10
+    )
+    assert out.offer.created_by == f"key:{name} (ann\\) \\(key:admin\\\\)"
+
+
+def test_control_characters_of_a_declared_actor_are_escaped() -> None:
+    from serving.offers.servicer import escaped_actor
+
+    assert escaped_actor("a\x1b[2Jb\x00") == "a\\x1b[2Jb\\x00"

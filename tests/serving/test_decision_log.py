@@ -36,7 +36,7 @@ def recommendation(customer: str, request_id: str) -> Recommendation:
             "credit_card",
             0.9,
             1,
-            (ShownReason("co_held", "customers like you hold it"),),
+            (ShownReason("hold:CA01", "you hold Current; others add this"),),
             "spring",
         ),
         Item("CA01", "Current account", "account", 0.4, 2, ()),
@@ -80,7 +80,7 @@ def test_the_row_keeps_items_reasons_offers_and_only_rules_that_removed() -> Non
             "product_id": "CC01",
             "name": "Gold card",
             "score": 0.9,
-            "reasons": [{"code": "co_held", "text": "customers like you hold it"}],
+            "reasons": [{"code": "hold:CA01", "text": "you hold Current; others add this"}],
             "offer_id": "spring",
         },
         {
@@ -329,7 +329,7 @@ def test_close_cuts_the_gathering_wait_short_and_writes_what_it_holds(url: str) 
             ),
             rank=st.integers(1, 50),
             reasons=st.lists(
-                st.builds(ShownReason, st.sampled_from(["co_held", "popular"]), st.text()),
+                st.builds(ShownReason, st.sampled_from(["hold:CA01", "offer:o1"]), st.text()),
                 max_size=3,
             ).map(tuple),
             offer_id=st.one_of(st.just(""), st.text(min_size=1, max_size=6)),

@@ -108,6 +108,16 @@ def test_every_answer_is_logged_and_audit_shows_it(
                 "score": pytest.approx(i.score),
                 "reasons": [{"code": r.code, "text": r.text} for r in i.reasons],
                 "offer_id": i.offer_id or None,
+                # a calibrated bundle's items carry their value too (recsys.ranking)
+                **(
+                    {
+                        "probability": pytest.approx(i.probability),
+                        "value": pytest.approx(i.value),
+                        "lever": pytest.approx(i.lever),
+                    }
+                    if "probability" in row.items[0]
+                    else {}
+                ),
             }
             for i in answer.items
         ]
@@ -169,3 +179,40 @@ def test_a_cache_hit_is_logged_as_the_answer_worked_out(served: Served, model: T
     assert {(d.customer_id, d.channel, d.model_version) for d in rows} == {
         (customer, "branch", first.model_version)
     }
+
+
+def test_an_unknown_customer_is_said_so_on_the_wire_in_the_log_and_in_audit(
+    served: Served, model: Trained, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Recommend (worked out, then a cache hit) and RecommendBatch flag the customer the
+    model does not know; the decision log keeps it, `recsys audit` shows it."""
+    known, _ = holder_of_a_product(model)
+    hits = ("recsys_answer_cache_lookups_total", {"result": "hit"})
+    before = served.metrics.value(*hits)
+    ask = {"customer_id": "NEW-unknown", "channel": "web"}
+    first = served.stub.Recommend(pb.RecommendRequest(request_id="u-1", **ask))
+    again = served.stub.Recommend(pb.RecommendRequest(request_id="u-2", **ask))
+    assert served.metrics.value(*hits) == before + 1, "the second ask is a hit"
+    mine = served.stub.Recommend(pb.RecommendRequest(customer_id=known, channel="web"))
+    batch = served.stub.RecommendBatch(
+        pb.RecommendBatchRequest(customer_ids=[known, "NEW-unknown"], channel="web")
+    )
+    assert first.unknown_customer and again.unknown_customer and first.items
+    assert again.SerializeToString() != b"" and list(again.items) == list(first.items)
+    assert not mine.unknown_customer
+    assert [r.unknown_customer for r in batch.results] == [False, True]
+    served.built.server.stop(5).wait()
+    assert served.built.decision_log is not None and served.built.decision_log.close(5)
+    reader = open_decision_store(served.url)
+    assert [d.known for d in reader.for_customer("NEW-unknown")] == [False, False, False]
+    assert {d.known for d in reader.for_customer(known)} == {True}
+    reader.close()
+
+    monkeypatch.setenv("RECSYS_DATABASE_URL", served.url)
+    runner = CliRunner()
+    shown = runner.invoke(app, ["audit", "NEW-unknown"], terminal_width=250)
+    assert shown.exit_code == 0 and "unknown customer" in shown.output, shown.output
+    as_json = runner.invoke(app, ["audit", "NEW-unknown", "--json"])
+    assert [d["known"] for d in json.loads(as_json.output)] == [False, False, False]
+    nobody = runner.invoke(app, ["audit", "NOBODY"])
+    assert nobody.exit_code == 1 and "no decisions logged for customer 'NOBODY'" in nobody.output

@@ -164,6 +164,11 @@ def test_the_report_counts_each_arm_and_one_experiment_a_channel(
         assert by_arm[arm].suitability_violations == 0
     assert not by_arm["champion"].HasField("lift") and by_arm["control"].HasField("lift")
     assert not report.srm.flagged
+    # nobody bought: the relative lift is undefined, so unset (not a 0% that reads as a result)
+    assert not by_arm["control"].lift.HasField("relative")
+    assert by_arm["control"].lift.HasField("ci_low")  # both arms have customers
+    # what Conclude would say, on the report itself (the console shows it)
+    assert list(report.promotion_problems) == ["the experiment has no challenger arm"]
     stopped = served.experiments.Stop(xpb.ExperimentRef(experiment_ref=made.id))
     assert stopped.status == "stopped"
     deadline = time.monotonic() + 10

@@ -187,3 +187,24 @@ def test_the_interceptor_records_every_outcome_of_real_calls(
     assert count("Check", "", "OK") == 1  # a message without a channel field
     assert metrics.value("recsys_request_latency_seconds_count", {"method": "Say"}) == 5
     assert metrics.value("recsys_request_latency_seconds_sum", {"method": "Say"}) > 0
+
+
+def test_metrics_bind_to_this_host_unless_told() -> None:
+    from recsys.settings import Settings
+
+    assert Settings().metrics_host == "127.0.0.1"
+    metrics = ServingMetrics(Settings().channels, Settings().event_types)
+    metrics.start_http(0)
+    try:
+        assert metrics._http is not None and metrics._http.server_address[0] == "127.0.0.1"
+    finally:
+        metrics.stop_http()
+
+
+def test_bind_addresses_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from recsys.settings import Settings
+
+    monkeypatch.setenv("RECSYS_GRPC_HOST", "127.0.0.1")
+    monkeypatch.setenv("RECSYS_METRICS_HOST", "0.0.0.0")
+    settings = Settings()
+    assert (settings.grpc_host, settings.metrics_host) == ("127.0.0.1", "0.0.0.0")

@@ -147,7 +147,7 @@ def test_a_pinned_segment_offer_reaches_exactly_its_allowed_consenting_customers
             [item] = placed
             assert item.offer_id == offer.id and item.product_id == product
             assert item.rank == 1
-            assert item.reasons[0].code == "offer"
+            assert item.reasons[0].code == f"offer:{offer.id}"
             assert item.reasons[0].text == f"offer: {offer.name}"
             got[i] = True
     assert not (got & ~should).any(), "the offer went to someone outside its target or rules"

@@ -130,3 +130,16 @@ def test_the_tally_adds_up_across_arms(visits: list[tuple[str, str, int, int, in
     assert {r["arm"] for r in rows} == {a or NO_ARM for a, *_ in visits}
     for r in rows:
         assert r["purchase_rate"] == pytest.approx(r["purchases"] / r["customers"])
+
+
+def test_value_per_1000_answers_has_an_interval_around_it() -> None:
+    tally = Tally()
+    for i in range(400):
+        bought = ("TD_12M",) if i % 4 == 0 else ()
+        tally.add("challenger", "7", f"c{i}", 3, 0, len(bought), 120.0 * len(bought), bought)
+    [row] = tally.rows()
+    mean, low, high = row["value_per_1000_answers"]
+    assert mean == pytest.approx(30_000.0)  # a quarter of the answers sell 120
+    assert low < mean < high and high - low < 12_000  # 1.96 x 2 x 120 x sqrt(3/16 / 400)
+    assert row["purchases_per_1000_answers"][0] == pytest.approx(250.0)
+    assert row["bought_log"][:2] == [(1, ("TD_12M",)), (5, ("TD_12M",))]

@@ -51,6 +51,7 @@ def test_a_store_made_before_migrations_keeps_its_events(store_url: str) -> None
     with engine.begin() as conn:  # ... when events had one index only, and no client ids
         conn.execute(sa.text("DROP INDEX ix_events_request_id"))
         conn.execute(sa.text("DROP INDEX ux_events_source_event_id"))
+        conn.execute(sa.text("DROP INDEX ix_events_product_timestamp"))
         conn.execute(sa.text("ALTER TABLE events DROP COLUMN event_id"))
         conn.execute(sa.text("ALTER TABLE events DROP COLUMN source"))
         moment = datetime(2026, 1, 1, tzinfo=UTC)

@@ -34,7 +34,7 @@ def decision(customer: str, at: datetime, request_id: str = "", **kw: object) ->
             "product_id": "CC01",
             "name": "Gold card",
             "score": 0.75,
-            "reasons": [{"code": "co_held", "text": "customers who hold X often add CC01"}],
+            "reasons": [{"code": "hold:X", "text": "you hold X; others add this"}],
             "offer_id": "spring",
         },
         {
@@ -71,6 +71,7 @@ def rows(decisions: list[Decision]) -> list[DecisionRow]:
             json.dumps(d.items),
             json.dumps(d.removed),
             i,
+            known=d.known,
         )
         for i, d in enumerate(decisions)
     ]
@@ -86,11 +87,11 @@ def decisions(store_url: str) -> Iterator[DecisionStore]:
 def test_round_trip_keeps_every_field_newest_first(decisions: DecisionStore) -> None:
     old = decision("c1", T0, "req-old")
     new = decision("c1", T0 + timedelta(hours=2), "req-new", channel="atm", removed={})
-    other = decision("c2", T0 + timedelta(hours=1), "req-other")
+    other = decision("c2", T0 + timedelta(hours=1), "req-other", known=False)
     assert decisions.append_rows(rows([old, other, new])) == 3
 
     assert decisions.for_customer("c1") == [new, old]
-    assert decisions.for_customer("c2") == [other]
+    assert decisions.for_customer("c2") == [other] and not other.known
     assert decisions.for_customer("nobody") == []
     assert decisions.count() == 3
 

@@ -308,3 +308,20 @@ def test_an_unreachable_server_is_unavailable_not_a_crash() -> None:
         nowhere.append([event("c1", "p1", 1)])
     with pytest.raises(StoreUnavailable, match="cannot read events"):
         nowhere.recent(["c1"], since=T0)
+
+
+def test_product_counts_group_by_product_and_event_after_since(store: SqlEventStore) -> None:
+    store.append(
+        [
+            event("c1", "NEW", 0, "impression"),  # at the bound: not after it
+            event("c1", "NEW", 5, "impression"),
+            event("c2", "NEW", 6, "impression"),
+            event("c2", "NEW", 7, "purchase"),
+            event("c3", "OLD", 8, "impression"),
+            event("c3", "NEW", 9, "view"),
+        ]
+    )
+    since = T0
+    got = store.product_counts(["NEW", "GONE"], since, ["impression", "purchase"])
+    assert got == {("NEW", "impression"): 2, ("NEW", "purchase"): 1}
+    assert store.product_counts([], since, ["impression"]) == {}

@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import mlflow
 import pandas as pd
 import polars as pl
 import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from mlflow.exceptions import MlflowException
 
 from recsys.columns import Columns as C
+from recsys.columns import Events
 from recsys.data.dataset import BankData
 from recsys.data.holdings import holdings_at
 from recsys.data.load import load_dataset
+from recsys.engine.claims import PRODUCT_TEXTS, Claim
+from recsys.engine.facts import DEFAULT_RECENT_DAYS
 from recsys.settings import Settings
 from tests.engine.rules_oracle import OUTPUT_COLUMNS, REASON, allowed_pairs, check_suggestions
 from tests.training.trained import CHAMPION_FAMILY, champion_registry, generated_dataset
@@ -152,3 +158,55 @@ def test_registered_version_carries_its_lineage(
     requirements = Path(mlflow.pyfunc.get_model_dependencies(CHAMPION_URI)).read_text()
     for library in ("polars", "implicit", "scipy", "mlflow"):
         assert f"{library}==" in requirements
+
+
+@hypothesis_settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(data=st.data())
+def test_every_reason_column_claim_is_true_of_the_customer(
+    model: mlflow.pyfunc.PyFuncModel, bank: BankData, data: st.DataObject
+) -> None:
+    engine = model.unwrap_python_model().engine
+    known = bank.customers[C.customer_id].head(300).to_list()
+    products = bank.products[C.product_id].to_list()
+    customers = st.one_of(st.sampled_from(known), st.just("new-1"))
+    ids = data.draw(st.lists(customers, min_size=1, max_size=6, unique=True))
+    given_holdings = data.draw(
+        st.lists(st.none() | st.lists(st.sampled_from(products), max_size=3), min_size=len(ids),
+                 max_size=len(ids))
+    )
+    channel = data.draw(st.sampled_from(sorted(Settings(mlflow_tracking_uri=None).channels)))
+    before = datetime.now(UTC)
+    out = predict(
+        model, pd.DataFrame({C.customer_id: ids, "holdings": given_holdings}), k=5, channel=channel
+    )
+    events = bank.events.filter(pl.col(C.timestamp) <= engine.snapshot.as_of)
+    held = holdings_at(events, bank.products, None).group_by(C.customer_id).agg(C.product_id)
+    held_of = {c: set(p) for c, p in held.iter_rows()}
+    since = before - timedelta(days=DEFAULT_RECENT_DAYS)
+    kind, when = pl.col(C.event), pl.col(C.timestamp)
+    bought = events.filter((kind == Events.purchase) & (when >= since))
+    looked = events.filter(kind.is_in([Events.view, Events.click]))
+    truth_of = {
+        Claim.recent: lambda c: set(bought.filter(pl.col(C.customer_id) == c)[C.product_id]),
+        Claim.looked: lambda c: set(looked.filter(pl.col(C.customer_id) == c)[C.product_id]),
+    }
+    texts: dict[str, tuple[str, set[str]]] = {}
+    for pid, name in bank.products.select(C.product_id, C.name).iter_rows():
+        for claim, template in PRODUCT_TEXTS.items():
+            texts.setdefault(template.format(name), (claim, set()))[1].add(pid)
+    holdings_of = dict(zip(ids, given_holdings, strict=True))
+    for customer, product, reason in out.select(C.customer_id, C.product_id, REASON).iter_rows():
+        if reason not in texts:
+            assert reason.startswith("popular"), reason
+            continue
+        claim, cited = texts[reason]
+        if claim == Claim.hold:
+            given_held = holdings_of[customer]
+            truth = held_of.get(customer, set()) if given_held is None else set(given_held)
+        else:
+            truth = truth_of[claim](customer)
+        assert cited & truth - {product}, f"{customer} / {product}: {reason!r} is not true"

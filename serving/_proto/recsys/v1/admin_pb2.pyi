@@ -142,13 +142,14 @@ class RuleRemoval(_message.Message):
     def __init__(self, rule: _Optional[str] = ..., product_ids: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class Decision(_message.Message):
-    __slots__ = ("request_id", "time", "channel", "model_version", "items", "removed", "experiment_id", "arm")
+    __slots__ = ("request_id", "time", "channel", "model_version", "items", "removed", "unknown_customer", "experiment_id", "arm")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     TIME_FIELD_NUMBER: _ClassVar[int]
     CHANNEL_FIELD_NUMBER: _ClassVar[int]
     MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
     ITEMS_FIELD_NUMBER: _ClassVar[int]
     REMOVED_FIELD_NUMBER: _ClassVar[int]
+    UNKNOWN_CUSTOMER_FIELD_NUMBER: _ClassVar[int]
     EXPERIMENT_ID_FIELD_NUMBER: _ClassVar[int]
     ARM_FIELD_NUMBER: _ClassVar[int]
     request_id: str
@@ -157,9 +158,10 @@ class Decision(_message.Message):
     model_version: str
     items: _containers.RepeatedCompositeFieldContainer[DecisionItem]
     removed: _containers.RepeatedCompositeFieldContainer[RuleRemoval]
+    unknown_customer: bool
     experiment_id: str
     arm: str
-    def __init__(self, request_id: _Optional[str] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., channel: _Optional[str] = ..., model_version: _Optional[str] = ..., items: _Optional[_Iterable[_Union[DecisionItem, _Mapping]]] = ..., removed: _Optional[_Iterable[_Union[RuleRemoval, _Mapping]]] = ..., experiment_id: _Optional[str] = ..., arm: _Optional[str] = ...) -> None: ...
+    def __init__(self, request_id: _Optional[str] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., channel: _Optional[str] = ..., model_version: _Optional[str] = ..., items: _Optional[_Iterable[_Union[DecisionItem, _Mapping]]] = ..., removed: _Optional[_Iterable[_Union[RuleRemoval, _Mapping]]] = ..., unknown_customer: _Optional[bool] = ..., experiment_id: _Optional[str] = ..., arm: _Optional[str] = ...) -> None: ...
 
 class ListDecisionsResponse(_message.Message):
     __slots__ = ("customer_id", "decisions")

@@ -138,7 +138,7 @@ class Lift(_message.Message):
     def __init__(self, absolute: _Optional[float] = ..., ci_low: _Optional[float] = ..., ci_high: _Optional[float] = ..., relative: _Optional[float] = ..., relative_ci_low: _Optional[float] = ..., relative_ci_high: _Optional[float] = ..., p_value: _Optional[float] = ..., sequential_p_value: _Optional[float] = ..., sequential_significant: _Optional[bool] = ...) -> None: ...
 
 class ArmReport(_message.Message):
-    __slots__ = ("arm", "share", "model_versions", "assigned", "exposed", "impressions", "clicks", "ctr", "purchases", "purchase_rate", "purchase_rate_exposed", "suitability_violations", "fallback_share", "latency_p99_ms", "lift")
+    __slots__ = ("arm", "share", "model_versions", "assigned", "exposed", "impressions", "clicks", "ctr", "purchases", "purchase_rate", "purchase_rate_exposed", "suitability_violations", "fallback_share", "latency_p99_ms", "lift", "answers", "value", "value_per_1000_answers", "value_per_1000_low", "value_per_1000_high")
     ARM_FIELD_NUMBER: _ClassVar[int]
     SHARE_FIELD_NUMBER: _ClassVar[int]
     MODEL_VERSIONS_FIELD_NUMBER: _ClassVar[int]
@@ -154,6 +154,11 @@ class ArmReport(_message.Message):
     FALLBACK_SHARE_FIELD_NUMBER: _ClassVar[int]
     LATENCY_P99_MS_FIELD_NUMBER: _ClassVar[int]
     LIFT_FIELD_NUMBER: _ClassVar[int]
+    ANSWERS_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    VALUE_PER_1000_ANSWERS_FIELD_NUMBER: _ClassVar[int]
+    VALUE_PER_1000_LOW_FIELD_NUMBER: _ClassVar[int]
+    VALUE_PER_1000_HIGH_FIELD_NUMBER: _ClassVar[int]
     arm: str
     share: float
     model_versions: _containers.RepeatedScalarFieldContainer[str]
@@ -169,7 +174,12 @@ class ArmReport(_message.Message):
     fallback_share: float
     latency_p99_ms: float
     lift: Lift
-    def __init__(self, arm: _Optional[str] = ..., share: _Optional[float] = ..., model_versions: _Optional[_Iterable[str]] = ..., assigned: _Optional[int] = ..., exposed: _Optional[int] = ..., impressions: _Optional[int] = ..., clicks: _Optional[int] = ..., ctr: _Optional[float] = ..., purchases: _Optional[int] = ..., purchase_rate: _Optional[float] = ..., purchase_rate_exposed: _Optional[float] = ..., suitability_violations: _Optional[int] = ..., fallback_share: _Optional[float] = ..., latency_p99_ms: _Optional[float] = ..., lift: _Optional[_Union[Lift, _Mapping]] = ...) -> None: ...
+    answers: int
+    value: float
+    value_per_1000_answers: float
+    value_per_1000_low: float
+    value_per_1000_high: float
+    def __init__(self, arm: _Optional[str] = ..., share: _Optional[float] = ..., model_versions: _Optional[_Iterable[str]] = ..., assigned: _Optional[int] = ..., exposed: _Optional[int] = ..., impressions: _Optional[int] = ..., clicks: _Optional[int] = ..., ctr: _Optional[float] = ..., purchases: _Optional[int] = ..., purchase_rate: _Optional[float] = ..., purchase_rate_exposed: _Optional[float] = ..., suitability_violations: _Optional[int] = ..., fallback_share: _Optional[float] = ..., latency_p99_ms: _Optional[float] = ..., lift: _Optional[_Union[Lift, _Mapping]] = ..., answers: _Optional[int] = ..., value: _Optional[float] = ..., value_per_1000_answers: _Optional[float] = ..., value_per_1000_low: _Optional[float] = ..., value_per_1000_high: _Optional[float] = ...) -> None: ...
 
 class SampleRatio(_message.Message):
     __slots__ = ("chi2", "p_value", "flagged")
@@ -198,7 +208,7 @@ class ReportPoint(_message.Message):
     def __init__(self, at: _Optional[str] = ..., arm: _Optional[str] = ..., customers: _Optional[int] = ..., rate: _Optional[float] = ..., low: _Optional[float] = ..., high: _Optional[float] = ...) -> None: ...
 
 class ExperimentReport(_message.Message):
-    __slots__ = ("experiment_id", "name", "status", "at", "attribution_days", "arms", "srm", "series")
+    __slots__ = ("experiment_id", "name", "status", "at", "attribution_days", "arms", "srm", "series", "promotion_problems")
     EXPERIMENT_ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
@@ -207,6 +217,7 @@ class ExperimentReport(_message.Message):
     ARMS_FIELD_NUMBER: _ClassVar[int]
     SRM_FIELD_NUMBER: _ClassVar[int]
     SERIES_FIELD_NUMBER: _ClassVar[int]
+    PROMOTION_PROBLEMS_FIELD_NUMBER: _ClassVar[int]
     experiment_id: str
     name: str
     status: str
@@ -215,7 +226,8 @@ class ExperimentReport(_message.Message):
     arms: _containers.RepeatedCompositeFieldContainer[ArmReport]
     srm: SampleRatio
     series: _containers.RepeatedCompositeFieldContainer[ReportPoint]
-    def __init__(self, experiment_id: _Optional[str] = ..., name: _Optional[str] = ..., status: _Optional[str] = ..., at: _Optional[str] = ..., attribution_days: _Optional[float] = ..., arms: _Optional[_Iterable[_Union[ArmReport, _Mapping]]] = ..., srm: _Optional[_Union[SampleRatio, _Mapping]] = ..., series: _Optional[_Iterable[_Union[ReportPoint, _Mapping]]] = ...) -> None: ...
+    promotion_problems: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, experiment_id: _Optional[str] = ..., name: _Optional[str] = ..., status: _Optional[str] = ..., at: _Optional[str] = ..., attribution_days: _Optional[float] = ..., arms: _Optional[_Iterable[_Union[ArmReport, _Mapping]]] = ..., srm: _Optional[_Union[SampleRatio, _Mapping]] = ..., series: _Optional[_Iterable[_Union[ReportPoint, _Mapping]]] = ..., promotion_problems: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class ConcludeExperimentRequest(_message.Message):
     __slots__ = ("experiment_ref", "promote", "force", "note")

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n-serving/_proto/recsys/v1/recommendation.proto\x12\trecsys.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xdf\x01\n\x10RecommendRequest\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63hannel\x18\x02 \x01(\t\x12\t\n\x01k\x18\x03 \x01(\x05\x12\x39\n\x07\x63ontext\x18\x04 \x03(\x0b\x32(.recsys.v1.RecommendRequest.ContextEntry\x12\x1b\n\x13\x65xclude_product_ids\x18\x05 \x03(\t\x12\x12\n\nrequest_id\x18\x06 \x01(\t\x1a.\n\x0c\x43ontextEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"$\n\x06Reason\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0c\n\x04text\x18\x02 \x01(\t\"\xfe\x01\n\x0fRecommendedItem\x12\x12\n\nproduct_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x10\n\x08\x63\x61tegory\x18\x03 \x01(\t\x12\r\n\x05score\x18\x04 \x01(\x01\x12\x0c\n\x04rank\x18\x05 \x01(\x05\x12\"\n\x07reasons\x18\x06 \x03(\x0b\x32\x11.recsys.v1.Reason\x12\x10\n\x08offer_id\x18\x07 \x01(\t\x12\x18\n\x0bprobability\x18\x14 \x01(\x01H\x00\x88\x01\x01\x12\x12\n\x05value\x18\x15 \x01(\x01H\x01\x88\x01\x01\x12\x12\n\x05lever\x18\x16 \x01(\x01H\x02\x88\x01\x01\x42\x0e\n\x0c_probabilityB\x08\n\x06_valueB\x08\n\x06_lever\"\xa2\x01\n\x11RecommendResponse\x12)\n\x05items\x18\x01 \x03(\x0b\x32\x1a.recsys.v1.RecommendedItem\x12\x15\n\rmodel_version\x18\x02 \x01(\t\x12\x12\n\nrequest_id\x18\x03 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x04 \x01(\t\x12\x15\n\rexperiment_id\x18\x06 \x01(\t\x12\x0b\n\x03\x61rm\x18\x07 \x01(\t\"z\n\x15RecommendBatchRequest\x12\x14\n\x0c\x63ustomer_ids\x18\x01 \x03(\t\x12\x0f\n\x07\x63hannel\x18\x02 \x01(\t\x12\t\n\x01k\x18\x03 \x01(\x05\x12\x1b\n\x13\x65xclude_product_ids\x18\x04 \x03(\t\x12\x12\n\nrequest_id\x18\x05 \x01(\t\"r\n\x16RecommendBatchResponse\x12-\n\x07results\x18\x01 \x03(\x0b\x32\x1c.recsys.v1.RecommendResponse\x12\x15\n\rmodel_version\x18\x02 \x01(\t\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"7\n\x16SimilarProductsRequest\x12\x12\n\nproduct_id\x18\x01 \x01(\t\x12\t\n\x01k\x18\x02 \x01(\x05\"S\n\x0eSimilarProduct\x12\x12\n\nproduct_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x10\n\x08\x63\x61tegory\x18\x03 \x01(\t\x12\r\n\x05score\x18\x04 \x01(\x01\"Z\n\x17SimilarProductsResponse\x12(\n\x05items\x18\x01 \x03(\x0b\x32\x19.recsys.v1.SimilarProduct\x12\x15\n\rmodel_version\x18\x02 \x01(\t\"\xc6\x01\n\x05\x45vent\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\x12\n\nproduct_id\x18\x02 \x01(\t\x12\x0c\n\x04type\x18\x03 \x01(\t\x12\x0f\n\x07\x63hannel\x18\x04 \x01(\t\x12-\n\ttimestamp\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nrequest_id\x18\x06 \x01(\t\x12\x10\n\x08offer_id\x18\x07 \x01(\t\x12\x0e\n\x06\x61mount\x18\x08 \x01(\x01\x12\x10\n\x08\x65vent_id\x18\t \x01(\t\"7\n\x13RecordEventsRequest\x12 \n\x06\x65vents\x18\x01 \x03(\x0b\x32\x10.recsys.v1.Event\"(\n\x14RecordEventsResponse\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x01 \x01(\x05\"\x15\n\x13GetModelInfoRequest\"\xac\x02\n\tModelInfo\x12\x12\n\nmodel_name\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\r\n\x05\x61lias\x18\x03 \x01(\t\x12.\n\ntrained_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x32\n\x07metrics\x18\x05 \x03(\x0b\x32!.recsys.v1.ModelInfo.MetricsEntry\x12\x18\n\x10\x64\x61ta_fingerprint\x18\x06 \x01(\t\x12\x0e\n\x06\x66\x61mily\x18\x07 \x01(\t\x12-\n\tloaded_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x1a.\n\x0cMetricsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\x32\xa7\x03\n\x15RecommendationService\x12\x46\n\tRecommend\x12\x1b.recsys.v1.RecommendRequest\x1a\x1c.recsys.v1.RecommendResponse\x12U\n\x0eRecommendBatch\x12 .recsys.v1.RecommendBatchRequest\x1a!.recsys.v1.RecommendBatchResponse\x12X\n\x0fSimilarProducts\x12!.recsys.v1.SimilarProductsRequest\x1a\".recsys.v1.SimilarProductsResponse\x12O\n\x0cRecordEvents\x12\x1e.recsys.v1.RecordEventsRequest\x1a\x1f.recsys.v1.RecordEventsResponse\x12\x44\n\x0cGetModelInfo\x12\x1e.recsys.v1.GetModelInfoRequest\x1a\x14.recsys.v1.ModelInfoB8\n\x11\x63om.bankrecsys.v1P\x01Z!bankrecsys/gen/recsys/v1;recsysv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n-serving/_proto/recsys/v1/recommendation.proto\x12\trecsys.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xdf\x01\n\x10RecommendRequest\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63hannel\x18\x02 \x01(\t\x12\t\n\x01k\x18\x03 \x01(\x05\x12\x39\n\x07\x63ontext\x18\x04 \x03(\x0b\x32(.recsys.v1.RecommendRequest.ContextEntry\x12\x1b\n\x13\x65xclude_product_ids\x18\x05 \x03(\t\x12\x12\n\nrequest_id\x18\x06 \x01(\t\x1a.\n\x0c\x43ontextEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"$\n\x06Reason\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0c\n\x04text\x18\x02 \x01(\t\"\xfe\x01\n\x0fRecommendedItem\x12\x12\n\nproduct_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x10\n\x08\x63\x61tegory\x18\x03 \x01(\t\x12\r\n\x05score\x18\x04 \x01(\x01\x12\x0c\n\x04rank\x18\x05 \x01(\x05\x12\"\n\x07reasons\x18\x06 \x03(\x0b\x32\x11.recsys.v1.Reason\x12\x10\n\x08offer_id\x18\x07 \x01(\t\x12\x18\n\x0bprobability\x18\x14 \x01(\x01H\x00\x88\x01\x01\x12\x12\n\x05value\x18\x15 \x01(\x01H\x01\x88\x01\x01\x12\x12\n\x05lever\x18\x16 \x01(\x01H\x02\x88\x01\x01\x42\x0e\n\x0c_probabilityB\x08\n\x06_valueB\x08\n\x06_lever\"\xbc\x01\n\x11RecommendResponse\x12)\n\x05items\x18\x01 \x03(\x0b\x32\x1a.recsys.v1.RecommendedItem\x12\x15\n\rmodel_version\x18\x02 \x01(\t\x12\x12\n\nrequest_id\x18\x03 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x04 \x01(\t\x12\x18\n\x10unknown_customer\x18\x05 \x01(\x08\x12\x15\n\rexperiment_id\x18\x06 \x01(\t\x12\x0b\n\x03\x61rm\x18\x07 \x01(\t\"z\n\x15RecommendBatchRequest\x12\x14\n\x0c\x63ustomer_ids\x18\x01 \x03(\t\x12\x0f\n\x07\x63hannel\x18\x02 \x01(\t\x12\t\n\x01k\x18\x03 \x01(\x05\x12\x1b\n\x13\x65xclude_product_ids\x18\x04 \x03(\t\x12\x12\n\nrequest_id\x18\x05 \x01(\t\"r\n\x16RecommendBatchResponse\x12-\n\x07results\x18\x01 \x03(\x0b\x32\x1c.recsys.v1.RecommendResponse\x12\x15\n\rmodel_version\x18\x02 \x01(\t\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"7\n\x16SimilarProductsRequest\x12\x12\n\nproduct_id\x18\x01 \x01(\t\x12\t\n\x01k\x18\x02 \x01(\x05\"S\n\x0eSimilarProduct\x12\x12\n\nproduct_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x10\n\x08\x63\x61tegory\x18\x03 \x01(\t\x12\r\n\x05score\x18\x04 \x01(\x01\"Z\n\x17SimilarProductsResponse\x12(\n\x05items\x18\x01 \x03(\x0b\x32\x19.recsys.v1.SimilarProduct\x12\x15\n\rmodel_version\x18\x02 \x01(\t\"\xc6\x01\n\x05\x45vent\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\x12\n\nproduct_id\x18\x02 \x01(\t\x12\x0c\n\x04type\x18\x03 \x01(\t\x12\x0f\n\x07\x63hannel\x18\x04 \x01(\t\x12-\n\ttimestamp\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nrequest_id\x18\x06 \x01(\t\x12\x10\n\x08offer_id\x18\x07 \x01(\t\x12\x0e\n\x06\x61mount\x18\x08 \x01(\x01\x12\x10\n\x08\x65vent_id\x18\t \x01(\t\"7\n\x13RecordEventsRequest\x12 \n\x06\x65vents\x18\x01 \x03(\x0b\x32\x10.recsys.v1.Event\"(\n\x14RecordEventsResponse\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x01 \x01(\x05\"\x15\n\x13GetModelInfoRequest\"\xac\x02\n\tModelInfo\x12\x12\n\nmodel_name\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\r\n\x05\x61lias\x18\x03 \x01(\t\x12.\n\ntrained_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x32\n\x07metrics\x18\x05 \x03(\x0b\x32!.recsys.v1.ModelInfo.MetricsEntry\x12\x18\n\x10\x64\x61ta_fingerprint\x18\x06 \x01(\t\x12\x0e\n\x06\x66\x61mily\x18\x07 \x01(\t\x12-\n\tloaded_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x1a.\n\x0cMetricsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\x32\xa7\x03\n\x15RecommendationService\x12\x46\n\tRecommend\x12\x1b.recsys.v1.RecommendRequest\x1a\x1c.recsys.v1.RecommendResponse\x12U\n\x0eRecommendBatch\x12 .recsys.v1.RecommendBatchRequest\x1a!.recsys.v1.RecommendBatchResponse\x12X\n\x0fSimilarProducts\x12!.recsys.v1.SimilarProductsRequest\x1a\".recsys.v1.SimilarProductsResponse\x12O\n\x0cRecordEvents\x12\x1e.recsys.v1.RecordEventsRequest\x1a\x1f.recsys.v1.RecordEventsResponse\x12\x44\n\x0cGetModelInfo\x12\x1e.recsys.v1.GetModelInfoRequest\x1a\x14.recsys.v1.ModelInfoB8\n\x11\x63om.bankrecsys.v1P\x01Z!bankrecsys/gen/recsys/v1;recsysv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -46,29 +46,29 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_RECOMMENDEDITEM']._serialized_start=358
   _globals['_RECOMMENDEDITEM']._serialized_end=612
   _globals['_RECOMMENDRESPONSE']._serialized_start=615
-  _globals['_RECOMMENDRESPONSE']._serialized_end=777
-  _globals['_RECOMMENDBATCHREQUEST']._serialized_start=779
-  _globals['_RECOMMENDBATCHREQUEST']._serialized_end=901
-  _globals['_RECOMMENDBATCHRESPONSE']._serialized_start=903
-  _globals['_RECOMMENDBATCHRESPONSE']._serialized_end=1017
-  _globals['_SIMILARPRODUCTSREQUEST']._serialized_start=1019
-  _globals['_SIMILARPRODUCTSREQUEST']._serialized_end=1074
-  _globals['_SIMILARPRODUCT']._serialized_start=1076
-  _globals['_SIMILARPRODUCT']._serialized_end=1159
-  _globals['_SIMILARPRODUCTSRESPONSE']._serialized_start=1161
-  _globals['_SIMILARPRODUCTSRESPONSE']._serialized_end=1251
-  _globals['_EVENT']._serialized_start=1254
-  _globals['_EVENT']._serialized_end=1452
-  _globals['_RECORDEVENTSREQUEST']._serialized_start=1454
-  _globals['_RECORDEVENTSREQUEST']._serialized_end=1509
-  _globals['_RECORDEVENTSRESPONSE']._serialized_start=1511
-  _globals['_RECORDEVENTSRESPONSE']._serialized_end=1551
-  _globals['_GETMODELINFOREQUEST']._serialized_start=1553
-  _globals['_GETMODELINFOREQUEST']._serialized_end=1574
-  _globals['_MODELINFO']._serialized_start=1577
-  _globals['_MODELINFO']._serialized_end=1877
-  _globals['_MODELINFO_METRICSENTRY']._serialized_start=1831
-  _globals['_MODELINFO_METRICSENTRY']._serialized_end=1877
-  _globals['_RECOMMENDATIONSERVICE']._serialized_start=1880
-  _globals['_RECOMMENDATIONSERVICE']._serialized_end=2303
+  _globals['_RECOMMENDRESPONSE']._serialized_end=803
+  _globals['_RECOMMENDBATCHREQUEST']._serialized_start=805
+  _globals['_RECOMMENDBATCHREQUEST']._serialized_end=927
+  _globals['_RECOMMENDBATCHRESPONSE']._serialized_start=929
+  _globals['_RECOMMENDBATCHRESPONSE']._serialized_end=1043
+  _globals['_SIMILARPRODUCTSREQUEST']._serialized_start=1045
+  _globals['_SIMILARPRODUCTSREQUEST']._serialized_end=1100
+  _globals['_SIMILARPRODUCT']._serialized_start=1102
+  _globals['_SIMILARPRODUCT']._serialized_end=1185
+  _globals['_SIMILARPRODUCTSRESPONSE']._serialized_start=1187
+  _globals['_SIMILARPRODUCTSRESPONSE']._serialized_end=1277
+  _globals['_EVENT']._serialized_start=1280
+  _globals['_EVENT']._serialized_end=1478
+  _globals['_RECORDEVENTSREQUEST']._serialized_start=1480
+  _globals['_RECORDEVENTSREQUEST']._serialized_end=1535
+  _globals['_RECORDEVENTSRESPONSE']._serialized_start=1537
+  _globals['_RECORDEVENTSRESPONSE']._serialized_end=1577
+  _globals['_GETMODELINFOREQUEST']._serialized_start=1579
+  _globals['_GETMODELINFOREQUEST']._serialized_end=1600
+  _globals['_MODELINFO']._serialized_start=1603
+  _globals['_MODELINFO']._serialized_end=1903
+  _globals['_MODELINFO_METRICSENTRY']._serialized_start=1857
+  _globals['_MODELINFO_METRICSENTRY']._serialized_end=1903
+  _globals['_RECOMMENDATIONSERVICE']._serialized_start=1906
+  _globals['_RECOMMENDATIONSERVICE']._serialized_end=2329
 # @@protoc_insertion_point(module_scope)

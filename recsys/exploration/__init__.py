@@ -1,0 +1,1 @@
+"""Exploration for launches: Thompson sampling over new products, after the hard rules."""
