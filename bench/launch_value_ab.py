@@ -221,8 +221,10 @@ def _arms(run: dict) -> dict[str, dict]:
 
 
 def _launch_figures(run: dict, oracle: float) -> dict:
-    """Per arm: visits until the windowed share reaches 80% of the oracle's, purchase rate."""
+    """Per arm: visits until the windowed share reaches 80% of the oracle's, purchase rate
+    (the simulation's, and the report's per customer with the lift against the champion)."""
     out = {}
+    report = {a["arm"]: a for a in run["report"].get("arms", [])}
     for arm, row in _arms(run).items():
         bought = [(visit, ids) for visit, ids in row["bought_log"]]
         flat = [(visit, p) for visit, ids in bought for p in ids]
@@ -239,6 +241,8 @@ def _launch_figures(run: dict, oracle: float) -> dict:
             "launched_purchases": launched,
             "launched_share": launched / max(len(flat), 1),
             "purchases_per_1000_answers": row["purchases_per_1000_answers"],
+            "report_purchase_rate": report.get(arm, {}).get("purchase_rate"),
+            "report_lift": report.get(arm, {}).get("lift"),
         }
         print(
             f"  launch {arm}: {row['visits']} visits, {launched} of {len(flat)} purchases "

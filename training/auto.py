@@ -24,7 +24,15 @@ from recsys.settings import Settings
 from training import logging_mlflow as mlog
 from training.auto_folds import Pooled, evaluate_simple_baselines, prepare
 from training.auto_log import auto_key, log_auto, retag_key, split_fingerprint
-from training.auto_search import FAMILIES, MAX_TRIALS, Searched, SearchRequest, pooled_of, search
+from training.auto_search import (
+    FAMILIES,
+    MAX_TRIALS,
+    Searched,
+    SearchRequest,
+    blend_is_surely_better,
+    pooled_of,
+    search,
+)
 from training.baselines import BASELINE_FAMILIES
 from training.config import ModelSection, TrainConfig, effective_settings
 from training.erased import erased_in_store
@@ -128,7 +136,7 @@ def run_auto(
             found = search(folds, settings, request, on_trial)
         with step("validation baselines"):
             val_base = evaluate_simple_baselines(protocol.choosing, folds, settings, k, cap)
-        family, params = _winner(found)
+        family, params = _winner(found, request.metric)
         with step(f"holdout: {family} and every candidate, once"):
             table, winner, hold_base = _holdout(data, protocol, settings, found, val_base, request)
         best = max(hold_base, key=lambda n: hold_base[n].mean(metric))
@@ -181,10 +189,10 @@ def run_auto(
     )
 
 
-def _winner(found: Searched) -> tuple[str, dict]:
-    """The best validation value among the families' bests and the blend."""
+def _winner(found: Searched, metric: str) -> tuple[str, dict]:
+    """The family with the best validation value, or the blend where it surely beats it."""
     best = max(found.families.values(), key=lambda r: r.best_value)
-    if found.blend_params is not None and found.blend_value > best.best_value:
+    if found.blend_params is not None and blend_is_surely_better(found, metric)[0]:
         return "blend", found.blend_params
     return best.family, best.best_params
 
@@ -201,7 +209,7 @@ def _holdout(
     figures and the baselines' (reported beside the validation figures, never chosen on)."""
     k, cap, metric = request.k, request.max_customers, request.metric
     folds = prepare(data, protocol.holdout, settings)
-    family, params = _winner(found)
+    family, params = _winner(found, request.metric)
     rows, winner = [], None
     candidates = [
         (r.family, r.family, r.best_params, r.best_value, r.trials, r.failed, r.seconds, r.note)
@@ -210,8 +218,9 @@ def _holdout(
     ]
     if found.blend_params is not None:
         parts = "+".join(p["family"] for p in found.blend_params["parts"])
+        why = blend_is_surely_better(found, metric)[1]
         candidates.append(
-            (f"blend {parts}", "blend", found.blend_params, found.blend_value, 1, 0, 0.0, "")
+            (f"blend {parts}", "blend", found.blend_params, found.blend_value, 1, 0, 0.0, why)
         )
     for name, fam, prm, val, trials, failed, seconds, note in candidates:
         pooled = pooled_of(folds, settings, fam, prm, k, cap)

@@ -17,7 +17,10 @@ from dataclasses import dataclass, field
 
 import mlflow
 import optuna
+import polars as pl
 
+from recsys.columns import Columns as C
+from recsys.evaluation.bootstrap import paired_difference
 from recsys.models.base import Recommender
 from recsys.models.blend import BlendRecommender
 from recsys.settings import Settings
@@ -50,6 +53,7 @@ class FamilyResult:
     best_params: dict = field(default_factory=dict)
     best_value: float = float("-inf")
     best_models: list[Recommender] = field(default_factory=list)
+    best_pooled: Pooled | None = None  # the best trial's per-customer validation figures
     trials: int = 0
     failed: int = 0
     seconds: float = 0.0
@@ -64,6 +68,7 @@ class Searched:
     families: dict[str, FamilyResult]
     blend_params: dict | None
     blend_value: float
+    blend_pooled: Pooled | None
     seconds: float
 
 
@@ -106,8 +111,9 @@ def search(
     for r in results.values():
         if not r.note:
             r.note = "budget spent"
-    blend_params, blend_value = _best_blend(folds, settings, request, results)
-    return Searched(results, blend_params, blend_value, time.perf_counter() - started)
+    blend_params, blend_value, blend_pooled = _best_blend(folds, settings, request, results)
+    seconds = time.perf_counter() - started
+    return Searched(results, blend_params, blend_value, blend_pooled, seconds)
 
 
 def _tunable(result: FamilyResult, max_trials: int) -> bool:
@@ -184,6 +190,7 @@ def _trial(
     result.seconds += time.perf_counter() - started
     if value > result.best_value:
         result.best_value, result.best_params, result.best_models = value, params, models
+        result.best_pooled = pooled
     on_trial(result.family, value)
     return value
 
@@ -193,13 +200,13 @@ def _best_blend(
     settings: Settings,
     request: SearchRequest,
     results: dict[str, FamilyResult],
-) -> tuple[dict | None, float]:
-    """The best weights for the top families on the validation folds (params, value)."""
+) -> tuple[dict | None, float, Pooled | None]:
+    """The best weights for the top families on validation (params, value, figures)."""
     ranked = sorted((r for r in results.values() if r.best_models), key=lambda r: -r.best_value)
     top = ranked[:BLEND_PARTS]
     if len(top) < 2:
-        return None, float("-inf")
-    best: tuple[dict | None, float] = (None, float("-inf"))
+        return None, float("-inf"), None
+    best: tuple[dict | None, float, Pooled | None] = (None, float("-inf"), None)
     with mlflow.start_run(run_name="blend", nested=True):
         mlflow.set_tags({"kind": "auto-blend", "parts": ",".join(r.family for r in top)})
         for weights in weight_grid(len(top)):
@@ -217,11 +224,29 @@ def _best_blend(
             value = pooled.mean(request.metric)
             if value > best[1]:
                 spec = [{"family": p.family, "params": p.best_params} for p in parts]
-                best = ({"parts": spec, "weights": used}, value)
+                best = ({"parts": spec, "weights": used}, value, pooled)
         if best[0] is not None:
             mlflow.log_metric(f"val_{request.metric}", best[1])
             mlflow.log_param("weights", best[0]["weights"])
     return best
+
+
+def blend_is_surely_better(found: Searched, metric: str) -> tuple[bool, str]:
+    """Whether the blend beats the best single family on validation with 95% confidence
+    (paired bootstrap over the validation customers), and the sentence saying so. A blend
+    is more to serve and explain, and its weights are fitted on these same customers, so a
+    gain within the noise goes to the single model (on Santander it did not hold)."""
+    best = max(found.families.values(), key=lambda r: r.best_value)
+    if found.blend_pooled is None or best.best_pooled is None:
+        return False, "no blend"
+    a, b = found.blend_pooled.per_customer, best.best_pooled.per_customer
+    both = a.select(C.customer_id, metric).join(
+        b.select(C.customer_id, pl.col(metric).alias("_b")), on=C.customer_id
+    )
+    diff = paired_difference(both[metric].to_numpy(), both["_b"].to_numpy())
+    surely = diff.low > 0
+    verb = "beats" if surely else "does not surely beat"
+    return surely, f"the blend {verb} {best.family} on validation: {diff.text()}"
 
 
 def weight_grid(n: int) -> list[tuple[float, ...]]:

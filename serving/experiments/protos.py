@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from google.protobuf import json_format
 
-from recsys.experiments.model import Arm, Draft, Experiment
+from recsys.experiments.model import Arm, Draft, Experiment, ExperimentProblem, Problem
 from recsys.experiments.report import Report
 from recsys.stores.sql_experiments import AuditEntry
 from serving._proto.recsys.v1 import experiments_pb2 as pb
@@ -39,12 +39,16 @@ def experiment_to_pb(e: Experiment) -> pb.Experiment:
 def draft_from_pb(r: pb.CreateExperimentRequest) -> Draft:
     """A create request as a draft (unset fields take the draft's defaults)."""
     defaults = Draft(name="", arms=())
+    problems: list[Problem] = []
+    start_at, end_at = (_moment(r, name, problems) for name in ("start_at", "end_at"))
+    if problems:
+        raise ExperimentProblem(problems)  # the draft's own checks need valid moments
     return Draft(
         name=r.name,
         arms=tuple(Arm(a.name, a.share) for a in r.arms),
         channels=tuple(r.channels),
-        start_at=_moment(r, "start_at"),
-        end_at=_moment(r, "end_at"),
+        start_at=start_at,
+        end_at=end_at,
         challenger=r.challenger or defaults.challenger,
         control_policy=r.control_policy or defaults.control_policy,
         attribution_days=r.attribution_days or defaults.attribution_days,
@@ -70,7 +74,11 @@ def report_to_pb(report: Report) -> pb.ExperimentReport:
     )
 
 
-def _moment(r: pb.CreateExperimentRequest, name: str) -> datetime | None:
+def _moment(r: pb.CreateExperimentRequest, name: str, problems: list[Problem]) -> datetime | None:
     if not r.HasField(name):
         return None
-    return getattr(r, name).ToDatetime(tzinfo=UTC)
+    try:
+        return getattr(r, name).ToDatetime(tzinfo=UTC)
+    except (ValueError, OverflowError) as exc:
+        problems.append(Problem(name, f"out of range: {exc}"))
+        return None

@@ -92,7 +92,7 @@ def test_tune_writes_a_config_that_train_accepts(bank_dir: Path, tmp_path: Path)
 
     code, output = run("train", "--data", str(bank_dir), "--config", str(out))
     assert code == 0, output
-    assert "itemknn vs popularity" in output
+    assert "itemknn vs the baselines" in output
 
 
 def test_bad_data_exits_2_and_writes_nothing(bank_dir: Path, tmp_path: Path) -> None:

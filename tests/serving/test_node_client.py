@@ -95,7 +95,8 @@ def plan_for(running: Running, model: Trained, truth: Truth) -> dict[str, Any]:
     buyer = next(c for c in holders if c not in known)
     return {
         "target": f"127.0.0.1:{running.port}",
-        "channels": list(model.settings.channels),
+        # the channels that ask (inbound); outbound ones are campaigns' (tests/campaigns)
+        "channels": [c for c, cfg in model.settings.channels.items() if not cfg.outbound],
         "known": known,
         "unknown": UNKNOWN,
         "with_context": [
