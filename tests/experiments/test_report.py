@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import polars as pl
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from recsys.experiments.model import Arm, Experiment, Status
@@ -211,3 +211,31 @@ def test_values_are_read_off_the_logged_items() -> None:
         "[]",
     ]
     assert values_of(rows) == {"P1": 13.0}
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(
+        st.lists(
+            st.tuples(
+                st.sampled_from(["P1", "P2", "P3"]),
+                st.none() | st.floats(0, 1e6, allow_nan=False),
+            ),
+            max_size=4,
+        ),
+        max_size=6,
+    )
+)
+def test_values_read_in_bulk_equal_reading_each_item_in_turn(rows) -> None:
+    from recsys.experiments.value import values_of
+
+    texts = [
+        json.dumps([{"product_id": p, **({} if v is None else {"value": v})} for p, v in row])
+        for row in rows
+    ]
+    expected: dict[str, float] = {}
+    for row in rows:  # the definition: the last value logged for a product wins
+        for p, v in row:
+            if v is not None:
+                expected[p] = v
+    assert values_of(texts) == expected
