@@ -68,6 +68,34 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(doc, default=str, ensure_ascii=False)
 
 
+# grpc.aio logs an ERROR with a traceback when the answer of a call cannot be sent because its
+# client has gone (ExecuteBatchError from the core): an ordinary event, not a server fault
+_GRPC_CORE_LOGGER = "grpc._cython.cygrpc"
+_CLIENT_GONE = "ExecuteBatchError raised in core by servicer method"
+
+
+class ClientGoneFilter(logging.Filter):
+    """Turns grpc's client-disconnected traceback into one INFO line naming the method."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Always keeps the record; rewrites it when it is a client that went away."""
+        message = record.getMessage()
+        if record.levelno >= logging.ERROR and message.startswith(_CLIENT_GONE):
+            method = message[len(_CLIENT_GONE) :].strip(" []")
+            record.msg, record.args = "client disconnected before its answer was sent", ()
+            record.levelno, record.levelname = logging.INFO, "INFO"
+            record.exc_info = record.exc_text = None
+            record.method = method
+        return True
+
+
+def quiet_client_disconnects() -> None:
+    """Install ClientGoneFilter on grpc's core logger (once)."""
+    core = logging.getLogger(_GRPC_CORE_LOGGER)
+    if not any(isinstance(f, ClientGoneFilter) for f in core.filters):
+        core.addFilter(ClientGoneFilter())
+
+
 def configure_json_logging(
     level: int | str = logging.INFO, stream: IO[str] | None = None
 ) -> logging.Handler:
@@ -79,4 +107,5 @@ def configure_json_logging(
     handler.setFormatter(JsonFormatter())
     root.addHandler(handler)
     root.setLevel(level.upper() if isinstance(level, str) else level)
+    quiet_client_disconnects()
     return handler

@@ -101,3 +101,26 @@ def test_configure_replaces_handlers_instead_of_adding(stream: io.StringIO) -> N
     assert stream.getvalue() == ""
     assert [d["msg"] for d in lines(again)] == ["once"]
     assert logging.getLogger().level == logging.INFO
+
+
+def test_a_client_gone_mid_answer_is_one_info_line() -> None:
+    import io
+    import logging
+
+    from serving.transport.logs import configure_json_logging
+
+    stream = io.StringIO()
+    configure_json_logging(stream=stream)
+    core = logging.getLogger("grpc._cython.cygrpc")
+    try:
+        raise RuntimeError("ExecuteBatchError")
+    except RuntimeError:
+        core.exception(
+            "ExecuteBatchError raised in core by servicer method [%s]",
+            "/recsys.v1.RecommendationService/RecommendBatch",
+        )
+    (line,) = stream.getvalue().splitlines()
+    doc = json.loads(line)
+    assert doc["level"] == "INFO" and "exc" not in doc
+    assert doc["msg"] == "client disconnected before its answer was sent"
+    assert doc["method"] == "/recsys.v1.RecommendationService/RecommendBatch"

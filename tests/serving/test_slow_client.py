@@ -88,6 +88,10 @@ def test_a_slow_reader_neither_grows_the_worker_nor_starves_others(
 
         assert wait_until(batch_answered, 30)
         channel.close()
+        # the answers the gone client never read: one INFO line each, no ERROR traceback
+        lines = log.read_text().splitlines()
+        assert not [line for line in lines if '"level": "ERROR"' in line]
+        assert any("client disconnected before its answer was sent" in line for line in lines)
     finally:
         proc.kill()
         proc.wait()
