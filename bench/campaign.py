@@ -244,9 +244,10 @@ def main() -> None:
     if not (args.cache / "engine").exists():
         print("prepare:", _child("prepare", args))
     phases = [p for p in args.phases.split(",") if p and p != "spark"]
-    figures = {p: _child(p, args) for p in dict.fromkeys(["bare", *phases])}
-    if not args.skip_spark:
-        figures["spark"] = _child("spark", args)
+    figures = {}
+    for phase in dict.fromkeys(["bare", *phases, *([] if args.skip_spark else ["spark"])]):
+        figures[phase] = _child(phase, args)
+        print(phase, json.dumps(figures[phase]), flush=True)  # a long run keeps what it measured
     bare = figures["bare"]["s"]
     print(f"{args.customers:,} customers, top-{K} email campaign (item-kNN), one process each:")
     rows = [("bare numpy masked top-k", bare, figures["bare"]["peak"])]

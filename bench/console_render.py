@@ -6,12 +6,17 @@ has 50 logged decisions. A real `recsys console` calls that server. Each page is
 --requests times after two warm-ups, signed in as admin, over HTTP on localhost: the time is
 the console's whole answer, its gRPC calls included. Target: under 300 ms a page.
 
-    python bench/console_render.py [--customers 20000] [--offers 50] [--requests 20]
+A champion/control experiment on the branch channel has every customer visit once (batches
+of RecommendBatch), an impression of the first product shown to each and a purchase by every
+eighth: the experiment page's report is made by the server from those decisions and events.
+
+    python bench/console_render.py [--customers 20000] [--offers 50] [--requests 20] [--keep DIR]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.cookiejar
 import os
 import re
@@ -39,11 +44,13 @@ from recsys.data.generate import generate  # noqa: E402
 from recsys.data.write import write_dataset  # noqa: E402
 from recsys.settings import Settings  # noqa: E402
 from recsys.stores.sql_keys import open_key_store  # noqa: E402
-from serving._proto.recsys.v1 import offers_pb2 as opb  # noqa: E402
+from serving._proto.recsys.v1 import experiments_pb2 as xpb  # noqa: E402
 from serving._proto.recsys.v1 import (
+    experiments_pb2_grpc,  # noqa: E402
     offers_pb2_grpc,  # noqa: E402
     recommendation_pb2_grpc,  # noqa: E402
 )
+from serving._proto.recsys.v1 import offers_pb2 as opb  # noqa: E402
 from serving._proto.recsys.v1 import recommendation_pb2 as rpb  # noqa: E402
 from training.config import TrainConfig  # noqa: E402
 from training.pipeline import run_training  # noqa: E402
@@ -52,6 +59,8 @@ from training.tracking import configure_mlflow  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_MS = 300.0
 DAYS = 14
+BATCH = 500  # customers a RecommendBatch of the experiment's visits
+EXPERIMENT_CHANNEL = "branch"  # the offers' events are on mobile and web
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
@@ -60,9 +69,14 @@ def main() -> int:
     p.add_argument("--customers", type=int, default=20_000)
     p.add_argument("--offers", type=int, default=50)
     p.add_argument("--requests", type=int, default=20)
+    p.add_argument("--keep", type=Path, help="work in this folder and keep it (to profile)")
     args = p.parse_args()
-    with tempfile.TemporaryDirectory(prefix="console-bench-") as tmp:
-        base = Path(tmp)
+    with contextlib.ExitStack() as stack:
+        if args.keep is not None:
+            args.keep.mkdir(parents=True, exist_ok=True)
+            base = args.keep
+        else:
+            base = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="console-bench-")))
         settings, data = train(base, args.customers)
         keys = make_keys(settings)
         env = {
@@ -71,16 +85,24 @@ def main() -> int:
             "RECSYS_DATABASE_URL": settings.resolved_database_url,
             "RECSYS_HOME": str(settings.home),
             "RECSYS_AUTH_REQUIRED": "true",
+            "RECSYS_EXPERIMENT_REFRESH_SECONDS": "0.5",
         }
         grpc_port, http_port = free_port(), free_port()
         procs = [start(["serve", "--port", str(grpc_port), "--metrics-port", "0"], env, base)]
         try:
             channel = serving(f"127.0.0.1:{grpc_port}", procs[0])
             offer_ids, customer, product = fill(channel, keys, data, args.offers)
+            experiment = run_experiment(channel, keys, data)
             console = ["console", "--port", str(http_port), "--server", f"127.0.0.1:{grpc_port}"]
             procs.append(start(console, env, base))
             url = f"http://127.0.0.1:{http_port}/"
-            measure(signed_in(url, keys["admin"]), url, (offer_ids[0], customer, product), args)
+            about = (offer_ids[0], customer, product, experiment)
+            measure(signed_in(url, keys["admin"]), url, about, args)
+        except BaseException:
+            for name in ("serve", "console"):  # the temporary folder goes: say what they said
+                if (base / f"{name}.log").exists():
+                    print(f"--- {name}.log ---\n{(base / f'{name}.log').read_text()[-4000:]}")
+            raise
         finally:
             for proc in procs:
                 proc.send_signal(signal.SIGTERM)
@@ -179,6 +201,49 @@ def fill(
     return ids, customers[0], products[0]
 
 
+def run_experiment(channel: grpc.Channel, keys: dict[str, str], data: Path) -> str:
+    """A champion/control experiment every customer visits once; its id once all are logged."""
+    import polars as pl
+
+    customers = pl.read_parquet(data / "customers.parquet")[C.customer_id].to_list()
+    admin = (("authorization", f"Bearer {keys['admin']}"),)
+    app = (("authorization", f"Bearer {keys['channel']}"),)
+    experiments = experiments_pb2_grpc.ExperimentServiceStub(channel)
+    recommend = recommendation_pb2_grpc.RecommendationServiceStub(channel)
+    arms = [xpb.ArmShare(name="champion", share=1), xpb.ArmShare(name="control", share=1)]
+    made = experiments.Create(
+        xpb.CreateExperimentRequest(name="bench", arms=arms, channels=[EXPERIMENT_CHANNEL]),
+        metadata=admin,
+        timeout=30,
+    )
+    time.sleep(2)  # every server process re-reads the running experiments each 0.5 s
+    tables.say(f"{len(customers):,} customers visit experiment {made.id}...")
+    for start in range(0, len(customers), BATCH):
+        ask = rpb.RecommendBatchRequest(
+            customer_ids=customers[start : start + BATCH], channel=EXPERIMENT_CHANNEL
+        )
+        answers = recommend.RecommendBatch(ask, metadata=app, timeout=120).results
+        events = []
+        for i, answer in enumerate(answers):
+            if not answer.items:
+                continue
+            shown = {"customer_id": answer.customer_id, "product_id": answer.items[0].product_id}
+            shown["channel"] = EXPERIMENT_CHANNEL
+            events.append(rpb.Event(type="impression", request_id=answer.request_id, **shown))
+            if (start + i) % 8 == 0:
+                events.append(rpb.Event(type="purchase", **shown))
+        recommend.RecordEvents(rpb.RecordEventsRequest(events=events), metadata=app, timeout=120)
+    ref = xpb.ExperimentRef(experiment_ref=made.id)
+    for _ in range(240):  # the decision log writes from its queue
+        report = experiments.Report(ref, metadata=admin, timeout=120)
+        assigned = sum(a.assigned for a in report.arms)
+        if assigned >= len(customers):
+            break
+        time.sleep(0.5)
+    tables.say(f"the report counts {assigned:,} customers assigned")
+    return made.id
+
+
 def signed_in(url: str, key: str) -> urllib.request.OpenerDirector:
     opener = urllib.request.build_opener(
         urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
@@ -201,11 +266,11 @@ def signed_in(url: str, key: str) -> urllib.request.OpenerDirector:
 def measure(
     opener: urllib.request.OpenerDirector,
     url: str,
-    about: tuple[str, str, str],
+    about: tuple[str, str, str, str],
     args: argparse.Namespace,
 ) -> None:
     """Every page's answer times, side by side, against the target."""
-    offer_id, customer, product = about
+    offer_id, customer, product, experiment = about
     token = CSRF.search(opener.open(url + "offers/new", timeout=30).read().decode()).group(1)
     preview = {
         "csrf_token": token, "name": "what-if", "product_id": product, "action": "pin",
@@ -218,6 +283,9 @@ def measure(
         ("reach preview (POST)", "offers/preview", preview),
         ("why was this shown (50 decisions)", f"customers?customer_id={customer}", None),
         ("models", "models", None),
+        ("experiments list", "experiments", None),
+        ("experiment report (every customer assigned)", f"experiments/{experiment}", None),
+        ("conclude confirmation", f"experiments/{experiment}/conclude", None),
     ]
     rows, worst = [], 0.0
     for label, path, form in pages:

@@ -73,9 +73,12 @@ def main() -> int:
     if not args.skip_ab:
         ab = _run("ab", bank, args.visits, 1, env, arms=("champion=0.5", "control=0.5"),
                   control="popularity")
-        ab_pass = ab.low > 0 and not ab.srm
-        print(f"A/B champion vs popularity: lift {ab.lift:+.4f} purchases/customer, 95% CI "
-              f"[{ab.low:+.4f}, {ab.high:+.4f}], SRM {'FLAGGED' if ab.srm else 'no'}: "
+        # the report gives the control's lift against the champion: the champion's over
+        # the control is its negative
+        lift, low, high = -ab.lift, -ab.high, -ab.low
+        ab_pass = low > 0 and not ab.srm
+        print(f"A/B champion vs popularity: lift {lift:+.4f} purchases/customer, 95% CI "
+              f"[{low:+.4f}, {high:+.4f}], SRM {'FLAGGED' if ab.srm else 'no'}: "
               f"{'PASS' if ab_pass else 'MISS'}")
         ok &= ab_pass
     if not args.skip_aa:
@@ -174,8 +177,8 @@ def _run(name: str, bank: Path, visits: int, seed: int, env: dict[str, str], *,
                          server.address, "--json")
         if name == "ab":  # the sample report of README.md, and its plot
             plot = BASE / "reports" / f"{name}.png"
-            shown = _recsys(run_env, "experiments", "report", experiment, "--server",
-                            server.address, "--plot", str(plot))
+            shown = _recsys({**run_env, "COLUMNS": "150"}, "experiments", "report",
+                            experiment, "--server", server.address, "--plot", str(plot))
             (BASE / "reports" / f"{name}.txt").write_text(shown.stdout)
             print(shown.stdout)
         return _verdict(json.loads(report.stdout))

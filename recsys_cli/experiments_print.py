@@ -102,7 +102,7 @@ def print_report(r: pb.ExperimentReport) -> None:
             f"{a.purchase_rate_exposed:.4f}",
             str(a.suitability_violations),
             f"{a.fallback_share:.1%}",
-            f"{a.latency_p99_ms:.1f}",
+            _opt(a, "latency_p99_ms", ".1f"),
         )
     console.print(table)
     for a in r.arms:

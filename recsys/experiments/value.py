@@ -8,7 +8,6 @@ the experiment randomises.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -29,14 +28,18 @@ class ValueRate:
     high: float
 
 
-def values_of(items_json: Iterable[str]) -> dict[str, float]:
+_ITEM_VALUE = pl.List(pl.Struct({"product_id": pl.String, "value": pl.Float64}))
+
+
+def values_of(items_json: Iterable[str | None]) -> dict[str, float]:
     """Product id -> value, from decision rows' items JSON (the last one logged wins)."""
-    out: dict[str, float] = {}
-    for text in items_json:
-        for item in json.loads(text or "[]"):
-            if item.get("value") is not None:
-                out[item["product_id"]] = float(item["value"])
-    return out
+    # decoded in bulk: a report reads every answer of the experiment (tens of thousands)
+    items = pl.Series(list(items_json), dtype=pl.String).fill_null("[]")
+    if items.is_empty():
+        return {}
+    flat = items.str.json_decode(_ITEM_VALUE).explode().drop_nulls().struct.unnest()
+    last = flat.drop_nulls("value").group_by("product_id", maintain_order=True).last()
+    return dict(zip(last["product_id"].to_list(), last["value"].to_list(), strict=True))
 
 
 def arm_value(

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import polars as pl
 import sqlalchemy as sa
 
 from recsys.columns import Columns as C
-from recsys.experiments.report import empty_decisions, empty_events, suitability_violations
+from recsys.experiments.report import empty_decisions, empty_events, violations_of
 from recsys.experiments.value import values_of
 from recsys.stores.errors import unavailable
 from recsys.stores.tables import REQUEST_ID, decisions, events
@@ -41,10 +41,13 @@ def experiment_decisions(engine: sa.Engine, experiment_id: str) -> pl.DataFrame:
             "customer_id": [r[0] for r in rows],
             "arm": [r[1] for r in rows],
             "request_id": [r[2] for r in rows],
-            "at": [_utc(r[3]) for r in rows],
+            "at": _utc_series([r[3] for r in rows]),
             "fallback": [bool(r[4]) for r in rows],
             "latency_ms": [r[5] for r in rows],
-            "violations": [suitability_violations(r[7], r[8]) for r in rows],
+            "violations": violations_of(
+                pl.Series([r[7] for r in rows], dtype=pl.String),
+                pl.Series([r[8] for r in rows], dtype=pl.String),
+            ),
             "model_version": [r[6] for r in rows],
         },
         schema=empty_decisions().schema,
@@ -76,7 +79,7 @@ def experiment_events(engine: sa.Engine, since: datetime, customers: pl.Series) 
             "customer_id": [r[0] for r in rows],
             "product_id": [r[1] for r in rows],
             "event": [r[2] for r in rows],
-            "timestamp": [_utc(r[3]) for r in rows],
+            "timestamp": _utc_series([r[3] for r in rows]),
             "request_id": [r[4] or "" for r in rows],
         },
         schema=empty_events().schema,
@@ -84,5 +87,12 @@ def experiment_events(engine: sa.Engine, since: datetime, customers: pl.Series) 
     return frame.join(customers.unique().to_frame("customer_id"), on="customer_id", how="semi")
 
 
-def _utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+def _utc_series(moments: list[datetime]) -> pl.Series:
+    """Stored moments as UTC datetimes, in bulk (SQLite gives naive UTC, PostgreSQL aware)."""
+    raw = pl.Series(moments)
+    if not isinstance(raw.dtype, pl.Datetime):
+        raise TypeError(f"expected datetimes, got {raw.dtype}")
+    raw = raw.dt.cast_time_unit("us")
+    if raw.dtype.time_zone is None:
+        return raw.dt.replace_time_zone("UTC")
+    return raw.dt.convert_time_zone("UTC")

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from recsys.coldstart.evaluate import fit_recent
 from recsys.data.dataset import BankData
 from recsys.engine.claims import Claim
-from recsys.engine.engine import Engine, at_noon
+from recsys.engine.engine import FRAME_SCHEMA, Engine, at_noon
 from recsys.engine.request import EXPLORE_REASON, Request
 from recsys.exploration.posterior import Counts, posterior
 from recsys.exploration.step import ExplorationRun
@@ -49,7 +49,7 @@ def frame_of(engine: Engine, out) -> pl.DataFrame:
     ids = engine.snapshot.product_map.ids
     return pl.DataFrame(
         [(c, s.rank, str(ids[s.product]), float(s.score), s.reasons[0].text) for c, s in rows],
-        schema=OUTPUT_COLUMNS,
+        schema=dict(zip(OUTPUT_COLUMNS, FRAME_SCHEMA.values(), strict=True)),
         orient="row",
     )
 

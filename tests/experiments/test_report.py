@@ -4,13 +4,16 @@ attributed to an impression within the window."""
 from __future__ import annotations
 
 import json
+import math
 from datetime import UTC, datetime, timedelta
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from recsys.experiments.model import Arm, Experiment, Status
-from recsys.experiments.report import build, empty_decisions, suitability_violations
+from recsys.experiments.report import build, empty_decisions, suitability_violations, violations_of
 
 T0 = datetime(2026, 12, 1, 9, tzinfo=UTC)
 H = timedelta(hours=1)
@@ -142,6 +145,36 @@ def test_suitability_violations_read_from_the_log_row() -> None:
     assert suitability_violations(items, json.dumps({"suitability": ["P2"], "held": ["P1"]})) == 1
 
 
+def test_batch_answers_without_a_latency_leave_the_p99_undefined() -> None:
+    d = decisions([("a", "champion", "r1", T0), ("b", "control", "r2", T0)])
+    d = d.with_columns(pl.Series("latency_ms", [None, 2.0], dtype=pl.Float64))
+    r = build(experiment(), d, events([]), T0 + H)
+    assert math.isnan(r.arm("champion").latency_p99_ms) and r.arm("control").latency_p99_ms == 2.0
+    assert r.to_dict()["arms"][0]["latency_p99_ms"] is None
+    assert not any("latency" in p for p in r.guardrail_problems("control"))
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.lists(st.sampled_from(["P1", "P2", "P3", "P4"]), max_size=4, unique=True),
+            st.one_of(st.none(), st.lists(st.sampled_from(["P1", "P2", "P3"]), max_size=3)),
+        ),
+        max_size=12,
+    )
+)
+def test_the_bulk_count_of_violations_is_the_one_by_one_count(
+    rows: list[tuple[list[str], list[str] | None]],
+) -> None:
+    items = [json.dumps([{"product_id": p, "rank": i} for i, p in enumerate(r[0])]) for r in rows]
+    removed = [
+        json.dumps({"age": ["P4"]} | ({} if r[1] is None else {"suitability": r[1]})) for r in rows
+    ]
+    bulk = violations_of(pl.Series(items, dtype=pl.String), pl.Series(removed, dtype=pl.String))
+    by_hand = [sum(p in set(r[1] or []) for p in r[0]) for r in rows]
+    assert bulk.to_list() == by_hand
+
+
 def test_value_per_1000_answers_sums_the_attributed_purchases_margins() -> None:
     d = decisions(
         [
@@ -178,3 +211,31 @@ def test_values_are_read_off_the_logged_items() -> None:
         "[]",
     ]
     assert values_of(rows) == {"P1": 13.0}
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(
+        st.lists(
+            st.tuples(
+                st.sampled_from(["P1", "P2", "P3"]),
+                st.none() | st.floats(0, 1e6, allow_nan=False),
+            ),
+            max_size=4,
+        ),
+        max_size=6,
+    )
+)
+def test_values_read_in_bulk_equal_reading_each_item_in_turn(rows) -> None:
+    from recsys.experiments.value import values_of
+
+    texts = [
+        json.dumps([{"product_id": p, **({} if v is None else {"value": v})} for p, v in row])
+        for row in rows
+    ]
+    expected: dict[str, float] = {}
+    for row in rows:  # the definition: the last value logged for a product wins
+        for p, v in row:
+            if v is not None:
+                expected[p] = v
+    assert values_of(texts) == expected
