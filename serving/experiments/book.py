@@ -7,13 +7,13 @@ reaches all of them within the refresh; a failed poll keeps what was read last.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from datetime import datetime
 
 from recsys.experiments.model import Experiment
 from recsys.stores.base import StoreUnavailable
 from recsys.stores.sql_experiments import ExperimentStore
+from serving.polling import Poller
 
 log = logging.getLogger(__name__)
 
@@ -28,14 +28,11 @@ class ExperimentBook:
         refresh_seconds: float = 5.0,
         on_change: Callable[[tuple[Experiment, ...]], None] | None = None,
     ) -> None:
-        if refresh_seconds <= 0:
-            raise ValueError(f"refresh_seconds must be positive, got {refresh_seconds}")
         self.store = store
         self.refresh_seconds = refresh_seconds
         self.on_change = on_change  # told the running experiments after each change
         self._running: tuple[Experiment, ...] = ()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._poller = Poller(self.refresh, refresh_seconds, "experiment-book")
 
     @property
     def running(self) -> tuple[Experiment, ...]:
@@ -69,17 +66,8 @@ class ExperimentBook:
 
     def start(self) -> None:
         """Read once now, then poll in a daemon thread until `stop`."""
-        self.refresh()
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._poll, name="experiment-book", daemon=True)
-            self._thread.start()
+        self._poller.start()
 
     def stop(self) -> None:
         """Stop polling (waits for the thread)."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=self.refresh_seconds + 5)
-
-    def _poll(self) -> None:
-        while not self._stop.wait(self.refresh_seconds):
-            self.refresh()
+        self._poller.stop()

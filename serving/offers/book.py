@@ -9,13 +9,13 @@ the offers last read: an unreachable store must not stop Recommend.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 
 from recsys.offers.model import Offer
 from recsys.stores.base import StoreUnavailable
 from recsys.stores.sql_offers import OfferStore
+from serving.polling import Poller
 
 log = logging.getLogger(__name__)
 
@@ -34,15 +34,12 @@ class OfferBook:
         refresh_seconds: float = 5.0,
         clock: Callable[[], datetime] = _utc_now,
     ) -> None:
-        if refresh_seconds <= 0:
-            raise ValueError(f"refresh_seconds must be positive, got {refresh_seconds}")
         self.store = store
         self.refresh_seconds = refresh_seconds
         self.clock = clock
         self._offers: tuple[Offer, ...] = ()
         self._fingerprint: tuple[int, str] | None = None
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._poller = Poller(self.refresh, refresh_seconds, "offer-book")
 
     def refresh(self) -> bool:
         """Re-read the offers if any changed; True when the book changed. Never raises."""
@@ -67,17 +64,8 @@ class OfferBook:
 
     def start(self) -> None:
         """Read once now, then poll in a daemon thread until `stop`."""
-        self.refresh()
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._poll, name="offer-book", daemon=True)
-            self._thread.start()
+        self._poller.start()
 
     def stop(self) -> None:
         """Stop polling (waits for the thread)."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=self.refresh_seconds + 5)
-
-    def _poll(self) -> None:
-        while not self._stop.wait(self.refresh_seconds):
-            self.refresh()
+        self._poller.stop()
