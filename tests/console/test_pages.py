@@ -30,15 +30,7 @@ def test_an_admin_sees_why_a_customer_was_shown_what(
     )
     page = sign_in("admin")
     page.get_by_role("link", name="Why was this shown?").click()
-    deadline = time.monotonic() + 10  # the decision log writes a moment after the answer
-    while True:
-        page.get_by_label("Customer id").fill(customer)
-        page.get_by_role("button", name="Look up").click()
-        found = page.get_by_text(f"Request {asked.request_id}")
-        if found.count() or time.monotonic() > deadline:
-            break
-        time.sleep(0.3)
-    expect(found).to_be_visible()
+    found = _look_up(page, customer, asked.request_id)
     decision = page.get_by_role("article").filter(has=found)
     expect(decision.get_by_role("heading")).to_contain_text(
         f"call_center · model {asked.model_version}"
@@ -47,7 +39,40 @@ def test_an_admin_sees_why_a_customer_was_shown_what(
     for item in asked.items:
         expect(items.get_by_role("row", name=item.product_id)).to_contain_text(item.reasons[0].text)
     expect(decision).to_contain_text("Removed by rules:")
+    expect(decision).not_to_contain_text("Unknown customer")
     screenshot(page, "why-was-this-shown")
+
+
+def test_an_unknown_customers_decision_says_so(
+    sign_in: Callable[[str], Page], stack: Stack
+) -> None:
+    stub = rpb_grpc.RecommendationServiceStub(stack.grpc)
+    asked = stub.Recommend(
+        rpb.RecommendRequest(customer_id="NEW-console-1", channel="web", k=3),
+        metadata=(("authorization", f"Bearer {stack.key['channel']}"),),
+        timeout=10,
+    )
+    assert asked.unknown_customer
+    page = sign_in("admin")
+    page.goto(stack.url + "customers")
+    decision = page.get_by_role("article").filter(
+        has=_look_up(page, "NEW-console-1", asked.request_id)
+    )
+    expect(decision).to_contain_text("Unknown customer: not in the model's snapshot")
+
+
+def _look_up(page: Page, customer: str, request_id: str):
+    """The customer's decisions, looked up until the one of `request_id` is there."""
+    deadline = time.monotonic() + 10  # the decision log writes a moment after the answer
+    while True:
+        page.get_by_label("Customer id").fill(customer)
+        page.get_by_role("button", name="Look up").click()
+        found = page.get_by_text(f"Request {request_id}")
+        if found.count() or time.monotonic() > deadline:
+            break
+        time.sleep(0.3)
+    expect(found).to_be_visible()
+    return found
 
 
 def test_marketing_is_refused_the_customer_page(
